@@ -1,0 +1,45 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Curator",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "curator", targets: ["curator"]),
+        .library(name: "CuratorCore", targets: ["CuratorCore"]),
+        .library(name: "TextModels", targets: ["TextModels"]),
+        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "Recommenders", targets: ["Recommenders"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Domain types, configuration and errors shared by every room.
+        .target(name: "CuratorCore"),
+        // Loads OpenBLAS at first use, after choosing the kernel set for this CPU.
+        .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "Linear", dependencies: ["CBLAS"]),
+        .target(name: "TextModels", dependencies: ["Linear", "CuratorCore"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "Storage",
+            dependencies: ["CuratorCore", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
+        .target(name: "Explanations", dependencies: ["CuratorCore"]),
+        .executableTarget(
+            name: "curator",
+            dependencies: [
+                "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CuratorCoreTests", dependencies: ["CuratorCore"]),
+        .testTarget(name: "LinearTests", dependencies: ["Linear"]),
+        .testTarget(name: "TextModelsTests", dependencies: ["TextModels"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore"]),
+        .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore"]),
+    ]
+)
