@@ -25,7 +25,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "Storage",
-            dependencies: ["CuratorCore", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CuratorCore", "CZlib",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
         .target(name: "Explanations", dependencies: ["CuratorCore"]),

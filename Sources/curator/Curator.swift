@@ -1,6 +1,34 @@
 import ArgumentParser
+import CuratorCore
+import Storage
+import Foundation
 
 @main
 struct Curator: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "curator", abstract: "Product recommendations from a language model.")
+    static let configuration = CommandConfiguration(
+        commandName: "curator",
+        abstract: "Product recommendations with a language model inside.",
+        subcommands: [
+            ImportCommand.self, StatsCommand.self, BenchCommand.self,
+        ]
+    )
+}
+
+/// `--store PATH`, else `CURATOR_STORE`, else `./curator.sqlite`.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store file (default: $CURATOR_STORE or ./curator.sqlite).")
+    var store: String?
+
+    var path: String { CuratorStore.defaultPath(explicit: store) }
+}
+
+/// Prints a user-facing error and exits 1, the way every subcommand reports failure.
+func fail(_ error: Error) -> ExitCode {
+    let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+    FileHandle.standardError.write(Data("curator: error: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+func printErr(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -1,0 +1,137 @@
+import CuratorCore
+import Foundation
+import GRDB
+
+/// The embedded default store: one SQLite file in WAL mode holding the catalogue, pseudonymous
+/// shoppers, events, cached embeddings, evaluation splits and trained model versions.
+///
+/// Writes go through one serialized writer; reads run concurrently (GRDB `DatabasePool`).
+public final class CuratorStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    /// Maps the shop's shopper ids to the keys stored here; the secret lives in the store.
+    public let pseudonymizer: ShopperPseudonymizer
+
+    /// The store used when none is named: `--store`, then `CURATOR_STORE`, then `./curator.sqlite`.
+    public static func defaultPath(explicit: String? = nil) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let env = ProcessInfo.processInfo.environment["CURATOR_STORE"], !env.isEmpty { return env }
+        return "curator.sqlite"
+    }
+
+    /// Opens the store at `path`, creating and migrating it as needed.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a process crash (even kill -9) never loses a committed transaction.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            let secret = try pool.read { db in
+                try Data.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'shopper_secret'")
+            }
+            guard let secret, secret.count >= 32 else { throw CuratorError.storage("\(path): the shopper secret is missing") }
+            pseudonymizer = ShopperPseudonymizer(secret: [UInt8](secret))
+        } catch let error as DatabaseError {
+            throw CuratorError.storage("\(path): \(error.message ?? error.description)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE store_meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                CREATE TABLE products(
+                    id INTEGER PRIMARY KEY,
+                    product_key TEXT NOT NULL UNIQUE,
+                    title TEXT NOT NULL DEFAULT '',
+                    description TEXT NOT NULL DEFAULT '',
+                    brand TEXT NOT NULL DEFAULT '',
+                    category TEXT NOT NULL DEFAULT '',
+                    price TEXT,
+                    in_stock INTEGER NOT NULL DEFAULT 1,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE shoppers(
+                    id INTEGER PRIMARY KEY,
+                    shopper_key TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE events(
+                    id INTEGER PRIMARY KEY,
+                    shopper_id INTEGER NOT NULL REFERENCES shoppers(id),
+                    product_id INTEGER NOT NULL REFERENCES products(id),
+                    type INTEGER NOT NULL,
+                    ts INTEGER NOT NULL,
+                    quantity INTEGER,
+                    price TEXT
+                );
+                -- An event identical in every column to a stored one counts once.
+                CREATE UNIQUE INDEX events_identity ON events(
+                    shopper_id, ts, product_id, type, ifnull(quantity, -1), ifnull(price, ''));
+                CREATE INDEX events_product ON events(product_id);
+                CREATE TABLE embeddings(
+                    model_id TEXT NOT NULL,
+                    text_hash TEXT NOT NULL,
+                    dimension INTEGER NOT NULL,
+                    vector BLOB NOT NULL,
+                    PRIMARY KEY(model_id, text_hash)
+                ) WITHOUT ROWID;
+                CREATE TABLE trained_models(
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    data_fingerprint TEXT NOT NULL,
+                    parameters TEXT NOT NULL,
+                    metrics TEXT NOT NULL,
+                    payload BLOB,
+                    UNIQUE(name, version)
+                );
+                CREATE TABLE splits(
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL,
+                    parameters TEXT NOT NULL,
+                    data_fingerprint TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE split_events(
+                    split_id INTEGER NOT NULL REFERENCES splits(id) ON DELETE CASCADE,
+                    event_id INTEGER NOT NULL REFERENCES events(id),
+                    part INTEGER NOT NULL,
+                    PRIMARY KEY(split_id, event_id)
+                ) WITHOUT ROWID;
+                """)
+            var generator = SystemRandomNumberGenerator()
+            let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES ('shopper_secret', ?)", arguments: [secret])
+        }
+        return migrator
+    }
+
+    /// The stored key for a shop's shopper id.
+    public func shopperKey(for shopID: String) -> String {
+        pseudonymizer.pseudonym(for: TextCleaning.identifier(shopID))
+    }
+
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch let error as DatabaseError {
+            throw CuratorError.storage("\(path): \(error.message ?? error.description)")
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch let error as DatabaseError {
+            throw CuratorError.storage("\(path): \(error.message ?? error.description)")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import CuratorCore
+import Foundation
+import Storage
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure Curator's speed on this machine.",
+        subcommands: [BenchImport.self])
+}
+
+struct BenchImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import datasets into a fresh temporary store and print events/s.")
+
+    @Argument(help: "Dataset folders holding products.csv and events.csv (default: the two in ../shared/data).")
+    var datasets: [String] = []
+
+    func run() throws {
+        let folders = datasets.isEmpty ? ["../shared/data/amazon-beauty", "../shared/data/online-retail"] : datasets
+        for folder in folders {
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: tmp) }
+            do {
+                let store = try CuratorStore(path: tmp.appendingPathComponent("bench.sqlite").path)
+                let rejects = tmp.appendingPathComponent("rejects.csv").path
+                let products = try store.importProducts(from: folder + "/products.csv", options: .init(rejectsPath: rejects))
+                let events = try store.importEvents(from: folder + "/events.csv", options: .init(rejectsPath: rejects))
+                let name = (folder as NSString).lastPathComponent
+                print("\(name): products \(products.rows) rows in \(String(format: "%.2f", products.seconds)) s; events \(events.rows) rows in \(String(format: "%.2f", events.seconds)) s = \(Int(events.rowsPerSecond)) events/s (\(events.inserted) stored, \(events.unchanged) duplicates, \(events.rejected) rejected)")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
