@@ -45,5 +45,7 @@ let package = Package(
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore"]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore"]),
+        // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
+        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage"]),
     ]
 )

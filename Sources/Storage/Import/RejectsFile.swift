@@ -28,7 +28,7 @@ final class RejectsFile {
 
     func add(line: Int, reason: String, record: String) throws {
         if handle == nil {
-            FileManager.default.createFile(atPath: temporaryPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: temporaryPath, contents: nil)
             guard let opened = FileHandle(forWritingAtPath: temporaryPath) else {
                 throw CuratorError.configuration("cannot write the rejects file \(path)")
             }

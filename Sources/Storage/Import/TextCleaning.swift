@@ -114,7 +114,7 @@ public enum TextCleaning {
     /// parentheses, 9 to 15 digits in all. Requiring a separator or a leading + keeps product
     /// codes and sizes ("1000ml", "B004756YJA") out of it.
     private static let phone = try? NSRegularExpression(
-        pattern: "(?<![\\w+])(\\+\\d{1,3}[\\s.-]?)?(\\(\\d{1,4}\\)[\\s.-]?)?\\d{2,4}([\\s.-]\\d{2,4}){2,4}(?![\\w])")
+        pattern: "(?<![\\w+])(\\+\\d{1,3}[\\s.-]?)?(\\(\\d{1,4}\\)[\\s.-]?)?\\d{2,4}([\\s.-]\\d{2,4}){1,4}(?![\\w])")
 
     /// Replaces e-mail addresses with "[email]" and phone numbers with "[phone]".
     public static func maskContactDetails(_ text: String) -> String {

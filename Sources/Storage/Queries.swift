@@ -1,0 +1,97 @@
+import CuratorCore
+import GRDB
+
+/// A stored event as read back: the shopper appears only under their pseudonymous key.
+public struct StoredEvent: Sendable, Hashable {
+    public var id: Int64
+    public var shopperKey: String
+    public var productID: String
+    public var type: EventType
+    public var timestampMillis: Int64
+    public var quantity: Int64?
+    public var price: String?
+}
+
+extension CuratorStore {
+    public func product(id: String) throws -> Product? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT product_key, title, description, brand, category, price, in_stock FROM products
+                WHERE product_key = ? AND deleted = 0
+                """, arguments: [TextCleaning.identifier(id)]).map(Self.product(from:))
+        }
+    }
+
+    /// Every live product, in id order, with its internal row id.
+    public func allProducts() throws -> [(rowID: Int64, product: Product)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
+                WHERE deleted = 0 ORDER BY id
+                """).map { row in (row["id"], Self.product(from: row)) }
+        }
+    }
+
+    static func product(from row: Row) -> Product {
+        Product(id: row["product_key"], title: row["title"], description: row["description"], brand: row["brand"],
+                category: row["category"], price: row["price"], inStock: row["in_stock"])
+    }
+
+    public func productCount(withEmptyTitle: Bool) throws -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM products WHERE deleted = 0 AND (title = '') = ?", arguments: [withEmptyTitle]) ?? 0
+        }
+    }
+
+    /// The internal id of a shop's shopper, or nil when the store has never seen them.
+    public func shopperID(forShopID shopID: String) throws -> Int64? {
+        let key = shopperKey(for: shopID)
+        return try read { db in try Int64.fetchOne(db, sql: "SELECT id FROM shoppers WHERE shopper_key = ?", arguments: [key]) }
+    }
+
+    /// A shopper's events, oldest first.
+    public func events(forShopID shopID: String, limit: Int? = nil) throws -> [StoredEvent] {
+        let key = shopperKey(for: shopID)
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.id, s.shopper_key, p.product_key, e.type, e.ts, e.quantity, e.price
+                FROM events e JOIN shoppers s ON s.id = e.shopper_id JOIN products p ON p.id = e.product_id
+                WHERE s.shopper_key = ? ORDER BY e.ts, e.id \(limit.map { "LIMIT \($0)" } ?? "")
+                """, arguments: [key]).map(Self.storedEvent(from:))
+        }
+    }
+
+    static func storedEvent(from row: Row) -> StoredEvent {
+        StoredEvent(id: row[0], shopperKey: row[1], productID: row[2], type: EventType(code: row[3]) ?? .view,
+                    timestampMillis: row[4], quantity: row[5], price: row[6])
+    }
+
+    /// All events as dense indices for training and evaluation. Products without events are
+    /// still indexed, so models rank the whole live catalogue.
+    public func interactionLog() throws -> InteractionLog {
+        try read { db in
+            var productIndex: [Int64: Int32] = [:]
+            var productKeys: [String] = []
+            let products = try Row.fetchCursor(db, sql: "SELECT id, product_key FROM products WHERE deleted = 0 ORDER BY id")
+            while let row = try products.next() {
+                productIndex[row[0]] = Int32(productKeys.count)
+                productKeys.append(row[1])
+            }
+            var shopperIndex: [Int64: Int32] = [:]
+            var shopperKeys: [String] = []
+            let shoppers = try Row.fetchCursor(db, sql: "SELECT id, shopper_key FROM shoppers ORDER BY id")
+            while let row = try shoppers.next() {
+                shopperIndex[row[0]] = Int32(shopperKeys.count)
+                shopperKeys.append(row[1])
+            }
+            var interactions: [InteractionLog.Interaction] = []
+            let events = try Row.fetchCursor(db, sql: "SELECT id, shopper_id, product_id, type, ts FROM events")
+            while let row = try events.next() {
+                guard let product = productIndex[row[2]], let shopper = shopperIndex[row[1]] else { continue }
+                interactions.append(.init(shopper: shopper, product: product, type: EventType(code: row[3]) ?? .view,
+                                          timestampMillis: row[4], eventID: row[0]))
+            }
+            return InteractionLog(shopperKeys: shopperKeys, productKeys: productKeys, interactions: interactions)
+        }
+    }
+}

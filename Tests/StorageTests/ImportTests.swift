@@ -1,0 +1,190 @@
+import CuratorCore
+import Foundation
+import Storage
+import XCTest
+
+final class ImportTests: XCTestCase {
+    func testGoodFileImportsAndReimportChangesNothing() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        let products = try tmp.write("products.csv", catalogue)
+        let events = try tmp.write("events.csv", """
+            user_id,product_id,event,timestamp,quantity,price
+            u1,P1,view,2024-01-01T10:00:00Z,,
+            u1,P2,purchase,2024-01-01T10:05:00Z,2,120
+            u1,P2,purchase,2024-01-01T10:05:00Z,2,120
+            u2,P3,cart,2024-01-02T09:00:00+02:00,1,35.50
+
+            """)
+        let p = try store.importProducts(from: products)
+        XCTAssertEqual(p.inserted, 3)
+        let e = try store.importEvents(from: events)
+        XCTAssertEqual(e.rows, 4)
+        XCTAssertEqual(e.inserted, 3)
+        XCTAssertEqual(e.unchanged, 1, "an identical line counts once")
+        XCTAssertEqual(e.rejected, 0)
+        XCTAssertNil(e.rejectsFile)
+        let again = try store.importEvents(from: events)
+        XCTAssertEqual(again.inserted, 0)
+        let p2 = try store.importProducts(from: products)
+        XCTAssertEqual(p2.unchanged, 3)
+        let stats = try store.statistics()
+        XCTAssertEqual([stats.shoppers, stats.products, stats.events], [2, 3, 3])
+        XCTAssertEqual(stats.eventsByType["purchase"], 1)
+        let u2 = try store.events(forShopID: "u2")
+        XCTAssertEqual(u2.count, 1)
+        XCTAssertEqual(u2[0].timestampMillis, 1_704_178_800_000, "09:00+02:00 is 07:00Z")
+        XCTAssertEqual(u2[0].price, "35.50")
+        XCTAssertEqual(u2[0].quantity, 1)
+    }
+
+    func testBadRowsGoToRejectsFileWithLineAndReason() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        try store.importProducts(from: try tmp.write("products.csv", catalogue))
+        let events = try tmp.write("events.csv", """
+            user_id,product_id,event,timestamp,quantity,price
+            u1,P1,view,2024-01-01T10:00:00Z,,
+            u1,P1,teleport,2024-01-01T10:00:00Z,,
+            u1,P1,view,yesterday,,
+            u1,P1,purchase,2024-01-01T11:00:00Z,1,£3
+            u1,NOPE,view,2024-01-01T10:00:00Z,,
+            u1,"P2,view,2024-01-01T10:00:00Z,,
+            """)
+        let report = try store.importEvents(from: events)
+        XCTAssertEqual(report.inserted, 1)
+        XCTAssertEqual(report.rejected, 5)
+        XCTAssertEqual(report.rejectsFile, events + ".rejects.csv")
+        let rejects = try String(contentsOfFile: events + ".rejects.csv", encoding: .utf8)
+        let lines = rejects.split(separator: "\n")
+        XCTAssertEqual(lines.first, "line,reason,record")
+        XCTAssertTrue(lines[1].hasPrefix("3,") && lines[1].contains("unknown event type 'teleport'"), String(lines[1]))
+        XCTAssertTrue(lines[2].hasPrefix("4,") && lines[2].contains("field 'timestamp'"), String(lines[2]))
+        XCTAssertTrue(lines[3].hasPrefix("5,") && lines[3].contains("field 'price'"), String(lines[3]))
+        XCTAssertTrue(lines[4].hasPrefix("6,") && lines[4].contains("unknown product 'NOPE'"), String(lines[4]))
+        XCTAssertTrue(lines[5].hasPrefix("7,") && lines[5].contains("malformed CSV"), String(lines[5]))
+        XCTAssertTrue(lines[1].contains("u1,P1,teleport"), "the record itself is kept")
+        // A clean re-import removes the stale rejects file.
+        let clean = try tmp.write("events.csv", "user_id,product_id,event,timestamp\nu1,P1,view,2024-01-01T10:00:00Z\n")
+        XCTAssertNil(try store.importEvents(from: clean).rejectsFile)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: clean + ".rejects.csv"))
+    }
+
+    func testWrongFieldCountIsMalformed() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        let products = try tmp.write("p.csv", "product_id,title\nA,One\nB,Two,extra\n\"C\",\"Three, with comma\"\"s\"\n")
+        let report = try store.importProducts(from: products)
+        XCTAssertEqual(report.inserted, 2)
+        XCTAssertEqual(report.rejected, 1)
+        let rejects = try String(contentsOfFile: products + ".rejects.csv", encoding: .utf8)
+        XCTAssertTrue(rejects.contains("3,malformed CSV: 3 fields where the header has 2"), rejects)
+    }
+
+    func testWholeFileProblemsWriteNothing() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        try store.importProducts(from: try tmp.write("products.csv", catalogue))
+        let before = try store.statistics()
+        let cases: [(String, [UInt8], String)] = [
+            ("missing.csv", Array("user_id,product_id,timestamp\nu1,P1,2024-01-01T10:00:00Z\n".utf8), "missing required column 'event'"),
+            ("empty.csv", [], "the file is empty"),
+            ("binary.csv", [0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x14, 0x00], "binary file"),
+            ("latin1.csv", Array("user_id,product_id,event,timestamp\nu1,P1,view,2024-01-01T10:00:00Z\n".utf8) + Array("caf".utf8) + [0xe9] + Array(",P1,view,2024-01-01T10:00:00Z\n".utf8), "not valid UTF-8"),
+        ]
+        for (name, bytes, expected) in cases {
+            let path = try tmp.write(name, bytes: bytes)
+            XCTAssertThrowsError(try store.importEvents(from: path), name) { error in
+                guard case let CuratorError.invalidInput(file, reason) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(file, path)
+                XCTAssertTrue(reason.contains(expected), "\(name): \(reason)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".rejects.csv"), name)
+        }
+        XCTAssertEqual(try store.statistics(), before, "nothing written")
+        XCTAssertThrowsError(try store.importEvents(from: tmp.path("does-not-exist.csv")))
+    }
+
+    func testGzipAndJSONLines() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        let products = try tmp.write("products.jsonl", """
+            {"product_id": "P1", "title": "Backpack", "price": 59.9}
+            {"product_id": 2, "title": "Boots &amp; <b>socks</b>", "price": "12.00"}
+            not json
+            """)
+        let p = try store.importProducts(from: products)
+        XCTAssertEqual(p.inserted, 2)
+        XCTAssertEqual(p.rejected, 1)
+        let csv = try tmp.write("events.csv", "user_id,product_id,event,timestamp\nu1,P1,view,2024-01-01T10:00:00Z\nu1,2,cart,2024-01-01T10:01:00Z\n")
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-f", csv]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let e = try store.importEvents(from: csv + ".gz")
+        XCTAssertEqual(e.inserted, 2)
+        let product = try XCTUnwrap(store.product(id: "2"))
+        XCTAssertEqual(product.title, "Boots & socks")
+        XCTAssertEqual(product.price, "12.00")
+    }
+
+    func testMissingColumnsKeepStoredFieldsOnUpdate() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        try store.importProducts(from: try tmp.write("products.csv", catalogue))
+        let report = try store.importProducts(from: try tmp.write("prices.csv", "product_id,price\nP1,49.90\nP2,\n"))
+        XCTAssertEqual(report.updated, 2)
+        let p1 = try XCTUnwrap(store.product(id: "P1"))
+        XCTAssertEqual(p1.title, "Trail Hiking Backpack 30L")
+        XCTAssertEqual(p1.price, "49.90")
+        XCTAssertNil(try store.product(id: "P2")?.price, "an empty price clears it")
+    }
+
+    func testShoppersAreStoredOnlyAsPseudonyms() throws {
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        try store.importProducts(from: try tmp.write("products.csv", catalogue))
+        try store.importEvents(from: try tmp.write("e.csv", "user_id,product_id,event,timestamp\nalice@example.com,P1,view,2024-01-01T10:00:00Z\n"))
+        let key = store.shopperKey(for: "alice@example.com")
+        XCTAssertEqual(key.count, 32)
+        XCTAssertEqual(key, store.shopperKey(for: " alice@example.com "))
+        XCTAssertEqual(try store.shopperID(forShopID: "alice@example.com").map { _ in true }, true)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: tmp.path("store.sqlite")))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: tmp.path("store.sqlite-wal")))) ?? Data())
+        XCTAssertNil(bytes.range(of: Data("alice@example.com".utf8)), "the clear id never reaches disk")
+        // Another store has another secret, so the same shopper gets another key there.
+        let other = try CuratorStore(path: tmp.path("other.sqlite"))
+        XCTAssertNotEqual(other.shopperKey(for: "alice@example.com"), key)
+    }
+
+    func testSharedAmazonBeautyCounts() throws {
+        let data = try SharedData.dataset("amazon-beauty")
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        let products = try store.importProducts(from: data.appendingPathComponent("products.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        let events = try store.importEvents(from: data.appendingPathComponent("events.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        XCTAssertEqual(products.rejected + events.rejected, 0)
+        var stats = try store.statistics()
+        XCTAssertEqual([stats.shoppers, stats.products, stats.events], [22_363, 12_101, 198_502])
+        XCTAssertEqual(try store.productCount(withEmptyTitle: true), 7)
+        let again = try store.importEvents(from: data.appendingPathComponent("events.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        XCTAssertEqual(again.inserted, 0)
+        stats = try store.statistics()
+        XCTAssertEqual([stats.shoppers, stats.products, stats.events], [22_363, 12_101, 198_502])
+    }
+
+    func testSharedOnlineRetailCounts() throws {
+        let data = try SharedData.dataset("online-retail")
+        let tmp = try TemporaryFolder()
+        let store = try tmp.store()
+        _ = try store.importProducts(from: data.appendingPathComponent("products.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        let events = try store.importEvents(from: data.appendingPathComponent("events.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        XCTAssertEqual(events.unchanged, 5_234, "duplicate lines count once")
+        let stats = try store.statistics()
+        XCTAssertEqual([stats.shoppers, stats.products, stats.events], [4_339, 3_665, 392_690])
+        _ = try store.importProducts(from: data.appendingPathComponent("products.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        _ = try store.importEvents(from: data.appendingPathComponent("events.csv").path, options: .init(rejectsPath: tmp.path("r.csv")))
+        XCTAssertEqual(try store.statistics(), stats)
+    }
+}
