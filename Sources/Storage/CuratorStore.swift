@@ -105,7 +105,7 @@ public final class CuratorStore: Sendable {
                 CREATE TABLE split_events(
                     split_id INTEGER NOT NULL REFERENCES splits(id) ON DELETE CASCADE,
                     event_id INTEGER NOT NULL REFERENCES events(id),
-                    part INTEGER NOT NULL,
+                    part TEXT NOT NULL,
                     PRIMARY KEY(split_id, event_id)
                 ) WITHOUT ROWID;
                 """)

@@ -193,3 +193,11 @@ enum FieldParsing {
         }
     }
 }
+
+/// ISO-8601 timestamps as the interchange format writes them.
+public enum Timestamps {
+    /// Milliseconds since the epoch, UTC; nil when the text is not an ISO-8601 time.
+    public static func parse(_ text: String) -> Int64? { FieldParsing.timestampMillis(text) }
+
+    public static func format(millis: Int64) -> String { FieldParsing.iso8601(millis: millis) }
+}

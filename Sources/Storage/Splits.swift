@@ -1,0 +1,82 @@
+import CuratorCore
+import Foundation
+import GRDB
+
+/// A saved evaluation split: which stored events are train, validation or test.
+public struct StoredSplit: Sendable, Hashable {
+    public var name: String
+    public var kind: String
+    /// The options the split was made with, as JSON text.
+    public var parameters: String
+    /// The data the split was made from; a different fingerprint means the events changed since.
+    public var dataFingerprint: String
+    public var createdAtMillis: Int64
+    /// (event id, part name) for every event in the split; events left out (k-core) have no row.
+    public var assignments: [(eventID: Int64, part: String)]
+
+    public static func == (a: StoredSplit, b: StoredSplit) -> Bool {
+        a.name == b.name && a.kind == b.kind && a.parameters == b.parameters && a.dataFingerprint == b.dataFingerprint
+            && a.assignments.map(\.eventID) == b.assignments.map(\.eventID) && a.assignments.map(\.part) == b.assignments.map(\.part)
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+
+    public init(name: String, kind: String, parameters: String, dataFingerprint: String, createdAtMillis: Int64,
+                assignments: [(eventID: Int64, part: String)]) {
+        self.name = name
+        self.kind = kind
+        self.parameters = parameters
+        self.dataFingerprint = dataFingerprint
+        self.createdAtMillis = createdAtMillis
+        self.assignments = assignments
+    }
+}
+
+extension CuratorStore {
+    /// Identifies the current events and catalogue, so saved splits and models can tell
+    /// whether they were made from the data now in the store.
+    public func dataFingerprint() throws -> String {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM events), (SELECT ifnull(max(id), 0) FROM events),
+                       (SELECT count(*) FROM products WHERE deleted = 0), (SELECT ifnull(max(updated_at), 0) FROM products)
+                """)!
+            let text = "\(row[0] as Int64)-\(row[1] as Int64)-\(row[2] as Int64)-\(row[3] as Int64)"
+            return SHA256.hash(Array(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    /// Saves a split under its name, replacing one of the same name, in one transaction.
+    public func saveSplit(_ split: StoredSplit) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM splits WHERE name = ?", arguments: [split.name])
+            try db.execute(sql: """
+                INSERT INTO splits(name, kind, parameters, data_fingerprint, created_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [split.name, split.kind, split.parameters, split.dataFingerprint, split.createdAtMillis])
+            let id = db.lastInsertedRowID
+            let insert = RawStatement(try db.makeStatement(sql: "INSERT INTO split_events(split_id, event_id, part) VALUES (?, ?, ?)"))
+            for assignment in split.assignments {
+                insert.bind(1, id)
+                insert.bind(2, assignment.eventID)
+                insert.bind(3, assignment.part)
+                _ = try insert.run(db)
+            }
+        }
+    }
+
+    public func split(named name: String) throws -> StoredSplit? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM splits WHERE name = ?", arguments: [name]) else { return nil }
+            var assignments: [(eventID: Int64, part: String)] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT event_id, part FROM split_events WHERE split_id = ? ORDER BY event_id",
+                                           arguments: [row["id"] as Int64])
+            while let r = try rows.next() { assignments.append((r[0], r[1])) }
+            return StoredSplit(name: row["name"], kind: row["kind"], parameters: row["parameters"],
+                               dataFingerprint: row["data_fingerprint"], createdAtMillis: row["created_at"], assignments: assignments)
+        }
+    }
+
+    public func splitNames() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT name FROM splits ORDER BY created_at") }
+    }
+}
