@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TextModels", targets: ["TextModels"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Recommenders", targets: ["Recommenders"]),
+        .library(name: "CuratorEngine", targets: ["CuratorEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -33,10 +34,12 @@ let package = Package(
         ),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
         .target(name: "Explanations", dependencies: ["CuratorCore"]),
+        // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.
+        .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear"]),
         .executableTarget(
             name: "curator",
             dependencies: [
-                "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations",
+                "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

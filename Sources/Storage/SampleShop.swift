@@ -156,15 +156,21 @@ public struct SampleShop: Sendable {
 
         struct Item { var department: Int; var kind: Int; var popularity: Double }
         var items: [Item] = []
+        var usedTitles = Set<String>()
         var productCSV = "product_id,title,description,brand,category,price\n"
         for index in 0..<products {
             let d = index % departments.count
             let department = departments[d]
-            let k = Int.random(in: 0..<department.kinds.count, using: &rng)
+            // Draw until the title is new (a few tries; a huge catalogue may repeat some).
+            var k = 0, brand = "", adjective = "", variant = ""
+            for _ in 0..<25 {
+                k = Int.random(in: 0..<department.kinds.count, using: &rng)
+                brand = department.brands.randomElement(using: &rng)!
+                adjective = department.adjectives.randomElement(using: &rng)!
+                variant = department.kinds[k].variants.randomElement(using: &rng)!
+                if usedTitles.insert("\(d)|\(k)|\(brand)|\(adjective)|\(variant)").inserted { break }
+            }
             let kind = department.kinds[k]
-            let brand = department.brands.randomElement(using: &rng)!
-            let adjective = department.adjectives.randomElement(using: &rng)!
-            let variant = kind.variants.randomElement(using: &rng)!
             let title: String
             let description: String
             switch language {

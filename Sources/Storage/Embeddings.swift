@@ -1,0 +1,50 @@
+import CuratorCore
+import GRDB
+import Foundation
+
+/// Embedding vectors cached by (model id, text hash): re-encoding a catalogue touches only
+/// products whose text changed, and a second model keeps its own vectors beside the first.
+extension CuratorStore {
+    /// A short, stable hash of the exact text the model reads.
+    public static func textHash(_ text: String) -> String {
+        SHA256.hash(Array(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The cached vectors among `hashes`, by hash.
+    public func cachedEmbeddings(modelID: String, hashes: [String]) throws -> [String: [Float]] {
+        try read { db in
+            var result: [String: [Float]] = [:]
+            let statement = try db.makeStatement(sql: "SELECT vector FROM embeddings WHERE model_id = ? AND text_hash = ?")
+            for hash in Set(hashes) {
+                if let data = try Data.fetchOne(statement, arguments: [modelID, hash]) {
+                    result[hash] = Self.floats(from: data)
+                }
+            }
+            return result
+        }
+    }
+
+    /// Stores vectors in one transaction; an interrupted `curator embed` keeps every batch it finished.
+    public func saveEmbeddings(modelID: String, _ vectors: [(hash: String, vector: [Float])]) throws {
+        try write { db in
+            let statement = try db.makeStatement(sql: """
+                INSERT INTO embeddings(model_id, text_hash, dimension, vector) VALUES (?, ?, ?, ?)
+                ON CONFLICT(model_id, text_hash) DO UPDATE SET dimension = excluded.dimension, vector = excluded.vector
+                """)
+            for (hash, vector) in vectors {
+                let data = vector.withUnsafeBufferPointer { Data(buffer: $0) }
+                try statement.execute(arguments: [modelID, hash, vector.count, data])
+            }
+        }
+    }
+
+    public func embeddingCount(modelID: String) throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM embeddings WHERE model_id = ?", arguments: [modelID]) ?? 0 }
+    }
+
+    static func floats(from data: Data) -> [Float] {
+        var out = [Float](repeating: 0, count: data.count / MemoryLayout<Float>.size)
+        out.withUnsafeMutableBytes { target in _ = data.copyBytes(to: target) }
+        return out
+    }
+}

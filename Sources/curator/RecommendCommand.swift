@@ -1,0 +1,72 @@
+import ArgumentParser
+import CuratorCore
+import CuratorEngine
+import Explanations
+import Foundation
+import Storage
+import TextModels
+
+extension ReasonLanguage: ExpressibleByArgument {}
+
+struct RecommendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recommend", abstract: "Print a shopper's top products, each with its reason.")
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The shop's shopper id.") var shopper: String?
+    @Option(help: "Products similar to this product id, instead of a shopper's recommendations.") var similar: String?
+    @Option(help: "How many products (1-100).") var k = 10
+    @Option(help: "Language of the reasons: en or zh.") var lang: ReasonLanguage = .en
+    @Option(help: "Leave out products the shopper had these events with (comma-separated).") var exclude = "purchase,view"
+    @Option(help: "Only products in this category (prefix).") var category: String?
+    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard (1...100).contains(k) else { throw ValidationError("--k must be between 1 and 100") }
+        guard (shopper == nil) != (similar == nil) else { throw ValidationError("give either --shopper or --similar") }
+    }
+
+    func run() throws {
+        do {
+            let excludeTypes = try Set(exclude.split(separator: ",").map { name -> EventType in
+                let trimmed = name.trimmingCharacters(in: .whitespaces)
+                guard let type = EventType(rawValue: trimmed) ?? (trimmed == "purchased" ? .purchase : trimmed == "viewed" ? .view : nil) else {
+                    throw ValidationError("--exclude: unknown event type '\(trimmed)'")
+                }
+                return type
+            })
+            let curatorStore = try CuratorStore(path: store.path)
+            let encoder = try SentenceEncoder(modelPath: model)
+            let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
+            var (vectors, dimension, missing) = try embedding.productVectors()
+            if missing > 0 {
+                _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding new products"))
+                (vectors, dimension, missing) = try embedding.productVectors()
+            }
+            let engine = try RecommendationEngine(store: curatorStore, vectors: vectors, dimension: dimension)
+            let list: RecommendationList
+            if let similar {
+                list = RecommendationList(shopper: "", model: "semantic", items: try engine.similar(to: similar, k: k, language: lang))
+            } else {
+                list = try engine.recommend(shopper: shopper!, request: RecommendationRequest(
+                    k: k, language: lang, exclude: excludeTypes, category: category))
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(list), as: UTF8.self))
+                return
+            }
+            if let shopper { print("Recommendations for shopper \(shopper) (model: \(list.model)):") } else { print("Similar to \(similar!):") }
+            for (rank, item) in list.items.enumerated() {
+                print("\(String(format: "%2d", rank + 1)). \(item.title.isEmpty ? item.productID : item.title)  [\(item.productID), score \(String(format: "%.3f", item.score))]")
+                print("    \(item.reason)")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw fail(error)
+        }
+    }
+}
