@@ -9,7 +9,7 @@ struct Curator: ParsableCommand {
         commandName: "curator",
         abstract: "Product recommendations with a language model inside.",
         subcommands: [
-            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EmbedCommand.self, RecommendCommand.self, BenchCommand.self,
+            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EmbedCommand.self, RecommendCommand.self, EvaluateCommand.self, BenchCommand.self,
         ]
     )
 }
