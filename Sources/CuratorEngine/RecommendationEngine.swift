@@ -61,35 +61,19 @@ public struct RecommendationList: Sendable, Codable, Hashable {
 /// evidence and a reason that cites only that evidence.
 public struct RecommendationEngine: Sendable {
     public let store: CuratorStore
-    public let products: [Product]
-    let productIndex: [String: Int]
-    /// Row-major [products × dimension], unit rows (zero rows for products with no vector).
-    public let vectors: [Float]
-    public let dimension: Int
-    let popularity: [Float]
-    let semantic: SemanticRecommender
+    public let catalogue: LiveCatalogue
+    /// A history event's weight halves every `recencyHalfLife` events back from the newest.
+    public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
+
+    public init(store: CuratorStore, catalogue: LiveCatalogue) {
+        self.store = store
+        self.catalogue = catalogue
+    }
 
     /// - Parameter vectors: one unit vector per product in `store.allProducts()` order.
     public init(store: CuratorStore, vectors: [Float], dimension: Int) throws {
-        self.store = store
-        products = try store.allProducts().map(\.product)
-        guard vectors.count == products.count * dimension else {
-            throw CuratorError.model("there are \(vectors.count / max(dimension, 1)) product vectors for \(products.count) products; run curator embed")
-        }
-        var index: [String: Int] = [:]
-        for (i, product) in products.enumerated() { index[product.id] = i }
-        productIndex = index
-        self.vectors = vectors
-        self.dimension = dimension
-        semantic = SemanticRecommender(productVectors: vectors, dimension: dimension)
-        // Popularity: events per product, the stronger kinds counting more.
-        let log = try store.interactionLog()
-        var counts = [Float](repeating: 0, count: products.count)
-        for interaction in log.interactions where Int(interaction.product) < counts.count {
-            counts[Int(interaction.product)] += interaction.type.weight
-        }
-        popularity = counts
+        self.init(store: store, catalogue: try LiveCatalogue(store: store, vectors: vectors, dimension: dimension))
     }
 
     public func recommend(shopper shopID: String, request: RecommendationRequest) throws -> RecommendationList {
@@ -100,85 +84,108 @@ public struct RecommendationEngine: Sendable {
     /// Recommendations for a history given directly (an anonymous session, or a shopper's stored events).
     public func recommend(shopper: String, history events: [(productID: String, type: EventType, timestampMillis: Int64)],
                           request: RecommendationRequest) -> RecommendationList {
-        var historyProducts: [Int32] = []
-        var weights: [Float] = []
-        var times: [Int64] = []
-        var excluded = Set<Int>()
-        var strongest: [Int: EventType] = [:]
-        for event in events {
-            guard let index = productIndex[event.productID] else { continue }
-            historyProducts.append(Int32(index))
-            weights.append(event.type.weight)
-            times.append(event.timestampMillis)
-            if request.exclude.contains(event.type) { excluded.insert(index) }
-            if (strongest[index]?.weight ?? 0) < event.type.weight { strongest[index] = event.type }
-        }
-        for id in request.excludeIDs { if let index = productIndex[id] { excluded.insert(index) } }
+        catalogue.read { view in
+            var historyRows: [Int] = []
+            var weights: [Float] = []
+            var excluded = Set<Int>()
+            var strongest: [Int: EventType] = [:]
+            for event in events {
+                guard let row = view.rows[event.productID] else { continue }
+                historyRows.append(row)
+                weights.append(event.type.weight)
+                if request.exclude.contains(event.type) { excluded.insert(row) }
+                if (strongest[row]?.weight ?? 0) < event.type.weight { strongest[row] = event.type }
+            }
+            for id in request.excludeIDs { if let row = view.rows[id] { excluded.insert(row) } }
 
-        var scores = [Float](repeating: 0, count: products.count)
-        let source: Evidence.Source
-        let model: String
-        if historyProducts.isEmpty || products.isEmpty {
-            scores = popularity
-            source = .popular
-            model = "popular"
-        } else {
-            let history = ShopperHistory(shopper: 0, products: historyProducts[...], eventWeights: weights[...], timestamps: times[...])
-            scores.withUnsafeMutableBufferPointer { semantic.scores(for: history, into: $0) }
-            source = .similarToHistory
-            model = semantic.name
-        }
-        let chosen = topK(scores: scores, k: request.k, excluded: excluded, request: request)
+            var scores: [Float]
+            let source: Evidence.Source
+            let model: String
+            if historyRows.isEmpty {
+                scores = view.popularity
+                source = .popular
+                model = "popular"
+            } else {
+                let shopperVector = shopperVector(rows: historyRows, weights: weights, view: view)
+                scores = [Float](repeating: 0, count: view.rowCount)
+                scores.withUnsafeMutableBufferPointer { out in
+                    shopperVector.withUnsafeBufferPointer { x in
+                        BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension,
+                                   x: x.baseAddress!, y: out.baseAddress!)
+                    }
+                }
+                source = .similarToHistory
+                model = "semantic"
+            }
+            let chosen = Self.topK(scores: scores, k: request.k, excluded: excluded, request: request, view: view)
 
-        // Evidence: the distinct history products, most recent last, with their strongest event.
-        var seen = Set<Int>()
-        var historyItems: [(product: Product, event: EventType, vector: ArraySlice<Float>)] = []
-        for index in historyProducts.reversed() where seen.insert(Int(index)).inserted {
-            let i = Int(index)
-            historyItems.insert((products[i], strongest[i] ?? .view, vectors[(i * dimension)..<((i + 1) * dimension)]), at: 0)
+            // Evidence: the distinct history products, oldest first, with their strongest event.
+            var seen = Set<Int>()
+            var historyItems: [(product: Product, event: EventType, vector: ArraySlice<Float>)] = []
+            for row in historyRows.reversed() where seen.insert(row).inserted {
+                historyItems.insert((view.products[row], strongest[row] ?? .view, view.vector(row)), at: 0)
+            }
+            let writer = ReasonWriter(language: request.language)
+            let items = chosen.map { row -> RecommendedItem in
+                let product = view.products[row]
+                let evidence = source == .popular
+                    ? Evidence(source: .popular)
+                    : evidenceFinder.evidence(for: (product, view.vector(row)), history: historyItems, source: source)
+                return RecommendedItem(productID: product.id, title: product.title, score: scores[row],
+                                       reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
+            }
+            return RecommendationList(shopper: shopper, model: model, items: items)
         }
-        let writer = ReasonWriter(language: request.language)
-        let items = chosen.map { i -> RecommendedItem in
-            let evidence = source == .popular
-                ? Evidence(source: .popular)
-                : evidenceFinder.evidence(for: (products[i], vectors[(i * dimension)..<((i + 1) * dimension)]), history: historyItems, source: source)
-            return RecommendedItem(productID: products[i].id, title: products[i].title, score: scores[i],
-                                   reason: writer.reason(for: products[i], evidence: evidence), evidence: evidence)
+    }
+
+    /// Weighted mean of the history's vectors: event weight × recency decay, newest weighs most.
+    func shopperVector(rows: [Int], weights: [Float], view: LiveCatalogue.View) -> [Float] {
+        let d = view.dimension
+        var vector = [Float](repeating: 0, count: d)
+        var total: Float = 0
+        let n = rows.count
+        for (i, row) in rows.enumerated() {
+            let w = weights[i] * powf(0.5, Float(n - 1 - i) / recencyHalfLife)
+            total += w
+            let base = row * d
+            for c in 0..<d { vector[c] += w * view.vectors[base + c] }
         }
-        return RecommendationList(shopper: shopper, model: model, items: items)
+        if total > 0 { for c in 0..<d { vector[c] /= total } }
+        return vector
     }
 
     /// Products most similar in meaning to one product.
     public func similar(to productID: String, k: Int, language: ReasonLanguage) throws -> [RecommendedItem] {
-        guard let anchor = productIndex[productID] else { throw CuratorError.notFound(what: "product '\(productID)'") }
-        var scores = [Float](repeating: 0, count: products.count)
-        vectors.withUnsafeBufferPointer { v in
+        try catalogue.read { view in
+            guard let anchor = view.rows[productID], view.alive[anchor] else { throw CuratorError.notFound(what: "product '\(productID)'") }
+            var scores = [Float](repeating: 0, count: view.rowCount)
             scores.withUnsafeMutableBufferPointer { s in
-                BLAS.sgemv(m: products.count, n: dimension, a: v.baseAddress!, lda: dimension,
-                           x: v.baseAddress! + anchor * dimension, y: s.baseAddress!)
+                BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension,
+                           x: view.vectors.baseAddress! + anchor * view.dimension, y: s.baseAddress!)
             }
-        }
-        let chosen = topK(scores: scores, k: k, excluded: [anchor], request: RecommendationRequest(k: k))
-        let writer = ReasonWriter(language: language)
-        return chosen.map { i in
-            let evidence = evidenceFinder.evidence(
-                for: (products[i], vectors[(i * dimension)..<((i + 1) * dimension)]),
-                history: [(products[anchor], .view, vectors[(anchor * dimension)..<((anchor + 1) * dimension)])],
-                source: .similarToProduct)
-            return RecommendedItem(productID: products[i].id, title: products[i].title, score: scores[i],
-                                   reason: writer.reason(for: products[i], evidence: evidence), evidence: evidence)
+            let chosen = Self.topK(scores: scores, k: k, excluded: [anchor], request: RecommendationRequest(k: k), view: view)
+            let writer = ReasonWriter(language: language)
+            let anchorItem = (view.products[anchor], EventType.view, view.vector(anchor))
+            return chosen.map { row in
+                let product = view.products[row]
+                let evidence = evidenceFinder.evidence(for: (product, view.vector(row)), history: [anchorItem], source: .similarToProduct)
+                return RecommendedItem(productID: product.id, title: product.title, score: scores[row],
+                                       reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
+            }
         }
     }
 
-    /// The k best products that pass the request's filters; never short while enough products pass.
-    func topK(scores: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest) -> [Int] {
+    /// The k best live, in-stock products that pass the request's filters; never short while
+    /// enough products pass, because every product is considered.
+    static func topK(scores: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View) -> [Int] {
         let category = request.category?.lowercased()
         var best: [(score: Float, index: Int)] = []
         best.reserveCapacity(k + 1)
         for i in 0..<scores.count {
             let score = scores[i]
             if best.count == k, let last = best.last, score <= last.score { continue }
-            let product = products[i]
+            if !view.alive[i] { continue }
+            let product = view.products[i]
             if !product.inStock || excluded.contains(i) { continue }
             if let category, !product.category.lowercased().hasPrefix(category) { continue }
             if request.minPrice != nil || request.maxPrice != nil {
@@ -186,7 +193,6 @@ public struct RecommendationEngine: Sendable {
                 if let min = request.minPrice, price < min { continue }
                 if let max = request.maxPrice, price > max { continue }
             }
-            // Insert in order (k is small).
             var position = best.count
             while position > 0 && best[position - 1].score < score { position -= 1 }
             best.insert((score, i), at: position)

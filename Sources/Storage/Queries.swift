@@ -95,3 +95,23 @@ extension CuratorStore {
         }
     }
 }
+
+extension CuratorStore {
+    /// Per product, the sum of its events' weights (a purchase counts more than a view).
+    public func productPopularity() throws -> [(productID: String, weight: Float)] {
+        try read { db in
+            var weights: [Int64: Float] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT product_id, type, count(*) FROM events GROUP BY product_id, type")
+            while let row = try rows.next() {
+                let weight = EventType(code: row[1])?.weight ?? 1
+                weights[row[0], default: 0] += weight * Float(row[2] as Int64)
+            }
+            var out: [(String, Float)] = []
+            let keys = try Row.fetchCursor(db, sql: "SELECT id, product_key FROM products WHERE deleted = 0")
+            while let row = try keys.next() {
+                if let w = weights[row[0]] { out.append((row[1], w)) }
+            }
+            return out
+        }
+    }
+}

@@ -3,6 +3,7 @@ import CuratorCore
 import Foundation
 import Storage
 import TextModels
+import CuratorEngine
 
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +20,7 @@ struct EmbedCommand: ParsableCommand {
         do {
             let curatorStore = try CuratorStore(path: store.path)
             let encoder = try SentenceEncoder(modelPath: model)
-            let report = try CatalogueEmbedding(store: curatorStore, encoder: encoder).run(batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding"))
+            let report = try CatalogueEmbedding(store: curatorStore, encoder: encoder).run(batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
             print("embedded \(report.encoded) product texts (\(report.cached) already cached) with \(encoder.modelID) in \(String(format: "%.1f", report.seconds)) s")
         } catch {
             throw fail(error)
@@ -27,61 +28,8 @@ struct EmbedCommand: ParsableCommand {
     }
 }
 
-/// Brings the embedding cache up to date with the catalogue and returns the product vectors.
-struct CatalogueEmbedding {
-    let store: CuratorStore
-    let encoder: SentenceEncoder
-    var template = ProductTextTemplate.standard
-
-    struct Report {
-        var encoded: Int
-        var cached: Int
-        var seconds: Double
-    }
-
-    func run(batch: Int, progress: ProgressLine?) throws -> Report {
-        let start = Date()
-        let products = try store.allProducts()
-        let texts = products.map { template.render($0.product) }
-        let hashes = texts.map(CuratorStore.textHash)
-        let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
-        var seen = Set(cached.keys)
-        var missing: [Int] = []
-        for (i, hash) in hashes.enumerated() where seen.insert(hash).inserted { missing.append(i) }
-        var done = 0
-        progress?.update(done: 0, total: missing.count)
-        for chunk in stride(from: 0, to: missing.count, by: max(1, batch)) {
-            let indices = Array(missing[chunk..<min(chunk + max(1, batch), missing.count)])
-            let matrix = encoder.encodeMatrix(indices.map { texts[$0] })
-            try store.saveEmbeddings(modelID: encoder.modelID, indices.enumerated().map { (row, i) in (hashes[i], Array(matrix[row])) })
-            done += indices.count
-            progress?.update(done: done, total: missing.count)
-        }
-        progress?.finish()
-        return Report(encoded: missing.count, cached: products.count - missing.count, seconds: Date().timeIntervalSince(start))
-    }
-
-    /// One L2-normalised vector per live product, in `interactionLog()` product order.
-    func productVectors() throws -> (vectors: [Float], dimension: Int, missing: Int) {
-        let products = try store.allProducts()
-        let hashes = products.map { CuratorStore.textHash(template.render($0.product)) }
-        let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
-        let dimension = encoder.dimension
-        var vectors = [Float](repeating: 0, count: products.count * dimension)
-        var missing = 0
-        for (i, hash) in hashes.enumerated() {
-            guard let vector = cached[hash], vector.count == dimension else {
-                missing += 1
-                continue
-            }
-            vectors.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: vector)
-        }
-        return (vectors, dimension, missing)
-    }
-}
-
 /// A one-line progress display on standard error: done/total, rate and time left.
-final class ProgressLine {
+final class ProgressLine: @unchecked Sendable {
     let label: String
     private let start = Date()
     private var lastDraw = Date.distantPast
@@ -101,6 +49,11 @@ final class ProgressLine {
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let line = "\(label) \(bar) \(done)/\(total)  \(Int(rate))/s  \(Self.duration(left)) left"
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
+    }
+
+    /// As a `CatalogueEmbedding` progress callback.
+    var callback: CatalogueEmbedding.Progress {
+        { done, total in self.update(done: done, total: total); if done == total { self.finish() } }
     }
 
     func finish() {

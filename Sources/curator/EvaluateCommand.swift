@@ -1,5 +1,6 @@
 import ArgumentParser
 import CuratorCore
+import CuratorEngine
 import Foundation
 import Recommenders
 import Storage
@@ -72,7 +73,7 @@ struct EvaluateCommand: ParsableCommand {
                     let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
                     var vectors = try embedding.productVectors()
                     if vectors.missing > 0 {
-                        _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding"))
+                        _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding").callback)
                         vectors = try embedding.productVectors()
                     }
                     var m = SemanticRecommender(productVectors: vectors.vectors, dimension: vectors.dimension)

@@ -41,7 +41,7 @@ struct RecommendCommand: ParsableCommand {
             let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
             var (vectors, dimension, missing) = try embedding.productVectors()
             if missing > 0 {
-                _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding new products"))
+                _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding new products").callback)
                 (vectors, dimension, missing) = try embedding.productVectors()
             }
             let engine = try RecommendationEngine(store: curatorStore, vectors: vectors, dimension: dimension)

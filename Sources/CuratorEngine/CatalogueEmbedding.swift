@@ -1,0 +1,92 @@
+import CuratorCore
+import Foundation
+import Storage
+import TextModels
+
+/// Brings the embedding cache up to date with the catalogue and returns the product vectors.
+public struct CatalogueEmbedding: Sendable {
+    /// Called with (done, total) after each saved batch.
+    public typealias Progress = @Sendable (Int, Int) -> Void
+
+    public let store: CuratorStore
+    public let encoder: SentenceEncoder
+    public var template = ProductTextTemplate.standard
+
+    public init(store: CuratorStore, encoder: SentenceEncoder, template: ProductTextTemplate = .standard) {
+        self.store = store
+        self.encoder = encoder
+        self.template = template
+    }
+
+    public struct Report: Sendable {
+        public var encoded: Int
+        public var cached: Int
+        public var seconds: Double
+    }
+
+    public func run(batch: Int = 256, progress: Progress? = nil) throws -> Report {
+        let start = Date()
+        let products = try store.allProducts()
+        let texts = products.map { template.render($0.product) }
+        let hashes = texts.map(CuratorStore.textHash)
+        let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
+        var seen = Set(cached.keys)
+        var missing: [Int] = []
+        for (i, hash) in hashes.enumerated() where seen.insert(hash).inserted { missing.append(i) }
+        var done = 0
+        progress?(0, missing.count)
+        for chunk in stride(from: 0, to: missing.count, by: max(1, batch)) {
+            let indices = Array(missing[chunk..<min(chunk + max(1, batch), missing.count)])
+            let matrix = encoder.encodeMatrix(indices.map { texts[$0] })
+            try store.saveEmbeddings(modelID: encoder.modelID, indices.enumerated().map { (row, i) in (hashes[i], Array(matrix[row])) })
+            done += indices.count
+            progress?(done, missing.count)
+        }
+        return Report(encoded: missing.count, cached: products.count - missing.count, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The vector for one product's text, from the cache or freshly encoded (and then cached).
+    public func vector(for product: Product) throws -> [Float] {
+        let text = template.render(product)
+        let hash = CuratorStore.textHash(text)
+        if let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: [hash])[hash] { return cached }
+        let vector = Array(encoder.encodeMatrix([text])[0])
+        try store.saveEmbeddings(modelID: encoder.modelID, [(hash, vector)])
+        return vector
+    }
+
+    /// Vectors for many products at once (one batched forward pass for the uncached ones).
+    public func vectors(for products: [Product]) throws -> [[Float]] {
+        let texts = products.map { template.render($0) }
+        let hashes = texts.map(CuratorStore.textHash)
+        var cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
+        let missing = Array(Set(hashes.indices.filter { cached[hashes[$0]] == nil }.map { hashes[$0] }))
+        if !missing.isEmpty {
+            let firstIndex = Dictionary(hashes.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            let matrix = encoder.encodeMatrix(missing.map { texts[firstIndex[$0]!] })
+            let fresh = missing.enumerated().map { ($1, Array(matrix[$0])) }
+            try store.saveEmbeddings(modelID: encoder.modelID, fresh)
+            for (hash, vector) in fresh { cached[hash] = vector }
+        }
+        return hashes.map { cached[$0]! }
+    }
+
+    /// One L2-normalised vector per live product, in `interactionLog()` product order.
+    public func productVectors() throws -> (vectors: [Float], dimension: Int, missing: Int) {
+        let products = try store.allProducts()
+        let hashes = products.map { CuratorStore.textHash(template.render($0.product)) }
+        let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
+        let dimension = encoder.dimension
+        var vectors = [Float](repeating: 0, count: products.count * dimension)
+        var missing = 0
+        for (i, hash) in hashes.enumerated() {
+            guard let vector = cached[hash], vector.count == dimension else {
+                missing += 1
+                continue
+            }
+            vectors.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: vector)
+        }
+        return (vectors, dimension, missing)
+    }
+}
+

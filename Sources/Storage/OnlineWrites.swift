@@ -1,0 +1,120 @@
+import CuratorCore
+import Foundation
+import GRDB
+
+/// One event in a batch that cannot be stored, with why.
+public struct EventProblem: Sendable, Hashable, Codable {
+    public var index: Int
+    public var field: String
+    public var reason: String
+
+    public init(index: Int, field: String, reason: String) {
+        self.index = index
+        self.field = field
+        self.reason = reason
+    }
+}
+
+/// Writes the server makes one request at a time: each call is one transaction, durable when it returns.
+extension CuratorStore {
+    /// Stores a batch of events, all or none. Events naming unknown products are refused as a
+    /// whole with the offending items listed (`CuratorError` is not used so callers can answer 422).
+    public func appendEvents(_ events: [Event]) throws -> (inserted: Int, duplicates: Int, problems: [EventProblem]) {
+        let pseudonymizer = self.pseudonymizer
+        return try write { db in
+            var problems: [EventProblem] = []
+            var productRows: [String: Int64] = [:]
+            let findProduct = try db.makeStatement(sql: "SELECT id FROM products WHERE product_key = ? AND deleted = 0")
+            for (index, event) in events.enumerated() {
+                let key = TextCleaning.identifier(event.productID)
+                if productRows[key] != nil { continue }
+                if let row = try Int64.fetchOne(findProduct, arguments: [key]) {
+                    productRows[key] = row
+                } else {
+                    problems.append(EventProblem(index: index, field: "product_id", reason: "unknown product '\(event.productID)'"))
+                }
+            }
+            if !problems.isEmpty { return (0, 0, problems) }
+            let now = Self.nowMillis()
+            let insertShopper = try db.makeStatement(sql: "INSERT INTO shoppers(shopper_key, created_at) VALUES (?, ?) ON CONFLICT(shopper_key) DO NOTHING")
+            let findShopper = try db.makeStatement(sql: "SELECT id FROM shoppers WHERE shopper_key = ?")
+            let insertEvent = RawStatement(try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO events(shopper_id, product_id, type, ts, quantity, price) VALUES (?, ?, ?, ?, ?, ?)
+                """))
+            var shoppers: [String: Int64] = [:]
+            var inserted = 0
+            for event in events {
+                let user = TextCleaning.identifier(event.shopperID)
+                let shopper: Int64
+                if let cached = shoppers[user] {
+                    shopper = cached
+                } else {
+                    let key = pseudonymizer.pseudonym(for: user)
+                    try insertShopper.execute(arguments: [key, now])
+                    shopper = try Int64.fetchOne(findShopper, arguments: [key]) ?? 0
+                    shoppers[user] = shopper
+                }
+                insertEvent.bind(1, shopper)
+                insertEvent.bind(2, productRows[TextCleaning.identifier(event.productID)]!)
+                insertEvent.bind(3, Int64(event.type.code))
+                insertEvent.bind(4, event.timestampMillis)
+                insertEvent.bind(5, event.quantity)
+                insertEvent.bind(6, event.price)
+                inserted += try insertEvent.run(db)
+            }
+            return (inserted, events.count - inserted, [])
+        }
+    }
+
+    /// Creates or replaces products (text cleaned as on import), in one transaction.
+    /// Returns the products as stored.
+    public func upsertProducts(_ products: [Product]) throws -> [Product] {
+        try write { db in
+            let now = Self.nowMillis()
+            let statement = try db.makeStatement(sql: """
+                INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+                ON CONFLICT(product_key) DO UPDATE SET title = excluded.title, description = excluded.description,
+                    brand = excluded.brand, category = excluded.category, price = excluded.price,
+                    in_stock = excluded.in_stock, deleted = 0, updated_at = excluded.updated_at
+                """)
+            return try products.map { product in
+                let cleaned = Product(
+                    id: TextCleaning.identifier(product.id), title: TextCleaning.clean(product.title),
+                    description: TextCleaning.clean(product.description), brand: TextCleaning.clean(product.brand),
+                    category: TextCleaning.clean(product.category), price: product.price.flatMap(FieldParsing.decimal),
+                    inStock: product.inStock)
+                try statement.execute(arguments: [cleaned.id, cleaned.title, cleaned.description, cleaned.brand,
+                                                  cleaned.category, cleaned.price, cleaned.inStock, now])
+                return cleaned
+            }
+        }
+    }
+
+    /// Takes a product out of the catalogue; its events stay as history. Returns false when unknown.
+    public func deleteProduct(id: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE products SET deleted = 1, updated_at = ? WHERE product_key = ? AND deleted = 0",
+                           arguments: [Self.nowMillis(), TextCleaning.identifier(id)])
+            return db.changesCount > 0
+        }
+    }
+
+    /// A shopper's event counts per type and their most recent events, newest first.
+    public func shopperSummary(shopID: String, recent: Int = 20) throws -> (counts: [EventType: Int], recent: [StoredEvent])? {
+        let key = shopperKey(for: shopID)
+        return try read { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM shoppers WHERE shopper_key = ?", arguments: [key]) else { return nil }
+            var counts: [EventType: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT type, count(*) FROM events WHERE shopper_id = ? GROUP BY type", arguments: [id]) {
+                if let type = EventType(code: row[0]) { counts[type] = row[1] }
+            }
+            let events = try Row.fetchAll(db, sql: """
+                SELECT e.id, ?, p.product_key, e.type, e.ts, e.quantity, e.price
+                FROM events e JOIN products p ON p.id = e.product_id
+                WHERE e.shopper_id = ? ORDER BY e.ts DESC, e.id DESC LIMIT ?
+                """, arguments: [key, id, recent]).map(Self.storedEvent(from:))
+            return (counts, events)
+        }
+    }
+}
