@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // No traits: Curator needs neither swift-configuration nor URL-encoded forms.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // Domain types, configuration and errors shared by every room.
@@ -33,13 +35,24 @@ let package = Package(
             ]
         ),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
+        // Nearest-neighbour search for serving: exact (BLAS) and HNSW (hnswlib via a C shim).
+        .target(name: "CHNSW", linkerSettings: [.linkedLibrary("stdc++")]),
+        .target(name: "VectorSearch", dependencies: ["Linear", "CHNSW", "CuratorCore"]),
         .target(name: "Explanations", dependencies: ["CuratorCore"]),
         // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.
         .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear"]),
+        .target(
+            name: "CuratorServer",
+            dependencies: [
+                "CuratorCore", "CuratorEngine", "Storage", "TextModels", "Explanations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("openapi.yaml")]
+        ),
         .executableTarget(
             name: "curator",
             dependencies: [
-                "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
+                "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +61,7 @@ let package = Package(
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore"]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore"]),
+        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
         .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage"]),
     ]

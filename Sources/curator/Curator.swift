@@ -4,12 +4,12 @@ import Storage
 import Foundation
 
 @main
-struct Curator: ParsableCommand {
+struct Curator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "curator",
         abstract: "Product recommendations with a language model inside.",
         subcommands: [
-            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EmbedCommand.self, RecommendCommand.self, EvaluateCommand.self, BenchCommand.self,
+            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EmbedCommand.self, RecommendCommand.self, EvaluateCommand.self, ServeCommand.self, BenchCommand.self,
         ]
     )
 }

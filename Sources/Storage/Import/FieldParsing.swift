@@ -201,3 +201,9 @@ public enum Timestamps {
 
     public static func format(millis: Int64) -> String { FieldParsing.iso8601(millis: millis) }
 }
+
+/// Decimal prices as the store keeps them.
+public enum Decimals {
+    /// Canonical decimal text ("02.10" → "2.10"), or nil when the text is not a plain non-negative decimal.
+    public static func canonical(_ text: String) -> String? { FieldParsing.decimal(text) }
+}

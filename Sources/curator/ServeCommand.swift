@@ -1,0 +1,64 @@
+import ArgumentParser
+import CuratorCore
+import CuratorEngine
+import CuratorServer
+import Foundation
+import Storage
+import TextModels
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (recommendations with reasons, events, products) on the store.",
+        discussion: """
+            Writes need an API key (Authorization: Bearer KEY) when keys are configured: CURATOR_API_KEYS \
+            or --api-keys FILE, entries "KEY" (everything) or "KEY:events" (record events and read only), \
+            separated by commas or new lines. SIGTERM or Ctrl-C lets in-flight requests finish, then exits.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
+    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "File with API keys, one per line.") var apiKeys: String?
+    @Flag(help: "Reads need an API key too.") var authReads = false
+    @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
+
+    func run() async throws {
+        let server: CuratorHTTPServer
+        do {
+            var keys: [String: ServerConfiguration.Scope] = [:]
+            if let env = ProcessInfo.processInfo.environment["CURATOR_API_KEYS"], !env.isEmpty {
+                keys.merge(try ServerConfiguration.parseKeys(env, source: "CURATOR_API_KEYS")) { $1 }
+            }
+            if let apiKeys {
+                guard let text = try? String(contentsOfFile: apiKeys, encoding: .utf8) else {
+                    throw CuratorError.configuration("cannot read the API keys file \(apiKeys)")
+                }
+                keys.merge(try ServerConfiguration.parseKeys(text, source: apiKeys)) { $1 }
+            }
+            let curatorStore = try CuratorStore(path: store.path)
+            let encoder = try SentenceEncoder(modelPath: model)
+            let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
+            var vectors = try embedding.productVectors()
+            if vectors.missing > 0 {
+                _ = try embedding.run(progress: ProgressLine(label: "embedding").callback)
+                vectors = try embedding.productVectors()
+            }
+            let engine = try RecommendationEngine(store: curatorStore, vectors: vectors.vectors, dimension: vectors.dimension)
+            if keys.isEmpty {
+                printErr("curator: warning: no API keys configured (CURATOR_API_KEYS or --api-keys): anyone who can reach the port may write")
+            }
+            server = CuratorHTTPServer(
+                store: curatorStore, embedding: embedding, engine: engine,
+                configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads, maxBodyBytes: maxBodyBytes))
+        } catch {
+            throw fail(error)
+        }
+        let count = server.engine.catalogue.count
+        try await server.run { host, port in
+            FileHandle.standardOutput.write(Data("curator: serving \(count) products on http://\(host):\(port)\n".utf8))
+        }
+        print("curator: stopped")
+    }
+}
