@@ -83,10 +83,16 @@ public struct EvidenceFinder: Sendable {
         source: Evidence.Source
     ) -> Evidence {
         var scored: [(index: Int, similarity: Float)] = []
+        var closest: (index: Int, similarity: Float)?
         for (index, item) in history.enumerated() where item.product.id != candidate.product.id {
             let similarity = Self.dot(candidate.vector, item.vector)
             if similarity >= minimumSimilarity { scored.append((index, similarity)) }
+            if similarity > closest?.similarity ?? -.infinity { closest = (index, similarity) }
         }
+        // Nothing close enough to call "similar": cite the closest one with its (low) similarity,
+        // so the reason still names real evidence; the sentence then makes no claim of likeness
+        // beyond what `sharedBrand`/`sharedCategory` say.
+        if scored.isEmpty, let closest { scored = [closest] }
         // Most similar first; among equals, the more recent.
         scored.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.index > $1.index }
         var seen = Set<String>()

@@ -1,0 +1,275 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import XCTest
+
+/// A real `curator serve` process on a loopback port, driven over real HTTP.
+final class RunningServer {
+    let process: Process
+    let baseURL: URL
+    let folder: URL
+
+    init(folder: URL, store: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+        self.folder = folder
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["serve", "--store", store, "--port", "0"] + extraArguments
+        process.currentDirectoryURL = folder
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "CURATOR_API_KEYS")
+        env["CURATOR_MODEL"] = ModelFolder.path
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        // Wait for "curator: serving N products on http://127.0.0.1:PORT".
+        var buffer = ""
+        let deadline = Date().addingTimeInterval(120)
+        var url: URL?
+        while url == nil && Date() < deadline && process.isRunning {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { usleep(50_000); continue }
+            buffer += String(decoding: data, as: UTF8.self)
+            if let range = buffer.range(of: "on http://"), let end = buffer[range.upperBound...].firstIndex(of: "\n") {
+                url = URL(string: "http://" + buffer[range.upperBound..<end])
+            }
+        }
+        guard let url else {
+            process.terminate()
+            throw XCTSkip("the server did not start: \(buffer)")
+        }
+        baseURL = url
+    }
+
+    func stop(signal: Int32 = SIGTERM) -> Int32 {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    struct Reply {
+        var status: Int
+        var json: Any?
+        var text: String
+        var object: [String: Any] { json as? [String: Any] ?? [:] }
+    }
+
+    func request(_ method: String, _ path: String, body: Any? = nil, raw: Data? = nil, key: String? = nil) async throws -> Reply {
+        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+        request.httpMethod = method
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+        if let raw { request.httpBody = raw }
+        if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
+                     json: try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+                     text: String(decoding: data, as: UTF8.self))
+    }
+}
+
+enum ModelFolder {
+    static var path: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("models/all-MiniLM-L6-v2").path
+    }
+}
+
+final class ServerTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else { throw XCTSkip("curator binary not built") }
+        guard FileManager.default.fileExists(atPath: ModelFolder.path + "/model.safetensors") else { throw XCTSkip("model not fetched (scripts/setup)") }
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-server-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        XCTAssertEqual(try CLI.run(["sample", "--out", "shop", "--products", "90", "--shoppers", "20", "--seed", "5"], in: folder).status, 0)
+        XCTAssertEqual(try CLI.run(["import", "products", "--store", "s.sqlite", "shop/products.csv"], in: folder).status, 0)
+        XCTAssertEqual(try CLI.run(["import", "events", "--store", "s.sqlite", "shop/events.csv"], in: folder).status, 0)
+    }
+
+    override func tearDownWithError() throws {
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    func ids(_ reply: RunningServer.Reply) -> [String] {
+        (reply.object["items"] as? [[String: Any]] ?? []).compactMap { $0["product_id"] as? String }
+    }
+
+    func testEventsChangeRecommendationsAndNewProductsAreSimilarAtOnce() async throws {
+        let server = try RunningServer(folder: folder, store: "s.sqlite")
+        defer { _ = server.stop() }
+        // A new shopper gets popular products, and the reason says so.
+        let cold = try await server.request("GET", "/v1/shoppers/fresh/recommendations?k=5")
+        XCTAssertEqual(cold.status, 200, cold.text)
+        XCTAssertEqual(cold.object["model"] as? String, "popular")
+        let coldItems = cold.object["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(coldItems.count, 5)
+        XCTAssertTrue((coldItems.first?["reason"] as? String ?? "").contains("Popular"), cold.text)
+
+        // Viewing two kitchen products turns the shelf toward the kitchen.
+        let products = try String(contentsOf: folder.appendingPathComponent("shop/products.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let kitchen = products.filter { $0.last(where: { $0.contains(">") })?.hasPrefix("Kitchen") ?? false }.map { $0[0] }
+        XCTAssertGreaterThan(kitchen.count, 3)
+        let post = try await server.request("POST", "/v1/events", body: ["events": [
+            ["user_id": "fresh", "product_id": kitchen[0], "event": "view", "timestamp": "2026-03-01T10:00:00Z"],
+            ["user_id": "fresh", "product_id": kitchen[1], "event": "cart", "timestamp": "2026-03-01T10:01:00Z"],
+        ]])
+        XCTAssertEqual(post.status, 200, post.text)
+        XCTAssertEqual(post.object["stored"] as? Int, 2)
+        let warm = try await server.request("GET", "/v1/shoppers/fresh/recommendations?k=5")
+        XCTAssertEqual(warm.object["model"] as? String, "semantic")
+        XCTAssertNotEqual(ids(warm), ids(cold))
+        let kitchenSet = Set(kitchen)
+        XCTAssertGreaterThanOrEqual(ids(warm).filter(kitchenSet.contains).count, 4, warm.text)
+        XCTAssertFalse(ids(warm).contains(kitchen[0]), "viewed products are excluded by default")
+        // The viewed product comes back when the shop asks not to exclude views.
+        let withViewed = try await server.request("GET", "/v1/shoppers/fresh/recommendations?k=5&exclude=purchased")
+        XCTAssertTrue(ids(withViewed).contains(kitchen[0]) || ids(withViewed).contains(kitchen[1]), withViewed.text)
+
+        // A new product is found as similar to its nearest neighbour right after it is added.
+        let put = try await server.request("PUT", "/v1/products/NEW-KNIFE", body: [
+            "title": "Hearth Professional Chef Knife 8 inch", "brand": "Hearth", "category": "Kitchen > Chef Knife",
+            "description": "holds a razor edge for slicing and dicing", "price": 49.5,
+        ])
+        XCTAssertEqual(put.status, 200, put.text)
+        XCTAssertEqual(put.object["price"] as? String, "49.5")
+        let knives = products.filter { $0[1].contains("Chef Knife") }.map { $0[0] }
+        XCTAssertFalse(knives.isEmpty)
+        let similar = try await server.request("GET", "/v1/products/\(knives[0])/similar?k=5")
+        XCTAssertTrue(ids(similar).contains("NEW-KNIFE"), similar.text)
+
+        // Deleted products are no longer recommended.
+        let r1 = try await server.request("DELETE", "/v1/products/NEW-KNIFE").status
+        XCTAssertEqual(r1, 200)
+        let r2 = try await server.request("GET", "/v1/products/\(knives[0])/similar?k=20")
+        XCTAssertFalse(ids(r2).contains("NEW-KNIFE"))
+        let r3 = try await server.request("DELETE", "/v1/products/NEW-KNIFE").status
+        XCTAssertEqual(r3, 404)
+
+        // Filters hold and never come back short while enough products match.
+        let filtered = try await server.request("GET", "/v1/shoppers/fresh/recommendations?k=8&category=Outdoor&max_price=100")
+        let filteredItems = filtered.object["items"] as? [[String: Any]] ?? []
+        let outdoorCheap = products.filter { $0.last(where: { $0.contains(">") })?.hasPrefix("Outdoor") ?? false }
+            .filter { (Double($0.last ?? "") ?? 1e9) <= 100 }
+        XCTAssertEqual(filteredItems.count, min(8, outdoorCheap.count), filtered.text)
+        let outdoorIDs = Set(outdoorCheap.map { $0[0] })
+        XCTAssertTrue(ids(filtered).allSatisfy(outdoorIDs.contains), filtered.text)
+        let excluded = try await server.request("GET", "/v1/shoppers/fresh/recommendations?k=5&exclude_ids=\(ids(warm)[0]),\(ids(warm)[1])")
+        XCTAssertFalse(ids(excluded).contains(ids(warm)[0]) || ids(excluded).contains(ids(warm)[1]))
+
+        // Anonymous sessions.
+        let anonymous = try await server.request("POST", "/v1/recommendations", body: ["viewed": [kitchen[2]], "k": 3, "lang": "zh"])
+        XCTAssertEqual(anonymous.status, 200, anonymous.text)
+        XCTAssertEqual(ids(anonymous).count, 3)
+    }
+
+    func testReasonsCiteOnlyTheirEvidenceInBothLanguages() async throws {
+        let server = try RunningServer(folder: folder, store: "s.sqlite")
+        defer { _ = server.stop() }
+        for lang in ["en", "zh"] {
+            let reply = try await server.request("GET", "/v1/shoppers/S00002/recommendations?k=10&lang=\(lang)")
+            XCTAssertEqual(reply.status, 200)
+            let items = reply.object["items"] as? [[String: Any]] ?? []
+            XCTAssertEqual(items.count, 10)
+            let history = try await server.request("GET", "/v1/shoppers/S00002")
+            let historyTitles = Set((history.object["recent_events"] as? [[String: Any]] ?? []).compactMap { $0["title"] as? String })
+            for item in items {
+                let reason = item["reason"] as? String ?? ""
+                let evidence = item["evidence"] as? [String: Any] ?? [:]
+                let cited = Set((evidence["history_items"] as? [[String: Any]] ?? []).compactMap { $0["title"] as? String })
+                XCTAssertFalse(cited.isEmpty, "a shopper with history gets history evidence: \(item)")
+                for title in cited { XCTAssertTrue(reason.contains(title), "reason cites its evidence: \(reason)") }
+                for title in historyTitles.subtracting(cited) where !(item["title"] as? String ?? "").contains(title) {
+                    XCTAssertFalse(reason.contains(title), "reason names \(title), which is not in its evidence: \(reason)")
+                }
+                if lang == "zh" {
+                    XCTAssertTrue(reason.hasPrefix("因为您最近"), reason)
+                } else {
+                    XCTAssertTrue(reason.hasPrefix("Because you recently"), reason)
+                }
+            }
+        }
+    }
+
+    func testBadRequestsGetTheirStatus() async throws {
+        let admin = "admin-key-0123456789abcdef", storefront = "storefront-key-0123456789"
+        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--max-body-bytes", "4096"],
+                                       environment: ["CURATOR_API_KEYS": "\(admin),\(storefront):events"])
+        defer { _ = server.stop() }
+        let event: [String: Any] = ["user_id": "u", "product_id": "P00001", "event": "view"]
+        let r4 = try await server.request("POST", "/v1/events", body: event).status
+        XCTAssertEqual(r4, 401, "writes need a key")
+        let r5 = try await server.request("POST", "/v1/events", body: event, key: "wrong-key-0123456789").status
+        XCTAssertEqual(r5, 401)
+        let r6 = try await server.request("POST", "/v1/events", body: event, key: storefront).status
+        XCTAssertEqual(r6, 200)
+        let r7 = try await server.request("PUT", "/v1/products/X1", body: ["title": "x"], key: storefront).status
+        XCTAssertEqual(r7, 403,
+                       "a storefront key cannot change products")
+        let r8 = try await server.request("PUT", "/v1/products/X1", body: ["title": "x"], key: admin).status
+        XCTAssertEqual(r8, 200)
+        let r9 = try await server.request("GET", "/v1/shoppers/u/recommendations").status
+        XCTAssertEqual(r9, 200, "reads are open by default")
+
+        let big = Data(("[" + String(repeating: "{\"user_id\":\"u\",\"product_id\":\"P00001\",\"event\":\"view\"},", count: 200) + "{}]").utf8)
+        let r10 = try await server.request("POST", "/v1/events", raw: big, key: admin).status
+        XCTAssertEqual(r10, 413)
+        let badJSON = try await server.request("POST", "/v1/events", raw: Data("{nope".utf8), key: admin)
+        XCTAssertEqual(badJSON.status, 400)
+        let wrongType = try await server.request("PUT", "/v1/products/X2", body: ["title": ["not", "a", "string"]], key: admin)
+        XCTAssertEqual(wrongType.status, 400)
+        XCTAssertEqual((wrongType.object["error"] as? [String: Any])?["field"] as? String, "title")
+        let badEvent = try await server.request("POST", "/v1/events", body: ["events": [event, ["user_id": "u", "product_id": "P00001", "event": "teleport"]]], key: admin)
+        XCTAssertEqual(badEvent.status, 400)
+        XCTAssertEqual((badEvent.object["error"] as? [String: Any])?["field"] as? String, "events[1].event")
+        for query in ["k=0", "k=101", "k=ten"] {
+            let reply = try await server.request("GET", "/v1/shoppers/u/recommendations?\(query)")
+            XCTAssertEqual(reply.status, 400, query)
+            XCTAssertEqual((reply.object["error"] as? [String: Any])?["field"] as? String, "k")
+        }
+        let lang = try await server.request("GET", "/v1/shoppers/u/recommendations?lang=fr")
+        XCTAssertEqual(lang.status, 400)
+        XCTAssertEqual((lang.object["error"] as? [String: Any])?["field"] as? String, "lang")
+
+        let before = try await server.request("GET", "/v1/shoppers/u")
+        let unknown = try await server.request("POST", "/v1/events", body: [event, ["user_id": "u", "product_id": "NOPE", "event": "view"]], key: admin)
+        XCTAssertEqual(unknown.status, 422)
+        let items = (unknown.object["error"] as? [String: Any])?["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(items.first?["product_id"] as? String, "NOPE")
+        XCTAssertEqual(items.first?["index"] as? Int, 1)
+        let after = try await server.request("GET", "/v1/shoppers/u")
+        XCTAssertEqual(after.text, before.text, "none of a refused batch is stored")
+
+        let metrics = try await server.request("GET", "/metrics")
+        XCTAssertTrue(metrics.text.contains("curator_http_requests_total{method=\"GET\",route=\"/v1/shoppers/{id}/recommendations\",status=\"400\"}"), metrics.text)
+        XCTAssertTrue(metrics.text.contains("curator_http_request_duration_seconds_bucket"))
+        XCTAssertTrue(metrics.text.contains("curator_events_ingested_total 1"))
+        let openapi = try await server.request("GET", "/openapi.yaml")
+        XCTAssertEqual(openapi.status, 200)
+        XCTAssertTrue(openapi.text.contains("/v1/shoppers/{id}/recommendations"))
+    }
+
+    func testAcknowledgedWritesSurviveSIGKILLAndSIGTERMExitsCleanly() async throws {
+        var server = try RunningServer(folder: folder, store: "s.sqlite")
+        let events = (0..<50).map { ["user_id": "durable", "product_id": String(format: "P%05d", $0 + 1), "event": "view",
+                                      "timestamp": "2026-04-01T10:\(String(format: "%02d", $0)):00Z"] }
+        let r11 = try await server.request("POST", "/v1/events", body: events).status
+        XCTAssertEqual(r11, 200)
+        let r12 = try await server.request("PUT", "/v1/products/DURABLE-1", body: ["title": "Durable Trail Backpack 45L", "category": "Outdoor"]).status
+        XCTAssertEqual(r12, 200)
+        _ = server.stop(signal: SIGKILL)
+
+        server = try RunningServer(folder: folder, store: "s.sqlite")
+        let shopper = try await server.request("GET", "/v1/shoppers/durable")
+        XCTAssertEqual((shopper.object["counts"] as? [String: Any])?["view"] as? Int, 50)
+        let product = try await server.request("GET", "/v1/products/DURABLE-1")
+        XCTAssertEqual(product.object["title"] as? String, "Durable Trail Backpack 45L")
+        XCTAssertEqual(server.stop(signal: SIGTERM), 0, "SIGTERM drains and exits with status 0")
+    }
+}
