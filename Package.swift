@@ -53,6 +53,7 @@ let package = Package(
             name: "curator",
             dependencies: [
                 "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
+                "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore"]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore"]),
+        .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
         .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage"]),

@@ -33,19 +33,18 @@ public struct ReasonWriter: Sendable {
 
     private func english(_ title: String, _ evidence: Evidence) -> String {
         let names = evidence.historyItems.map { displayTitle($0.title, id: $0.productID) }
-        var verbs: [String] = []
-        for item in evidence.historyItems where !verbs.contains(Self.verbEN(item.event)) { verbs.append(Self.verbEN(item.event)) }
         if let category = evidence.sharedCategory.map(Self.departmentName) {
             // "Because you recently viewed similar outdoor items such as A and B, we recommend C."
+            var verbs: [String] = []
+            for item in evidence.historyItems where !verbs.contains(Self.verbEN(item.event)) { verbs.append(Self.verbEN(item.event)) }
             return "Because you recently \(Self.list(verbs, and: "and")) similar \(category.lowercased()) items such as \(Self.list(names, and: "and")), we recommend \(title)."
         }
         // "Because you recently bought A and viewed B, we recommend C."
-        var clauses: [(String, [String])] = []
+        var clauses: [(EventType, [String])] = []
         for (item, name) in zip(evidence.historyItems, names) {
-            let verb = Self.verbEN(item.event)
-            if let i = clauses.firstIndex(where: { $0.0 == verb }) { clauses[i].1.append(name) } else { clauses.append((verb, [name])) }
+            if let i = clauses.firstIndex(where: { $0.0 == item.event }) { clauses[i].1.append(name) } else { clauses.append((item.event, [name])) }
         }
-        let text = clauses.map { "\($0.0) \(Self.list($0.1, and: "and"))" }
+        let text = clauses.map { Self.clauseEN($0.0, Self.list($0.1, and: "and")) }
         return "Because you recently \(Self.list(text, and: "and")), we recommend \(title)."
     }
 
@@ -86,13 +85,24 @@ public struct ReasonWriter: Sendable {
         return parts.first.map { String($0) } ?? category
     }
 
+    /// The verb alone, for "you recently VERB similar … items".
     static func verbEN(_ event: EventType) -> String {
         switch event {
-        case .view: "viewed"
-        case .click: "looked at"
-        case .cart: "added to your cart"
+        case .view, .click: "viewed"
+        case .cart: "shortlisted"
         case .favorite: "saved"
         case .purchase: "bought"
+        }
+    }
+
+    /// The verb with its object: "added A to your cart".
+    static func clauseEN(_ event: EventType, _ object: String) -> String {
+        switch event {
+        case .view: "viewed \(object)"
+        case .click: "looked at \(object)"
+        case .cart: "added \(object) to your cart"
+        case .favorite: "saved \(object)"
+        case .purchase: "bought \(object)"
         }
     }
 
