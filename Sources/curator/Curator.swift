@@ -24,7 +24,7 @@ struct StoreOptions: ParsableArguments {
 
 /// Prints a user-facing error and exits 1, the way every subcommand reports failure.
 func fail(_ error: Error) -> ExitCode {
-    let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+    let message = String(describing: error)
     FileHandle.standardError.write(Data("curator: error: \(message)\n".utf8))
     return ExitCode.failure
 }
