@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "curator",
             dependencies: [
-                "CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
+                "CuratorCore", "Linear", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
                 "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

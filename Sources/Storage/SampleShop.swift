@@ -192,23 +192,38 @@ public struct SampleShop: Sendable {
                 .map(Self.csvField).joined(separator: ",") + "\n"
         }
 
-        var byDepartment = [[Int]](repeating: [], count: departments.count)
-        for (i, item) in items.enumerated() { byDepartment[item.department].append(i) }
+        // Popularity-weighted sampling tables: per department, and per (department, kind).
+        struct Table {
+            var items: [Int] = []
+            var cumulative: [Double] = []
+            mutating func add(_ item: Int, weight: Double) {
+                items.append(item)
+                cumulative.append((cumulative.last ?? 0) + weight)
+            }
+            func draw(using rng: inout SeededGenerator) -> Int {
+                let r = Double.random(in: 0..<cumulative[cumulative.count - 1], using: &rng)
+                var lo = 0, hi = cumulative.count - 1
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if cumulative[mid] > r { hi = mid } else { lo = mid + 1 }
+                }
+                return items[lo]
+            }
+        }
+        var byDepartment = [Table](repeating: Table(), count: departments.count)
+        var byKind = [[Table]](repeating: [], count: departments.count)
+        for d in departments.indices { byKind[d] = [Table](repeating: Table(), count: departments[d].kinds.count) }
+        for (i, item) in items.enumerated() {
+            byDepartment[item.department].add(i, weight: item.popularity)
+            byKind[item.department][item.kind].add(i, weight: item.popularity)
+        }
 
-        func pick(_ candidates: [Int], favouriteKind: Int?, using rng: inout SeededGenerator) -> Int {
-            var total = 0.0
-            let weights = candidates.map { index -> Double in
-                let boost = items[index].kind == favouriteKind ? 4.0 : 1.0
-                let w = items[index].popularity * boost
-                total += w
-                return w
+        /// A product of the department, leaning to the shopper's favourite kind when there is one.
+        func pick(_ department: Int, favouriteKind: Int?, using rng: inout SeededGenerator) -> Int {
+            if let favouriteKind, !byKind[department][favouriteKind].items.isEmpty, Double.random(in: 0..<1, using: &rng) < 0.5 {
+                return byKind[department][favouriteKind].draw(using: &rng)
             }
-            var r = Double.random(in: 0..<total, using: &rng)
-            for (i, w) in weights.enumerated() {
-                r -= w
-                if r < 0 { return candidates[i] }
-            }
-            return candidates[candidates.count - 1]
+            return byDepartment[department].draw(using: &rng)
         }
 
         var eventCSV = "user_id,product_id,event,timestamp\n"
@@ -216,7 +231,7 @@ public struct SampleShop: Sendable {
         let start: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
         for s in 0..<shoppers {
             let shopper = String(format: "S%05d", s + 1)
-            let nonEmpty = (0..<departments.count).filter { !byDepartment[$0].isEmpty }
+            let nonEmpty = (0..<departments.count).filter { !byDepartment[$0].items.isEmpty }
             let favourite = nonEmpty.randomElement(using: &rng)!
             let second = Double.random(in: 0..<1, using: &rng) < 0.5 ? nonEmpty.randomElement(using: &rng)! : favourite
             let favouriteKind = Int.random(in: 0..<departments[favourite].kinds.count, using: &rng)
@@ -227,7 +242,7 @@ public struct SampleShop: Sendable {
                 let department = roll < 0.7 ? favourite : roll < 0.9 ? second : nonEmpty.randomElement(using: &rng)!
                 let kind = department == favourite ? favouriteKind : nil
                 for _ in 0..<Int.random(in: 2...5, using: &rng) {
-                    let product = pick(byDepartment[department], favouriteKind: kind, using: &rng)
+                    let product = pick(department, favouriteKind: kind, using: &rng)
                     let id = String(format: "P%05d", product + 1)
                     time += Int64.random(in: 20_000...400_000, using: &rng)
                     eventCSV += "\(shopper),\(id),view,\(FieldParsing.iso8601(millis: time))\n"

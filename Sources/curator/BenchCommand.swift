@@ -3,10 +3,10 @@ import CuratorCore
 import Foundation
 import Storage
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Curator's speed on this machine.",
-        subcommands: [BenchImport.self])
+        subcommands: [BenchImport.self, BenchServe.self])
 }
 
 struct BenchImport: ParsableCommand {

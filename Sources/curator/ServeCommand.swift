@@ -3,6 +3,7 @@ import CuratorCore
 import CuratorEngine
 import CuratorServer
 import Foundation
+import Linear
 import Storage
 import TextModels
 
@@ -49,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
             if keys.isEmpty {
                 printErr("curator: warning: no API keys configured (CURATOR_API_KEYS or --api-keys): anyone who can reach the port may write")
             }
+            // Requests run side by side on the event loops; a multi-threaded BLAS call inside each would
+            // make the threads fight over the same cores.
+            BLAS.threads = 1
             server = CuratorHTTPServer(
                 store: curatorStore, embedding: embedding, engine: engine,
                 configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads, maxBodyBytes: maxBodyBytes))

@@ -1,0 +1,158 @@
+import ArgumentParser
+import CuratorCore
+import CuratorEngine
+import CuratorServer
+import Foundation
+import Linear
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Storage
+import TextModels
+
+/// Load-tests the HTTP server on a synthetic shop: recommendations (wrk), event ingestion (wrk,
+/// batched POSTs) and product upserts (encode + index, one at a time).
+struct BenchServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a synthetic catalogue and measure recommendation latency/throughput, event ingestion and product upserts.",
+        discussion: """
+            Products get vectors near their kind's language-model vector (the model encodes one text per \
+            department and kind, then each product adds noise), so 100,000 products are ready in seconds. \
+            Needs wrk (apt-get install wrk).
+            """)
+
+    @Option(help: "Products in the synthetic catalogue.") var products = 100_000
+    @Option(help: "Shoppers with history.") var shoppers = 10_000
+    @Option(help: "Seconds per wrk run.") var seconds = 10
+    @Option(help: "Open connections for wrk.") var connections = 16
+    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+
+    func run() async throws {
+        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw fail(CuratorError.configuration("wrk is not installed: apt-get install wrk"))
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        print("setting up \(products) products and \(shoppers) shoppers …")
+        let setupStart = Date()
+        let sample = try SampleShop(products: products, shoppers: shoppers, seed: 7).write(to: folder.appendingPathComponent("shop").path)
+        let store = try CuratorStore(path: folder.appendingPathComponent("bench.sqlite").path)
+        _ = try store.importProducts(from: sample.productsPath)
+        let events = try store.importEvents(from: sample.eventsPath)
+        let encoder = try SentenceEncoder(modelPath: model)
+        let embedding = CatalogueEmbedding(store: store, encoder: encoder)
+        let catalogue = try store.allProducts().map(\.product)
+        // One language-model vector per category (department > kind), then noise per product.
+        let categories = Array(Set(catalogue.map(\.category))).sorted()
+        let prototypes = encoder.encodeMatrix(categories)
+        let categoryRow = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
+        var rng = SeededGenerator(seed: 11)
+        let d = encoder.dimension
+        var vectors = [Float](repeating: 0, count: catalogue.count * d)
+        for (i, product) in catalogue.enumerated() {
+            let prototype = prototypes[categoryRow[product.category]!]
+            var norm: Float = 0
+            for c in 0..<d {
+                let noise = Float.random(in: -1...1, using: &rng) * 0.06
+                let v = prototype[prototype.startIndex + c] + noise
+                vectors[i * d + c] = v
+                norm += v * v
+            }
+            let scale = 1 / norm.squareRoot()
+            for c in 0..<d { vectors[i * d + c] *= scale }
+        }
+        let engine = try RecommendationEngine(store: store, vectors: vectors, dimension: d)
+        print(String(format: "ready in %.1f s: %d products, %d events, OpenBLAS core %@", Date().timeIntervalSince(setupStart),
+                     catalogue.count, events.inserted, BLAS.coreName))
+
+        // Requests run side by side on the event loops; a multi-threaded BLAS call inside each would
+        // make the threads fight over the same two cores.
+        BLAS.threads = 1
+        let server = CuratorHTTPServer(store: store, embedding: embedding, engine: engine,
+                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let serverTask = Task { try await server.run { _, port in portContinuation.yield(port) } }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw fail(CuratorError.configuration("the server did not start")) }
+        let base = "http://127.0.0.1:\(port)"
+
+        // Recommendations for random shoppers.
+        let recommendScript = folder.appendingPathComponent("recommend.lua").path
+        try """
+            math.randomseed(7)
+            request = function()
+              return wrk.format("GET", string.format("/v1/shoppers/S%05d/recommendations?k=10", math.random(1, \(shoppers))))
+            end
+            """.write(toFile: recommendScript, atomically: true, encoding: .utf8)
+        _ = try runWrk(wrk, ["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])  // warm-up
+        let recommend = try runWrk(wrk, ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+        print("recommendations: \(recommend.summary)")
+
+        // Events: batches of 100 random views, stored durably before each response.
+        let eventsScript = folder.appendingPathComponent("events.lua").path
+        try """
+            math.randomseed(9)
+            counter = 0
+            request = function()
+              counter = counter + 1
+              local parts = {}
+              for i = 1, 100 do
+                parts[i] = string.format('{"user_id":"bench-%d","product_id":"P%05d","event":"view","timestamp":"2026-06-01T00:00:%02d.%03dZ"}',
+                  math.random(1, 50000), math.random(1, \(products)), counter % 60, i)
+              end
+              return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
+            end
+            """.write(toFile: eventsScript, atomically: true, encoding: .utf8)
+        let ingest = try runWrk(wrk, ["-t1", "-c4", "-d\(seconds)s", "--latency", "-s", eventsScript, base])
+        print("events (100 per request): \(ingest.summary) = \(Int(ingest.requestsPerSecond * 100)) events/s")
+
+        // Product upserts, one at a time: store + encode + index before the response.
+        var latencies: [Double] = []
+        for i in 0..<100 {
+            var request = URLRequest(url: URL(string: "\(base)/v1/products/BENCH-\(i)")!)
+            request.httpMethod = "PUT"
+            request.httpBody = Data("{\"title\":\"Summit Trail Hiking Backpack \(20 + i)L\",\"brand\":\"Summit\",\"category\":\"Outdoor > Hiking Backpack\",\"description\":\"Carries your gear on long day hikes, model \(i).\",\"price\":\"59.90\"}".utf8)
+            let start = Date()
+            let (_, response) = try await URLSession.shared.data(for: request)
+            latencies.append(Date().timeIntervalSince(start) * 1000)
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw fail(CuratorError.configuration("product upsert failed")) }
+        }
+        latencies.sort()
+        print(String(format: "product upserts (encode + index + store): p50 %.1f ms, p99 %.1f ms over %d", latencies[latencies.count / 2],
+                     latencies[latencies.count * 99 / 100], latencies.count))
+        serverTask.cancel()
+        _ = try? await serverTask.value
+    }
+
+    struct WrkResult {
+        var requestsPerSecond: Double
+        var p50: String
+        var p99: String
+        var errors: String?
+        var summary: String {
+            "\(Int(requestsPerSecond)) requests/s, latency p50 \(p50), p99 \(p99)" + (errors.map { " (\($0))" } ?? "")
+        }
+    }
+
+    func runWrk(_ wrk: String, _ arguments: [String]) throws -> WrkResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wrk)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        func field(_ prefix: String) -> String? {
+            output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix(prefix) }
+                .map { String($0.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) }
+        }
+        let rps = Double(field("Requests/sec:") ?? "") ?? 0
+        let errors = output.split(separator: "\n").first { $0.contains("Non-2xx") || $0.contains("Socket errors") }.map(String.init)
+        return WrkResult(requestsPerSecond: rps, p50: field("50%") ?? "?", p99: field("99%") ?? "?", errors: errors)
+    }
+}
