@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "VectorSearch", dependencies: ["Linear", "CHNSW", "CuratorCore"]),
         .target(name: "Explanations", dependencies: ["CuratorCore"]),
         // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.
-        .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear"]),
+        .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear", "VectorSearch"]),
         .target(
             name: "CuratorServer",
             dependencies: [

@@ -72,8 +72,9 @@ public struct RecommendationEngine: Sendable {
     }
 
     /// - Parameter vectors: one unit vector per product in `store.allProducts()` order.
-    public init(store: CuratorStore, vectors: [Float], dimension: Int) throws {
-        self.init(store: store, catalogue: try LiveCatalogue(store: store, vectors: vectors, dimension: dimension))
+    public init(store: CuratorStore, vectors: [Float], dimension: Int,
+                indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions()) throws {
+        self.init(store: store, catalogue: try LiveCatalogue(store: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions))
     }
 
     public func recommend(shopper shopID: String, request: RecommendationRequest) throws -> RecommendationList {
@@ -98,26 +99,19 @@ public struct RecommendationEngine: Sendable {
             }
             for id in request.excludeIDs { if let row = view.rows[id] { excluded.insert(row) } }
 
-            var scores: [Float]
             let source: Evidence.Source
             let model: String
+            let chosen: [(row: Int, score: Float)]
             if historyRows.isEmpty {
-                scores = view.popularity
                 source = .popular
                 model = "popular"
+                chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
             } else {
-                let shopperVector = shopperVector(rows: historyRows, weights: weights, view: view)
-                scores = [Float](repeating: 0, count: view.rowCount)
-                scores.withUnsafeMutableBufferPointer { out in
-                    shopperVector.withUnsafeBufferPointer { x in
-                        BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension,
-                                   x: x.baseAddress!, y: out.baseAddress!)
-                    }
-                }
                 source = .similarToHistory
                 model = "semantic"
+                let query = shopperVector(rows: historyRows, weights: weights, view: view)
+                chosen = Self.nearest(to: query, k: request.k, excluded: excluded, request: request, view: view)
             }
-            let chosen = Self.topK(scores: scores, k: request.k, excluded: excluded, request: request, view: view)
 
             // Evidence: the distinct history products, oldest first, with their strongest event.
             var seen = Set<Int>()
@@ -126,12 +120,12 @@ public struct RecommendationEngine: Sendable {
                 historyItems.insert((view.products[row], strongest[row] ?? .view, view.vector(row)), at: 0)
             }
             let writer = ReasonWriter(language: request.language)
-            let items = chosen.map { row -> RecommendedItem in
+            let items = chosen.map { (row, score) -> RecommendedItem in
                 let product = view.products[row]
                 let evidence = source == .popular
                     ? Evidence(source: .popular)
                     : evidenceFinder.evidence(for: (product, view.vector(row)), history: historyItems, source: source)
-                return RecommendedItem(productID: product.id, title: product.title, score: scores[row],
+                return RecommendedItem(productID: product.id, title: product.title, score: score,
                                        reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
             }
             return RecommendationList(shopper: shopper, model: model, items: items)
@@ -158,46 +152,77 @@ public struct RecommendationEngine: Sendable {
     public func similar(to productID: String, k: Int, language: ReasonLanguage) throws -> [RecommendedItem] {
         try catalogue.read { view in
             guard let anchor = view.rows[productID], view.alive[anchor] else { throw CuratorError.notFound(what: "product '\(productID)'") }
-            var scores = [Float](repeating: 0, count: view.rowCount)
-            scores.withUnsafeMutableBufferPointer { s in
-                BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension,
-                           x: view.vectors.baseAddress! + anchor * view.dimension, y: s.baseAddress!)
-            }
-            let chosen = Self.topK(scores: scores, k: k, excluded: [anchor], request: RecommendationRequest(k: k), view: view)
+            let chosen = Self.nearest(to: Array(view.vector(anchor)), k: k, excluded: [anchor], request: RecommendationRequest(k: k), view: view)
             let writer = ReasonWriter(language: language)
             let anchorItem = (view.products[anchor], EventType.view, view.vector(anchor))
-            return chosen.map { row in
+            return chosen.map { (row, score) in
                 let product = view.products[row]
                 let evidence = evidenceFinder.evidence(for: (product, view.vector(row)), history: [anchorItem], source: .similarToProduct)
-                return RecommendedItem(productID: product.id, title: product.title, score: scores[row],
+                return RecommendedItem(productID: product.id, title: product.title, score: score,
                                        reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
             }
         }
     }
 
-    /// The k best live, in-stock products that pass the request's filters; never short while
-    /// enough products pass, because every product is considered.
-    static func topK(scores: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View) -> [Int] {
+    /// The k products closest to `query` that pass the request's filters: through the HNSW graph
+    /// when the catalogue has one (its filtered search falls back to an exact scan rather than
+    /// come back short), else one `sgemv` over every vector.
+    static func nearest(to query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                        view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+        if let index = view.index {
+            let accepts = Self.filter(excluded: excluded, request: request, view: view)
+            let rowOf = view.rowOfStoreID
+            let found = index.search(query: query, k: k, filter: .predicate { id in
+                guard let row = rowOf[id] else { return false }
+                return accepts(row)
+            })
+            return found.compactMap { neighbour in rowOf[neighbour.id].map { ($0, neighbour.score) } }
+        }
+        var scores = [Float](repeating: 0, count: view.rowCount)
+        scores.withUnsafeMutableBufferPointer { out in
+            query.withUnsafeBufferPointer { x in
+                BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension,
+                           x: x.baseAddress!, y: out.baseAddress!)
+            }
+        }
+        return topK(scores: scores, k: k, excluded: excluded, request: request, view: view)
+    }
+
+    /// Whether a row may be recommended: live, in stock, not excluded, inside the filters.
+    static func filter(excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View) -> @Sendable (Int) -> Bool {
         let category = request.category?.lowercased()
-        var best: [(score: Float, index: Int)] = []
+        let products = view.products, alive = view.alive
+        let minPrice = request.minPrice, maxPrice = request.maxPrice
+        return { row in
+            guard alive[row], !excluded.contains(row) else { return false }
+            let product = products[row]
+            if !product.inStock { return false }
+            if let category, !product.category.lowercased().hasPrefix(category) { return false }
+            if minPrice != nil || maxPrice != nil {
+                guard let price = product.priceValue else { return false }
+                if let minPrice, price < minPrice { return false }
+                if let maxPrice, price > maxPrice { return false }
+            }
+            return true
+        }
+    }
+
+    /// The k best rows by `scores` that pass the request's filters; never short while enough
+    /// products pass, because every row is considered.
+    static func topK(scores: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                     view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+        let accepts = filter(excluded: excluded, request: request, view: view)
+        var best: [(row: Int, score: Float)] = []
         best.reserveCapacity(k + 1)
         for i in 0..<scores.count {
             let score = scores[i]
             if best.count == k, let last = best.last, score <= last.score { continue }
-            if !view.alive[i] { continue }
-            let product = view.products[i]
-            if !product.inStock || excluded.contains(i) { continue }
-            if let category, !product.category.lowercased().hasPrefix(category) { continue }
-            if request.minPrice != nil || request.maxPrice != nil {
-                guard let price = product.priceValue else { continue }
-                if let min = request.minPrice, price < min { continue }
-                if let max = request.maxPrice, price > max { continue }
-            }
+            if !accepts(i) { continue }
             var position = best.count
             while position > 0 && best[position - 1].score < score { position -= 1 }
-            best.insert((score, i), at: position)
+            best.insert((i, score), at: position)
             if best.count > k { best.removeLast() }
         }
-        return best.map(\.index)
+        return best
     }
 }

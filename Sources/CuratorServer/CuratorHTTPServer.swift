@@ -245,9 +245,9 @@ public struct CuratorHTTPServer: Sendable {
     /// Stores, encodes and indexes products; the response is sent only when they can be recommended.
     func upsert(_ products: [Product]) async throws -> [Product] {
         let stored = try store.upsertProducts(products)
-        let vectors = try embedding.vectors(for: stored)
-        for (product, vector) in zip(stored, vectors) { engine.catalogue.upsert(product, vector: vector) }
-        return stored
+        let vectors = try embedding.vectors(for: stored.map(\.product))
+        for (entry, vector) in zip(stored, vectors) { try engine.catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector) }
+        return stored.map(\.product)
     }
 
     func deleteProduct(_ request: Request, id: String) throws -> Response {

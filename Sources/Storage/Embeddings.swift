@@ -14,8 +14,18 @@ extension CuratorStore {
     public func cachedEmbeddings(modelID: String, hashes: [String]) throws -> [String: [Float]] {
         try read { db in
             var result: [String: [Float]] = [:]
+            let wanted = Set(hashes)
+            if wanted.count > 64 {
+                // Many lookups: one scan of the model's vectors beats a query per hash.
+                let rows = try Row.fetchCursor(db, sql: "SELECT text_hash, vector FROM embeddings WHERE model_id = ?", arguments: [modelID])
+                while let row = try rows.next() {
+                    let hash: String = row[0]
+                    if wanted.contains(hash) { result[hash] = Self.floats(from: row[1]) }
+                }
+                return result
+            }
             let statement = try db.makeStatement(sql: "SELECT vector FROM embeddings WHERE model_id = ? AND text_hash = ?")
-            for hash in Set(hashes) {
+            for hash in wanted {
                 if let data = try Data.fetchOne(statement, arguments: [modelID, hash]) {
                     result[hash] = Self.floats(from: data)
                 }

@@ -67,8 +67,8 @@ extension CuratorStore {
     }
 
     /// Creates or replaces products (text cleaned as on import), in one transaction.
-    /// Returns the products as stored.
-    public func upsertProducts(_ products: [Product]) throws -> [Product] {
+    /// Returns the products as stored, with their row ids.
+    public func upsertProducts(_ products: [Product]) throws -> [(rowID: Int64, product: Product)] {
         try write { db in
             let now = Self.nowMillis()
             let statement = try db.makeStatement(sql: """
@@ -86,9 +86,15 @@ extension CuratorStore {
                     inStock: product.inStock)
                 try statement.execute(arguments: [cleaned.id, cleaned.title, cleaned.description, cleaned.brand,
                                                   cleaned.category, cleaned.price, cleaned.inStock, now])
-                return cleaned
+                let rowID = try Int64.fetchOne(db, sql: "SELECT id FROM products WHERE product_key = ?", arguments: [cleaned.id]) ?? 0
+                return (rowID, cleaned)
             }
         }
+    }
+
+    /// Row ids of deleted products, so an index saved earlier can drop them.
+    public func deletedProductRowIDs() throws -> [Int64] {
+        try read { db in try Int64.fetchAll(db, sql: "SELECT id FROM products WHERE deleted = 1") }
     }
 
     /// Takes a product out of the catalogue; its events stay as history. Returns false when unknown.

@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File with API keys, one per line.") var apiKeys: String?
     @Flag(help: "Reads need an API key too.") var authReads = false
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
+    @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
+    var hnswThreshold = 50_000
 
     func run() async throws {
         let server: CuratorHTTPServer
@@ -46,7 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
                 _ = try embedding.run(progress: ProgressLine(label: "embedding").callback)
                 vectors = try embedding.productVectors()
             }
-            let engine = try RecommendationEngine(store: curatorStore, vectors: vectors.vectors, dimension: vectors.dimension)
+            let engine = try RecommendationEngine(
+                store: curatorStore, vectors: vectors.vectors, dimension: vectors.dimension,
+                indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))
+            printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
             if keys.isEmpty {
                 printErr("curator: warning: no API keys configured (CURATOR_API_KEYS or --api-keys): anyone who can reach the port may write")
             }
@@ -63,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.run { host, port in
             FileHandle.standardOutput.write(Data("curator: serving \(count) products on http://\(host):\(port)\n".utf8))
         }
+        // Saved on a clean stop so the next start only reconciles; after a crash it is rebuilt or reconciled.
+        try? server.engine.catalogue.saveIndex(to: server.store.path + ".hnsw")
         print("curator: stopped")
     }
 }

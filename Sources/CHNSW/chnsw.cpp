@@ -1,0 +1,393 @@
+// extern "C" shim over hnswlib 0.6 (header-only). See include/chnsw.h for the contract.
+#include "chnsw.h"
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <queue>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define CHNSW_X86 1
+#include <immintrin.h>
+#else
+#define CHNSW_X86 0
+#endif
+
+namespace {
+
+// MARK: - Inner-product distance, picked at run time for this CPU
+
+// hnswlib's own InnerProductSpace only uses AVX when the whole file is compiled with -mavx,
+// which would make the binary require AVX everywhere. These kernels are compiled for their
+// instruction sets individually and chosen once by CPU detection.
+
+float ip_scalar(const float *a, const float *b, size_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+#if CHNSW_X86
+__attribute__((target("avx2,fma"))) float ip_avx2(const float *a, const float *b, size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc0 = _mm256_add_ps(acc0, acc1);
+    __m128 lo = _mm256_castps256_ps128(acc0), hi = _mm256_extractf128_ps(acc0, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    float s = _mm_cvtss_f32(lo);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+__attribute__((target("avx512f"))) float ip_avx512(const float *a, const float *b, size_t n) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    }
+    for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+#endif
+
+typedef float (*ip_fn)(const float *, const float *, size_t);
+
+struct Kernel {
+    ip_fn fn;
+    const char *name;
+};
+
+Kernel pick_kernel() {
+#if CHNSW_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return {ip_avx512, "avx512"};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {ip_avx2, "avx2"};
+#endif
+    return {ip_scalar, "scalar"};
+}
+
+// Chosen once at load time, so the hot path is one indirect call with no guard.
+const Kernel chosen_kernel = pick_kernel();
+
+inline const Kernel &kernel() { return chosen_kernel; }
+
+float ip_distance(const void *a, const void *b, const void *dim) {
+    return 1.0f - kernel().fn((const float *)a, (const float *)b, *(const size_t *)dim);
+}
+
+class Space : public hnswlib::SpaceInterface<float> {
+public:
+    explicit Space(size_t dim) : dim_(dim) {}
+    size_t get_data_size() override { return dim_ * sizeof(float); }
+    hnswlib::DISTFUNC<float> get_dist_func() override { return ip_distance; }
+    void *get_dist_func_param() override { return &dim_; }
+
+private:
+    size_t dim_;
+};
+
+typedef hnswlib::HierarchicalNSW<float> Graph;
+typedef hnswlib::tableint tableint;
+
+void set_error(char *err, size_t len, const char *message) {
+    if (err == nullptr || len == 0) return;
+    std::strncpy(err, message, len - 1);
+    err[len - 1] = '\0';
+}
+
+struct Hit {
+    float dist;
+    int64_t label;
+};
+
+// Best first: smaller distance (larger inner product), then smaller label.
+bool better(const Hit &a, const Hit &b) { return a.dist < b.dist || (a.dist == b.dist && a.label < b.label); }
+
+size_t emit(std::vector<Hit> &hits, size_t k, int64_t *labels, float *scores) {
+    std::sort(hits.begin(), hits.end(), better);
+    size_t n = std::min(k, hits.size());
+    for (size_t i = 0; i < n; i++) {
+        labels[i] = hits[i].label;
+        scores[i] = 1.0f - hits[i].dist;
+    }
+    return n;
+}
+
+}  // namespace
+
+struct chnsw_index {
+    Space space;
+    Graph *graph;
+    int dim;
+
+    chnsw_index(int d) : space((size_t)d), graph(nullptr), dim(d) {}
+    ~chnsw_index() { delete graph; }
+
+    int64_t label_of(tableint id) const { return (int64_t)graph->getExternalLabel(id); }
+    const float *data_of(tableint id) const { return (const float *)graph->getDataByInternalId(id); }
+    float dist(const float *q, tableint id) const { return 1.0f - kernel().fn(q, data_of(id), (size_t)dim); }
+
+    bool find_live(int64_t label, tableint &id) const {
+        auto it = graph->label_lookup_.find((hnswlib::labeltype)label);
+        if (it == graph->label_lookup_.end() || graph->isMarkedDeleted(it->second)) return false;
+        id = it->second;
+        return true;
+    }
+};
+
+extern "C" {
+
+chnsw_index *chnsw_create(int dim, size_t capacity, int m, int ef_construction, uint64_t seed,
+                          char *err, size_t err_len) {
+    chnsw_index *index = nullptr;
+    try {
+        if (dim <= 0) throw std::runtime_error("dimension must be positive");
+        index = new chnsw_index(dim);
+        index->graph = new Graph(&index->space, std::max<size_t>(capacity, 1), (size_t)m, (size_t)ef_construction,
+                                 (size_t)seed);
+        return index;
+    } catch (const std::exception &e) {
+        set_error(err, err_len, e.what());
+        delete index;
+        return nullptr;
+    }
+}
+
+chnsw_index *chnsw_load(const char *path, int dim, size_t capacity, char *err, size_t err_len) {
+    chnsw_index *index = nullptr;
+    try {
+        if (dim <= 0) throw std::runtime_error("dimension must be positive");
+        index = new chnsw_index(dim);
+        index->graph = new Graph(&index->space);
+        // hnswlib's loading constructor leaves these uninitialised.
+        index->graph->num_deleted_ = 0;
+        index->graph->metric_distance_computations = 0;
+        index->graph->metric_hops = 0;
+        index->graph->loadIndex(std::string(path), &index->space, capacity);
+        if (index->graph->data_size_ != (size_t)dim * sizeof(float))
+            throw std::runtime_error("the saved index has another dimension");
+        return index;
+    } catch (const std::exception &e) {
+        set_error(err, err_len, e.what());
+        delete index;
+        return nullptr;
+    }
+}
+
+int chnsw_save(chnsw_index *index, const char *path, char *err, size_t err_len) {
+    try {
+        index->graph->saveIndex(std::string(path));
+        return 0;
+    } catch (const std::exception &e) {
+        set_error(err, err_len, e.what());
+        return 1;
+    }
+}
+
+void chnsw_free(chnsw_index *index) { delete index; }
+
+int chnsw_dim(const chnsw_index *index) { return index->dim; }
+size_t chnsw_capacity(const chnsw_index *index) { return index->graph->max_elements_; }
+size_t chnsw_element_count(const chnsw_index *index) { return index->graph->cur_element_count; }
+size_t chnsw_deleted_count(const chnsw_index *index) { return index->graph->num_deleted_; }
+
+int chnsw_resize(chnsw_index *index, size_t capacity, char *err, size_t err_len) {
+    try {
+        index->graph->resizeIndex(capacity);
+        return 0;
+    } catch (const std::exception &e) {
+        set_error(err, err_len, e.what());
+        return 1;
+    }
+}
+
+int chnsw_add(chnsw_index *index, const float *vector, int64_t label, char *err, size_t err_len) {
+    try {
+        index->graph->addPoint(vector, (hnswlib::labeltype)label);
+        return 0;
+    } catch (const std::exception &e) {
+        set_error(err, err_len, e.what());
+        return 1;
+    }
+}
+
+int chnsw_mark_deleted(chnsw_index *index, int64_t label) {
+    tableint id;
+    if (!index->find_live(label, id)) return 1;
+    index->graph->markDeletedInternal(id);
+    return 0;
+}
+
+int chnsw_contains(const chnsw_index *index, int64_t label) {
+    tableint id;
+    return index->find_live(label, id) ? 1 : 0;
+}
+
+int chnsw_get_vector(const chnsw_index *index, int64_t label, float *out) {
+    tableint id;
+    if (!index->find_live(label, id)) return 1;
+    std::memcpy(out, index->data_of(id), (size_t)index->dim * sizeof(float));
+    return 0;
+}
+
+size_t chnsw_sample_labels(const chnsw_index *index, size_t max, uint64_t seed, int64_t *out) {
+    const Graph *g = index->graph;
+    size_t total = g->cur_element_count;
+    if (total == 0 || max == 0) return 0;
+    size_t step = std::max<size_t>(1, total / max);
+    size_t n = 0;
+    for (size_t i = (size_t)(seed % step); i < total && n < max; i += step) {
+        if (!g->isMarkedDeleted((tableint)i)) out[n++] = index->label_of((tableint)i);
+    }
+    return n;
+}
+
+size_t chnsw_search(const chnsw_index *index, const float *query, size_t k, size_t ef,
+                    chnsw_filter_fn filter, void *context, int64_t *labels, float *scores) {
+    const Graph *g = index->graph;
+    if (k == 0 || g->cur_element_count == 0) return 0;
+    ef = std::max(ef, k);
+
+    // Greedy descent through the upper layers (as hnswlib's searchKnn).
+    tableint current = g->enterpoint_node_;
+    float current_dist = index->dist(query, current);
+    for (int level = g->maxlevel_; level > 0; level--) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            unsigned int *data = (unsigned int *)g->get_linklist(current, level);
+            int size = g->getListCount(data);
+            tableint *links = (tableint *)(data + 1);
+            for (int i = 0; i < size; i++) {
+                float d = index->dist(query, links[i]);
+                if (d < current_dist) {
+                    current_dist = d;
+                    current = links[i];
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    // Beam search of the base layer. Elements that are deleted or rejected by the filter are
+    // walked through (they keep the graph connected) but never enter the result; while the
+    // result holds fewer than ef elements the search keeps expanding (as hnswlib does with
+    // deletions), so a filter makes it look further rather than come back short.
+    const bool restricted = filter != nullptr || g->num_deleted_ > 0;
+    typedef std::pair<float, tableint> Pair;
+    std::priority_queue<Pair> top;                 // worst (largest distance) on top
+    std::priority_queue<Pair> candidates;          // stores -distance: nearest on top
+    hnswlib::VisitedList *visited = g->visited_list_pool_->getFreeVisitedList();
+    hnswlib::vl_type *mark = visited->mass;
+    hnswlib::vl_type tag = visited->curV;
+
+    auto accepts = [&](tableint id) {
+        if (g->isMarkedDeleted(id)) return false;
+        return filter == nullptr || filter(context, index->label_of(id)) != 0;
+    };
+
+    float lower_bound;
+    if (accepts(current)) {
+        lower_bound = current_dist;
+        top.emplace(current_dist, current);
+    } else {
+        lower_bound = std::numeric_limits<float>::max();
+    }
+    candidates.emplace(-current_dist, current);
+    mark[current] = tag;
+
+    while (!candidates.empty()) {
+        Pair next = candidates.top();
+        if (-next.first > lower_bound && (top.size() >= ef || !restricted)) break;
+        candidates.pop();
+        int *data = (int *)g->get_linklist0(next.second);
+        size_t size = g->getListCount((hnswlib::linklistsizeint *)data);
+        for (size_t j = 1; j <= size; j++) {
+            tableint id = (tableint) * (data + j);
+#if CHNSW_X86
+            if (j < size) _mm_prefetch((const char *)index->data_of((tableint) * (data + j + 1)), _MM_HINT_T0);
+#endif
+            if (mark[id] == tag) continue;
+            mark[id] = tag;
+            float d = index->dist(query, id);
+            if (top.size() < ef || lower_bound > d) {
+                candidates.emplace(-d, id);
+                if (accepts(id)) {
+                    top.emplace(d, id);
+                    if (top.size() > ef) top.pop();
+                    lower_bound = top.top().first;
+                }
+            }
+        }
+    }
+    g->visited_list_pool_->releaseVisitedList(visited);
+
+    std::vector<Hit> hits;
+    hits.reserve(top.size());
+    while (!top.empty()) {
+        hits.push_back({top.top().first, index->label_of(top.top().second)});
+        top.pop();
+    }
+    return emit(hits, k, labels, scores);
+}
+
+size_t chnsw_scan(const chnsw_index *index, const float *query, size_t k,
+                  chnsw_filter_fn filter, void *context, int64_t *labels, float *scores) {
+    const Graph *g = index->graph;
+    if (k == 0) return 0;
+    std::vector<Hit> heap;  // max-heap by `better`: the worst kept on top
+    heap.reserve(k + 1);
+    size_t total = g->cur_element_count;
+    for (size_t i = 0; i < total; i++) {
+        tableint id = (tableint)i;
+        if (g->isMarkedDeleted(id)) continue;
+        int64_t label = index->label_of(id);
+        if (filter != nullptr && filter(context, label) == 0) continue;
+        Hit h{index->dist(query, id), label};
+        if (heap.size() < k) {
+            heap.push_back(h);
+            std::push_heap(heap.begin(), heap.end(), better);
+        } else if (better(h, heap.front())) {
+            std::pop_heap(heap.begin(), heap.end(), better);
+            heap.back() = h;
+            std::push_heap(heap.begin(), heap.end(), better);
+        }
+    }
+    return emit(heap, k, labels, scores);
+}
+
+void chnsw_score_labels(const chnsw_index *index, const float *query, const int64_t *labels,
+                        size_t count, float *scores) {
+    for (size_t i = 0; i < count; i++) {
+        tableint id;
+        scores[i] = index->find_live(labels[i], id) ? 1.0f - index->dist(query, id)
+                                                    : std::numeric_limits<float>::quiet_NaN();
+    }
+}
+
+const char *chnsw_kernel_name(void) { return kernel().name; }
+
+}  // extern "C"

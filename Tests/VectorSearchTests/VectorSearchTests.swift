@@ -1,0 +1,281 @@
+import Foundation
+import VectorSearch
+import XCTest
+
+/// Naive reference: every score by a plain loop, best first, ties by lower id.
+private func naiveTopK(_ items: [(Int64, [Float])], query: [Float], k: Int, accept: (Int64) -> Bool = { _ in true }) -> [Neighbor] {
+    var all: [Neighbor] = []
+    for (id, v) in items where accept(id) {
+        var s: Float = 0
+        for j in v.indices { s += v[j] * query[j] }
+        all.append(Neighbor(id: id, score: s))
+    }
+    all.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+    return Array(all.prefix(k))
+}
+
+private func rows(_ flat: [Float], _ d: Int) -> [[Float]] {
+    stride(from: 0, to: flat.count, by: d).map { Array(flat[$0..<$0 + d]) }
+}
+
+/// Same ids in the same order, scores equal within float rounding. Near-ties may swap order
+/// between BLAS and a plain loop, so ids are compared as sets where scores are within `eps`.
+private func assertMatches(_ got: [Neighbor], _ want: [Neighbor], eps: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, want.count, "result count", file: file, line: line)
+    for (g, w) in zip(got, want) {
+        XCTAssertEqual(g.score, w.score, accuracy: eps, file: file, line: line)
+    }
+    // The k-th score decides membership; ids strictly above it must agree.
+    if let last = want.last {
+        let strong = Set(want.filter { $0.score > last.score + eps }.map(\.id))
+        XCTAssertTrue(strong.isSubset(of: Set(got.map(\.id))), "missing \(strong.subtracting(got.map(\.id)))", file: file, line: line)
+    }
+}
+
+private func makeIndexes(dimension: Int, hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws -> [any VectorIndex] {
+    [ExactIndex(dimension: dimension, capacity: 16), try HNSWIndex(dimension: dimension, parameters: hnsw)]
+}
+
+final class ExactIndexTests: XCTestCase {
+    func testMatchesNaiveLoopSingleAndBatch() throws {
+        let d = 48
+        let data = SyntheticEmbeddings(dimension: d, clusters: 10, subspaceDimension: 8, seed: 1).generate(count: 3000)
+        let index = ExactIndex(dimension: d, capacity: 16)  // grows several times
+        let ids = (0..<3000).map { Int64($0 * 7 + 3) }
+        try index.upsert(ids: ids, vectors: data)
+        XCTAssertEqual(index.count, 3000)
+        let items = Array(zip(ids, rows(data, d)))
+        let queries = SyntheticEmbeddings(dimension: d, clusters: 10, subspaceDimension: 8, seed: 1).generate(count: 20, stream: 9)
+        let batch = index.search(queries: queries, k: 10)
+        for (i, q) in rows(queries, d).enumerated() {
+            let want = naiveTopK(items, query: q, k: 10)
+            assertMatches(index.search(query: q, k: 10), want)
+            assertMatches(batch[i], want)
+        }
+    }
+
+    func testBatchCrossesRowBlocksAndPerQueryFilters() throws {
+        let d = 16
+        let n = ExactIndex.batchRowBlock * 2 + 123
+        let data = SyntheticEmbeddings(dimension: d, clusters: 5, subspaceDimension: 4, seed: 2).generate(count: n)
+        let index = ExactIndex(dimension: d)
+        let ids = (0..<n).map(Int64.init)
+        try index.upsert(ids: ids, vectors: data)
+        let items = Array(zip(ids, rows(data, d)))
+        let queries = SyntheticEmbeddings(dimension: d, clusters: 5, subspaceDimension: 4, seed: 2).generate(count: 3, stream: 1)
+        let filters: [SearchFilter?] = [nil, .predicate { $0 % 3 == 0 }, .excludedIDs(Set(naiveTopK(items, query: Array(queries[2 * d..<3 * d]), k: 5).map(\.id)))]
+        let got = index.search(queries: queries, k: 7, filters: filters)
+        for i in 0..<3 {
+            let q = Array(queries[i * d..<(i + 1) * d])
+            let want = naiveTopK(items, query: q, k: 7, accept: { filters[i]?.accepts($0) ?? true })
+            assertMatches(got[i], want)
+        }
+    }
+
+    func testTiesBreakByLowerID() throws {
+        let index = ExactIndex(dimension: 2)
+        try index.upsert(ids: [5, 3, 9, 1], vectors: [1, 0, 1, 0, 0, 1, 1, 0])
+        XCTAssertEqual(index.search(query: [1, 0], k: 3).map(\.id), [1, 3, 5])
+    }
+}
+
+final class IndexBehaviourTests: XCTestCase {
+    func testRemoveAndUpdate() throws {
+        for index in try makeIndexes(dimension: 4) {
+            try index.upsert(ids: [1, 2, 3], vectors: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0])
+            XCTAssertEqual(index.search(query: [1, 0, 0, 0], k: 1).first?.id, 1)
+            XCTAssertTrue(index.remove(id: 1))
+            XCTAssertFalse(index.remove(id: 1), "\(type(of: index))")
+            XCTAssertFalse(index.contains(id: 1))
+            XCTAssertEqual(index.count, 2)
+            XCTAssertFalse(index.search(query: [1, 0, 0, 0], k: 3).map(\.id).contains(1))
+            // Update: id 3 now points where 1 was.
+            try index.upsert(id: 3, vector: [1, 0, 0, 0])
+            XCTAssertEqual(index.count, 2)
+            XCTAssertEqual(index.search(query: [1, 0, 0, 0], k: 1).first, Neighbor(id: 3, score: 1))
+            XCTAssertEqual(index.vector(id: 3), [1, 0, 0, 0])
+            // A removed id can come back.
+            try index.upsert(id: 1, vector: [0, 0, 0, 1])
+            XCTAssertEqual(index.count, 3)
+            XCTAssertEqual(index.search(query: [0, 0, 0, 1], k: 1).first?.id, 1)
+            XCTAssertEqual(Set(index.search(query: [0, 0, 0, 1], k: 10).map(\.id)), [1, 2, 3])
+        }
+    }
+
+    func testRejectsBadInput() throws {
+        for index in try makeIndexes(dimension: 3) {
+            XCTAssertThrowsError(try index.upsert(id: 1, vector: [1, 0])) {
+                XCTAssertEqual($0 as? VectorSearchError, .dimensionMismatch(expected: 3, got: 2))
+            }
+            XCTAssertThrowsError(try index.upsert(id: 1, vector: [1, .nan, 0]))
+            XCTAssertThrowsError(try index.upsert(ids: [4, 4], vectors: [1, 0, 0, 0, 1, 0]))
+            XCTAssertEqual(index.count, 0)
+            XCTAssertEqual(index.search(query: [1, 0, 0], k: 5), [])
+        }
+    }
+
+    func testNewItemIsSearchableAtOnce() throws {
+        let d = 32
+        let data = SyntheticEmbeddings(dimension: d, clusters: 8, subspaceDimension: 6, seed: 3).generate(count: 2001)
+        for index in try makeIndexes(dimension: d) {
+            try index.upsert(ids: (0..<2000).map(Int64.init), vectors: Array(data[0..<2000 * d]))
+            let newVector = Array(data[2000 * d..<2001 * d])
+            try index.upsert(id: 99_999, vector: newVector)
+            XCTAssertEqual(index.search(query: newVector, k: 1).first?.id, 99_999, "\(type(of: index))")
+        }
+    }
+
+    /// A filter never makes a result short while enough items match: very selective,
+    /// moderately selective and nearly-everything filters, each kind, on both indexes.
+    func testFiltersNeverComeBackShort() throws {
+        let d = 32, n = 5000
+        let data = SyntheticEmbeddings(dimension: d, clusters: 20, subspaceDimension: 6, seed: 4).generate(count: n)
+        let ids = (0..<n).map(Int64.init)
+        let items = Array(zip(ids, rows(data, d)))
+        let queries = rows(SyntheticEmbeddings(dimension: d, clusters: 20, subspaceDimension: 6, seed: 4).generate(count: 10, stream: 5), d)
+        var hnswParameters = HNSWIndex.Parameters()
+        hnswParameters.efSearch = 16
+        hnswParameters.exactScanBelow = 50  // force the graph path for moderate filters
+        for index in try makeIndexes(dimension: d, hnsw: hnswParameters) {
+            try index.upsert(ids: ids, vectors: data)
+            for q in queries {
+                // Items in the query's neighbourhood are excluded, so matches lie far away.
+                let near = Set(naiveTopK(items, query: q, k: 4000).map(\.id))
+                let far = Set(ids).subtracting(near)  // 1000 items
+                let filters: [(String, SearchFilter, Int)] = [
+                    ("allowed 3", .allowedIDs([17, 4242, 9_999_999, 3001]), 3),
+                    ("allowed far", .allowedIDs(far), far.count),
+                    ("excluded near", .excludedIDs(near), far.count),
+                    ("predicate far", .predicate { far.contains($0) }, far.count),
+                    ("predicate 1%", .predicate { $0 % 100 == 7 }, n / 100),
+                    ("predicate 30%", .predicate { $0 % 10 < 3 }, n * 3 / 10),
+                    ("predicate none", .predicate { _ in false }, 0),
+                ]
+                for (name, filter, matching) in filters {
+                    for k in [1, 10, 100] {
+                        let got = index.search(query: q, k: k, filter: filter)
+                        XCTAssertEqual(got.count, min(k, matching), "\(type(of: index)) \(name) k \(k)")
+                        XCTAssertTrue(got.allSatisfy { filter.accepts($0.id) }, "\(type(of: index)) \(name): a rejected id came back")
+                        if index is ExactIndex {
+                            assertMatches(got, naiveTopK(items, query: q, k: k, accept: filter.accepts))
+                        }
+                    }
+                }
+            }
+            // Most items removed: the few left must still all come back.
+            for id in ids where id >= 5 { index.remove(id: id) }
+            XCTAssertEqual(index.count, 5)
+            XCTAssertEqual(Set(index.search(query: queries[0], k: 10).map(\.id)), [0, 1, 2, 3, 4], "\(type(of: index))")
+            XCTAssertEqual(index.search(query: queries[0], k: 10, filter: .excludedIDs([0])).count, 4)
+        }
+    }
+}
+
+final class HNSWIndexTests: XCTestCase {
+    /// Recall@10 against exact search on clustered data of a few thousand vectors.
+    func testRecallAt10AgainstExact() throws {
+        let d = 384, n = 5000
+        let generator = SyntheticEmbeddings(dimension: d, clusters: 50, seed: 6)
+        let data = generator.generate(count: n)
+        let queries = generator.generate(count: 200, stream: 1)
+        let ids = (0..<n).map { Int64($0) * 11 }
+        let exact = ExactIndex(dimension: d)
+        try exact.upsert(ids: ids, vectors: data)
+        let hnsw = try HNSWIndex(dimension: d)  // M 16, ef_construction 200, ef 64
+        try hnsw.upsert(ids: ids, vectors: data)
+        XCTAssertEqual(hnsw.count, n)
+        let truth = exact.search(queries: queries, k: 10)
+        let approx = hnsw.search(queries: queries, k: 10)
+        let recall = recallAt10(approx, truth)
+        print("HNSW recall@10 on \(n) clustered vectors: \(recall)")
+        XCTAssertGreaterThanOrEqual(recall, 0.98)
+        // Scores are the same inner products.
+        for (a, t) in zip(approx, truth) where a.first?.id == t.first?.id {
+            XCTAssertEqual(a.first!.score, t.first!.score, accuracy: 1e-4)
+        }
+    }
+
+    func testSaveLoadRoundTrip() throws {
+        let d = 64, n = 3000
+        let generator = SyntheticEmbeddings(dimension: d, clusters: 20, subspaceDimension: 8, seed: 7)
+        let data = generator.generate(count: n)
+        let queries = generator.generate(count: 50, stream: 2)
+        var parameters = HNSWIndex.Parameters()
+        parameters.initialCapacity = 100  // grows by resizing while adding
+        let index = try HNSWIndex(dimension: d, parameters: parameters)
+        try index.upsert(ids: (0..<n).map(Int64.init), vectors: data)
+        XCTAssertGreaterThanOrEqual(index.capacity, n)
+        for id in stride(from: 0, to: n, by: 10) { index.remove(id: Int64(id)) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("index.hnsw").path
+        try index.save(to: path)
+        let loaded = try HNSWIndex(contentsOf: path, dimension: d)
+        XCTAssertEqual(loaded.count, index.count)
+        XCTAssertEqual(loaded.deletedCount, n / 10)
+        XCTAssertFalse(loaded.contains(id: 0))
+        XCTAssertTrue(loaded.contains(id: 1))
+        XCTAssertEqual(loaded.vector(id: 1), index.vector(id: 1))
+        XCTAssertEqual(loaded.search(queries: queries, k: 10), index.search(queries: queries, k: 10))
+        // The loaded index keeps working: add (beyond its saved capacity), remove, search.
+        try loaded.upsert(ids: (0..<n).map { Int64(n + $0) }, vectors: data)
+        XCTAssertEqual(loaded.count, index.count + n)
+        XCTAssertThrowsError(try HNSWIndex(contentsOf: dir.appendingPathComponent("missing").path, dimension: d))
+    }
+
+    func testConcurrentSearchesWithWrites() throws {
+        let d = 32, n = 4000
+        let data = SyntheticEmbeddings(dimension: d, clusters: 10, subspaceDimension: 6, seed: 8).generate(count: n)
+        for index in try makeIndexes(dimension: d) {
+            try index.upsert(ids: (0..<2000).map(Int64.init), vectors: Array(data[0..<2000 * d]))
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                if worker == 0 {
+                    for i in 2000..<n {
+                        try! index.upsert(id: Int64(i), vector: Array(data[i * d..<(i + 1) * d]))
+                        if i % 3 == 0 { index.remove(id: Int64(i - 1000)) }
+                    }
+                } else {
+                    for i in 0..<300 {
+                        let q = Array(data[(i * 13 % n) * d..<((i * 13 % n) + 1) * d])
+                        XCTAssertEqual(index.search(query: q, k: 5, filter: .excludedIDs([1, 2, 3])).count, 5)
+                    }
+                }
+            }
+            XCTAssertEqual(index.count, n - (2000..<n).filter { $0 % 3 == 0 }.count)
+        }
+    }
+}
+
+final class FacadeTests: XCTestCase {
+    func testFactoryChoosesByExpectedSize() throws {
+        let config = VectorSearch.Configuration(hnswThreshold: 1000)
+        XCTAssertTrue(try VectorSearch.makeIndex(dimension: 8, expectedCount: 999, configuration: config) is ExactIndex)
+        XCTAssertTrue(try VectorSearch.makeIndex(dimension: 8, expectedCount: 1000, configuration: config) is HNSWIndex)
+    }
+
+    func testAdaptiveIndexSwitchesToHNSWWithoutLosingWrites() throws {
+        let d = 32, n = 3000
+        let data = SyntheticEmbeddings(dimension: d, clusters: 10, subspaceDimension: 6, seed: 9).generate(count: n)
+        let index = AdaptiveIndex(dimension: d, configuration: VectorSearch.Configuration(hnswThreshold: 1000))
+        for start in stride(from: 0, to: n, by: 100) {
+            try index.upsert(ids: (start..<start + 100).map(Int64.init), vectors: Array(data[start * d..<(start + 100) * d]))
+            index.remove(id: Int64(start))
+        }
+        try index.waitUntilSettled()
+        XCTAssertTrue(index.usesHNSW)
+        XCTAssertEqual(index.count, n - n / 100)
+        XCTAssertFalse(index.contains(id: 1500))
+        let q = Array(data[1234 * d..<1235 * d])
+        XCTAssertEqual(index.search(query: q, k: 1).first?.id, 1234)
+    }
+}
+
+func recallAt10(_ approx: [[Neighbor]], _ truth: [[Neighbor]]) -> Double {
+    var hit = 0, total = 0
+    for (a, t) in zip(approx, truth) {
+        hit += Set(a.map(\.id)).intersection(t.map(\.id)).count
+        total += t.count
+    }
+    return Double(hit) / Double(max(total, 1))
+}
