@@ -97,9 +97,12 @@ public final class LiveCatalogue: @unchecked Sendable {
                 changedIDs.append(id)
                 changedVectors.append(contentsOf: current)
             }
-            try loaded.upsert(ids: changedIDs, vectors: changedVectors)
-            for id in try store.deletedProductRowIDs() where loaded.contains(id: id) { loaded.remove(id: id) }
-            return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
+            // Re-linking many existing nodes costs more than building afresh; patch only small drifts.
+            if changedIDs.count <= max(1_000, ids.count / 10) {
+                try loaded.upsert(ids: changedIDs, vectors: changedVectors)
+                for id in try store.deletedProductRowIDs() where loaded.contains(id: id) { loaded.remove(id: id) }
+                return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
+            }
         }
         let built = try HNSWIndex(dimension: dimension, parameters: parameters)
         try built.upsert(ids: ids, vectors: vectors)

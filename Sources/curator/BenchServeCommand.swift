@@ -50,23 +50,27 @@ struct BenchServe: AsyncParsableCommand {
         let categories = Array(Set(catalogue.map(\.category))).sorted()
         let prototypes = encoder.encodeMatrix(categories)
         let categoryRow = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
-        var rng = SeededGenerator(seed: 11)
+        // Products with the same text get the same vector, as the language model would give them.
         let d = encoder.dimension
+        let texts = catalogue.map { embedding.template.render($0) }
+        var byText: [String: [Float]] = [:]
         var vectors = [Float](repeating: 0, count: catalogue.count * d)
         for (i, product) in catalogue.enumerated() {
-            let prototype = prototypes[categoryRow[product.category]!]
-            var norm: Float = 0
-            for c in 0..<d {
-                let noise = Float.random(in: -1...1, using: &rng) * 0.06
-                let v = prototype[prototype.startIndex + c] + noise
-                vectors[i * d + c] = v
-                norm += v * v
+            if byText[texts[i]] == nil {
+                var rng = SeededGenerator(seed: UInt64(CuratorStore.textHash(texts[i]).prefix(16), radix: 16) ?? 0)
+                let prototype = prototypes[categoryRow[product.category]!]
+                var vector = [Float](repeating: 0, count: d)
+                var norm: Float = 0
+                for c in 0..<d {
+                    vector[c] = prototype[prototype.startIndex + c] + Float.random(in: -1...1, using: &rng) * 0.06
+                    norm += vector[c] * vector[c]
+                }
+                let scale = 1 / norm.squareRoot()
+                byText[texts[i]] = vector.map { $0 * scale }
             }
-            let scale = 1 / norm.squareRoot()
-            for c in 0..<d { vectors[i * d + c] *= scale }
+            vectors.replaceSubrange((i * d)..<((i + 1) * d), with: byText[texts[i]]!)
         }
         // Cache them as a restart of `curator serve` would find them, then time that restart path.
-        let texts = catalogue.map { embedding.template.render($0) }
         try store.saveEmbeddings(modelID: encoder.modelID, texts.enumerated().map { (i, text) in
             (CuratorStore.textHash(text), Array(vectors[(i * d)..<((i + 1) * d)]))
         })
