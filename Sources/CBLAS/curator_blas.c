@@ -41,14 +41,16 @@ static const char *core_type_for_this_cpu(void) {
 #endif
 }
 
+const char *curator_blas_core_type_to_set(const char *user_value) {
+    if (user_value != NULL && user_value[0] != '\0') return "";
+    return core_type_for_this_cpu();
+}
+
 static void load(void) {
-    const char *user = getenv("OPENBLAS_CORETYPE");
-    if (user == NULL || user[0] == '\0') {
-        const char *core = core_type_for_this_cpu();
-        if (core[0] != '\0') {
-            setenv("OPENBLAS_CORETYPE", core, 1);
-            strncpy(chosen_core, core, sizeof(chosen_core) - 1);
-        }
+    const char *core = curator_blas_core_type_to_set(getenv("OPENBLAS_CORETYPE"));
+    if (core[0] != '\0') {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        strncpy(chosen_core, core, sizeof(chosen_core) - 1);
     }
     const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libopenblas.dylib"};
     void *handle = NULL;

@@ -21,6 +21,21 @@ public enum BLAS {
     /// The core type Curator chose for this CPU, or "" when the user's OPENBLAS_CORETYPE was kept.
     public static var chosenCoreType: String { String(cString: curator_blas_chosen_core_type()) }
 
+    /// The OPENBLAS_CORETYPE the loader would set, given the user's value of that variable:
+    /// nil when the user's own value is kept (or no better kernel set is known for this CPU).
+    /// Curator sets it because Debian's OpenBLAS misdetects some CPUs (e.g. AMD EPYC as
+    /// "Prescott") and then runs several times slower.
+    public static func coreTypeToSet(userValue: String?) -> String? {
+        let chosen: String
+        if let userValue {
+            chosen = String(cString: curator_blas_core_type_to_set(userValue))
+        } else {
+            chosen = String(cString: curator_blas_core_type_to_set(nil))
+        }
+        return chosen.isEmpty ? nil : chosen
+    }
+
+    /// OpenBLAS's thread count (global to the process). Setting it loads OpenBLAS.
     public static var threads: Int {
         get { Int(curator_blas_threads()) }
         set { curator_blas_set_threads(Int32(newValue)) }

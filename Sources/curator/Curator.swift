@@ -9,7 +9,7 @@ struct Curator: AsyncParsableCommand {
         commandName: "curator",
         abstract: "Product recommendations with a language model inside.",
         subcommands: [
-            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EmbedCommand.self, RecommendCommand.self, EvaluateCommand.self, ServeCommand.self, BenchCommand.self,
+            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self, RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -16,6 +16,9 @@ enum { CURATOR_BLAS_ROW_MAJOR = 101, CURATOR_BLAS_NO_TRANS = 111, CURATOR_BLAS_T
 /// OpenBLAS does not recognise every CPU and would fall back to slow kernels.
 int curator_blas_load(void);
 const char *curator_blas_error(void);
+/// The OPENBLAS_CORETYPE value the loader sets for this CPU given the user's current value:
+/// "" (leave it) when the user set one, else the best kernel set for this CPU ("" if none fits).
+const char *curator_blas_core_type_to_set(const char *user_value);
 /// The kernel set OpenBLAS runs (e.g. "Haswell"), or "" before loading.
 const char *curator_blas_core_name(void);
 /// The core type this loader chose ("" when the user's own value was kept).
