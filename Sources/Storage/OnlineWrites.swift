@@ -35,32 +35,15 @@ extension CuratorStore {
                 }
             }
             if !problems.isEmpty { return (0, 0, problems) }
-            let now = Self.nowMillis()
-            let insertShopper = try db.makeStatement(sql: "INSERT INTO shoppers(shopper_key, created_at) VALUES (?, ?) ON CONFLICT(shopper_key) DO NOTHING")
-            let findShopper = try db.makeStatement(sql: "SELECT id FROM shoppers WHERE shopper_key = ?")
-            let insertEvent = RawStatement(try db.makeStatement(sql: """
-                INSERT OR IGNORE INTO events(shopper_id, product_id, type, ts, quantity, price) VALUES (?, ?, ?, ?, ?, ?)
-                """))
-            var shoppers: [String: Int64] = [:]
+            var writer = try EventWriter(db: db, pseudonymizer: pseudonymizer)
             var inserted = 0
             for event in events {
-                let user = TextCleaning.identifier(event.shopperID)
-                let shopper: Int64
-                if let cached = shoppers[user] {
-                    shopper = cached
-                } else {
-                    let key = pseudonymizer.pseudonym(for: user)
-                    try insertShopper.execute(arguments: [key, now])
-                    shopper = try Int64.fetchOne(findShopper, arguments: [key]) ?? 0
-                    shoppers[user] = shopper
+                if try writer.write(shopID: TextCleaning.identifier(event.shopperID),
+                                    productRowID: productRows[TextCleaning.identifier(event.productID)]!,
+                                    type: event.type, timestampMillis: event.timestampMillis,
+                                    quantity: event.quantity, price: event.price) {
+                    inserted += 1
                 }
-                insertEvent.bind(1, shopper)
-                insertEvent.bind(2, productRows[TextCleaning.identifier(event.productID)]!)
-                insertEvent.bind(3, Int64(event.type.code))
-                insertEvent.bind(4, event.timestampMillis)
-                insertEvent.bind(5, event.quantity)
-                insertEvent.bind(6, event.price)
-                inserted += try insertEvent.run(db)
             }
             return (inserted, events.count - inserted, [])
         }

@@ -41,11 +41,7 @@ extension CuratorStore {
     public func importProducts(from path: String, options: ImportOptions = .init()) throws -> ImportReport {
         let columns = ["product_id", "title", "description", "brand", "category", "price", "in_stock"]
         let reader = RecordReader(path: path, columns: columns, required: ["product_id"])
-        let rejects = RejectsFile(input: path, explicit: options.rejectsPath)
-        var report = ImportReport(file: path, kind: "products", rows: 0, inserted: 0, updated: 0, unchanged: 0,
-                                  rejected: 0, rejectsFile: nil, newShoppers: 0, seconds: 0)
-        let clock = ContinuousClock.now
-        do {
+        return try runImport(kind: "products", path: path, options: options) { report, rejects in
             try write { db in
                 var known = Set(try String.fetchAll(db, sql: "SELECT product_key FROM products"))
                 let now = Self.nowMillis()
@@ -98,13 +94,7 @@ extension CuratorStore {
                     try rejects.add(line: problem.line, reason: problem.reason, record: problem.raw)
                 })
             }
-        } catch {
-            rejects.discard()
-            throw error
         }
-        report.rejectsFile = try rejects.finish()
-        report.seconds = Self.seconds(since: clock)
-        return report
     }
 
     /// Imports behaviour events. Each row must name a stored product; shoppers are created on
@@ -113,25 +103,16 @@ extension CuratorStore {
     public func importEvents(from path: String, options: ImportOptions = .init()) throws -> ImportReport {
         let columns = ["user_id", "product_id", "event", "timestamp", "quantity", "price"]
         let reader = RecordReader(path: path, columns: columns, required: ["user_id", "product_id", "event", "timestamp"])
-        let rejects = RejectsFile(input: path, explicit: options.rejectsPath)
-        var report = ImportReport(file: path, kind: "events", rows: 0, inserted: 0, updated: 0, unchanged: 0,
-                                  rejected: 0, rejectsFile: nil, newShoppers: 0, seconds: 0)
-        let clock = ContinuousClock.now
         let pseudonymizer = self.pseudonymizer
-        do {
+        return try runImport(kind: "events", path: path, options: options) { report, rejects in
             try write { db in
                 var products: [String: Int64] = [:]
                 let rows = try Row.fetchCursor(db, sql: "SELECT product_key, id FROM products WHERE deleted = 0")
                 while let row = try rows.next() {
                     products[row[0]] = row[1]
                 }
-                var shoppers: [String: Int64] = [:]
-                let now = Self.nowMillis()
-                let insertShopper = try db.makeStatement(sql: "INSERT INTO shoppers(shopper_key, created_at) VALUES (?, ?) ON CONFLICT(shopper_key) DO NOTHING")
-                let findShopper = try db.makeStatement(sql: "SELECT id FROM shoppers WHERE shopper_key = ?")
-                let insertEvent = RawStatement(try db.makeStatement(sql: """
-                    INSERT OR IGNORE INTO events(shopper_id, product_id, type, ts, quantity, price) VALUES (?, ?, ?, ?, ?, ?)
-                    """))
+                var writer = try EventWriter(db: db, pseudonymizer: pseudonymizer)
+                defer { report.newShoppers = writer.newShoppers }
                 try reader.read(onRecord: { record in
                     report.rows += 1
                     let v = record.values
@@ -163,27 +144,11 @@ extension CuratorStore {
                         }
                         price = parsed
                     }
-                    let shopper: Int64
-                    if let cached = shoppers[user] {
-                        shopper = cached
+                    if try writer.write(shopID: user, productRowID: product, type: type, timestampMillis: ts, quantity: quantity, price: price) {
+                        report.inserted += 1
                     } else {
-                        let key = pseudonymizer.pseudonym(for: user)
-                        try insertShopper.execute(arguments: [key, now])
-                        if db.changesCount > 0 {
-                            shopper = db.lastInsertedRowID
-                            report.newShoppers += 1
-                        } else {
-                            shopper = try Int64.fetchOne(findShopper, arguments: [key]) ?? 0
-                        }
-                        shoppers[user] = shopper
+                        report.unchanged += 1
                     }
-                    insertEvent.bind(1, shopper)
-                    insertEvent.bind(2, product)
-                    insertEvent.bind(3, Int64(type.code))
-                    insertEvent.bind(4, ts)
-                    insertEvent.bind(5, quantity)
-                    insertEvent.bind(6, price)
-                    if try insertEvent.run(db) > 0 { report.inserted += 1 } else { report.unchanged += 1 }
                     return nil
                 }, onProblem: { problem in
                     report.rows += 1
@@ -191,6 +156,18 @@ extension CuratorStore {
                     try rejects.add(line: problem.line, reason: problem.reason, record: problem.raw)
                 })
             }
+        }
+    }
+
+    /// Runs one import: its rejects file is kept only when the whole import commits.
+    private func runImport(kind: String, path: String, options: ImportOptions,
+                           _ body: (inout ImportReport, RejectsFile) throws -> Void) throws -> ImportReport {
+        let rejects = RejectsFile(input: path, explicit: options.rejectsPath)
+        var report = ImportReport(file: path, kind: kind, rows: 0, inserted: 0, updated: 0, unchanged: 0,
+                                  rejected: 0, rejectsFile: nil, newShoppers: 0, seconds: 0)
+        let clock = ContinuousClock.now
+        do {
+            try body(&report, rejects)
         } catch {
             rejects.discard()
             throw error
