@@ -15,6 +15,9 @@ struct EvaluateCommand: ParsableCommand {
         discussion: "Products already in a shopper's history are left out of the ranking. Make a split first with curator split.")
 
     static let modelNames = ["popular", "itemknn", "semantic"]
+    /// Learned models: evaluated from their latest saved version (curator train); with no --model,
+    /// included when a version exists.
+    static let trainedModelNames = ["sequential", "two-tower"]
 
     @OptionGroup var store: StoreOptions
     @Option(help: "The saved split to evaluate on.") var split = "loo"
@@ -27,8 +30,8 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print {\"models\": {NAME: {metric: value}}} as JSON.") var json = false
 
     func validate() throws {
-        if let model, !Self.modelNames.contains(model) {
-            throw ValidationError("--model must be one of \(Self.modelNames.joined(separator: ", "))")
+        if let model, !(Self.modelNames + Self.trainedModelNames).contains(model) {
+            throw ValidationError("--model must be one of \((Self.modelNames + Self.trainedModelNames).joined(separator: ", "))")
         }
         if dumpRankings != nil && model == nil { throw ValidationError("--dump-rankings needs --model") }
         if part == .train { throw ValidationError("--part must be test or validation") }
@@ -47,7 +50,9 @@ struct EvaluateCommand: ParsableCommand {
             let set = EvaluationSet(split: dataSplit, part: part)
             let training = dataSplit.histories(evaluating: part)
             var results: [(name: String, report: EvaluationReport, seconds: Double, rankings: ShopperRankings)] = []
-            for name in model.map({ [$0] }) ?? Self.modelNames {
+            let savedModelNames = Set(try curatorStore.models().map(\.name))
+            let trainedSaved = Self.trainedModelNames.filter { savedModelNames.contains($0) }
+            for name in model.map({ [$0] }) ?? (Self.modelNames + trainedSaved) {
                 let start = Date()
                 let evaluation: Evaluation
                 switch name {
@@ -58,6 +63,11 @@ struct EvaluateCommand: ParsableCommand {
                 case "itemknn":
                     var m = ItemKNNRecommender()
                     try m.fit(training)
+                    evaluation = Evaluator().evaluate(m, on: set)
+                case "sequential", "two-tower":
+                    let (vectors, dimension) = try loadProductVectors(store: curatorStore, modelDirectory: modelDirectory)
+                    let m = try loadTrainedRecommender(name: name, store: curatorStore, productKeys: dataSplit.log.productKeys,
+                                                       productVectors: vectors, dimension: dimension)
                     evaluation = Evaluator().evaluate(m, on: set)
                 default:
                     let encoder: SentenceEncoder

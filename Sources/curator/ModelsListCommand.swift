@@ -1,0 +1,54 @@
+import ArgumentParser
+import CuratorCore
+import Foundation
+import Storage
+
+/// `curator models list`: the trained model versions in the store (a subcommand of `ModelsCommand`).
+struct ModelsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List every saved model version: name, version, date, data fingerprint, size and metrics.")
+
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "Print a JSON array.") var json = false
+
+    func run() throws {
+        do {
+            let curatorStore = try CuratorStore(path: store.path)
+            let models = try curatorStore.models()
+            let sizes = try curatorStore.modelPayloadSizes()
+            let current = try curatorStore.dataFingerprint()
+            let formatter = ISO8601DateFormatter()
+            if json {
+                let objects: [[String: Any]] = models.map { m in
+                    [
+                        "name": m.name, "version": m.version,
+                        "created": formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMillis) / 1000)),
+                        "data_fingerprint": m.dataFingerprint, "current_data": m.dataFingerprint == current,
+                        "bytes": sizes["\(m.name)@\(m.version)"] ?? 0,
+                        "parameters": (try? JSONSerialization.jsonObject(with: Data(m.parameters.utf8))) ?? m.parameters,
+                        "metrics": (try? JSONSerialization.jsonObject(with: Data(m.metrics.utf8))) ?? m.metrics,
+                    ]
+                }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys]), as: UTF8.self))
+                return
+            }
+            if models.isEmpty {
+                print("no trained models (train one with: curator train --model sequential)")
+                return
+            }
+            print("name        version  created               data            size      metrics")
+            for m in models {
+                let created = formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMillis) / 1000))
+                let data = m.dataFingerprint + (m.dataFingerprint == current ? "  " : " *")
+                let size = String(format: "%.1f MB", Double(sizes["\(m.name)@\(m.version)"] ?? 0) / 1_048_576)
+                print(m.name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(m.version).padding(toLength: 9, withPad: " ", startingAt: 0)
+                      + created.padding(toLength: 22, withPad: " ", startingAt: 0) + data.padding(toLength: 16, withPad: " ", startingAt: 0)
+                      + size.padding(toLength: 10, withPad: " ", startingAt: 0) + m.metrics)
+            }
+            if models.contains(where: { $0.dataFingerprint != current }) { print("* trained on different data than the store now holds") }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
