@@ -40,8 +40,13 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var products: [Product] = []
     private var storeIDs: [Int64] = []
     private var rows: [String: Int] = [:]
-    private var rowOfStoreID: [Int64: Int] = [:]
+    /// Row of each store row id (store ids are SQLite rowids: small and dense); -1 when none.
+    private var rowOfStoreID: [Int32] = []
     private var vectors: [Float] = []
+    /// Per row, what request filters look at, kept flat so a filter never copies a `Product`.
+    private var eligible: [Bool] = []
+    private var categoryKeys: [String] = []
+    private var prices: [Double] = []
     private var popularity: [Float] = []
     private var alive: [Bool] = []
     private var liveCount = 0
@@ -65,10 +70,15 @@ public final class LiveCatalogue: @unchecked Sendable {
         self.vectors = vectors
         alive = [Bool](repeating: true, count: stored.count)
         liveCount = stored.count
+        var rowOf = [Int32](repeating: -1, count: Int(stored.map(\.rowID).max() ?? 0) + 1024)
         for (i, entry) in stored.enumerated() {
             rows[entry.product.id] = i
-            rowOfStoreID[entry.rowID] = i
+            if entry.rowID >= 0 { rowOf[Int(entry.rowID)] = Int32(i) }
         }
+        rowOfStoreID = rowOf
+        eligible = stored.map(\.product.inStock)
+        categoryKeys = stored.map { $0.product.category.lowercased() }
+        prices = stored.map { $0.product.priceValue ?? .nan }
         popularity = [Float](repeating: 0, count: stored.count)
         for (productID, weight) in try store.productPopularity() {
             if let row = rows[productID] { popularity[row] = weight }
@@ -110,6 +120,13 @@ public final class LiveCatalogue: @unchecked Sendable {
         return (built, String(format: "built in %.1f s", Date().timeIntervalSince(start)))
     }
 
+    private func setRow(_ row: Int, forStoreID id: Int64) {
+        let index = Int(id)
+        guard index >= 0 else { return }
+        if index >= rowOfStoreID.count { rowOfStoreID += [Int32](repeating: -1, count: index + 1 - rowOfStoreID.count + 1024) }
+        rowOfStoreID[index] = Int32(row)
+    }
+
     /// Saves the HNSW graph (if any) so the next start only has to reconcile it.
     public func saveIndex(to path: String) throws {
         try index?.save(to: path)
@@ -125,18 +142,24 @@ public final class LiveCatalogue: @unchecked Sendable {
             if let row = rows[product.id] {
                 products[row] = product
                 vectors.replaceSubrange((row * dimension)..<((row + 1) * dimension), with: vector)
+                eligible[row] = product.inStock
+                categoryKeys[row] = product.category.lowercased()
+                prices[row] = product.priceValue ?? .nan
                 if !alive[row] {
                     alive[row] = true
                     liveCount += 1
                 }
             } else {
                 rows[product.id] = products.count
-                rowOfStoreID[storeID] = products.count
+                setRow(products.count, forStoreID: storeID)
                 products.append(product)
                 storeIDs.append(storeID)
                 vectors.append(contentsOf: vector)
                 popularity.append(0)
                 alive.append(true)
+                eligible.append(product.inStock)
+                categoryKeys.append(product.category.lowercased())
+                prices.append(product.priceValue ?? .nan)
                 liveCount += 1
             }
         }
@@ -148,6 +171,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         let storeID: Int64? = lock.withWriteLock {
             guard let row = rows[productID], alive[row] else { return nil }
             alive[row] = false
+            eligible[row] = false
             liveCount -= 1
             return storeIDs[row]
         }
@@ -176,14 +200,27 @@ public final class LiveCatalogue: @unchecked Sendable {
         public let products: [Product]
         public let rows: [String: Int]
         public let storeIDs: [Int64]
-        public let rowOfStoreID: [Int64: Int]
+        /// Row of a store row id, or -1.
+        public let rowOfStoreID: [Int32]
         public let vectors: UnsafeBufferPointer<Float>
+        /// Live and in stock.
+        public let eligible: [Bool]
+        /// Lower-cased category paths.
+        public let categoryKeys: [String]
+        /// Prices as numbers; NaN when a product has none.
+        public let prices: [Double]
         public let popularity: [Float]
         public let alive: [Bool]
         public let dimension: Int
         public let index: HNSWIndex?
 
         public var rowCount: Int { products.count }
+
+        public func row(ofStoreID id: Int64) -> Int? {
+            guard id >= 0, id < Int64(rowOfStoreID.count) else { return nil }
+            let row = rowOfStoreID[Int(id)]
+            return row >= 0 ? Int(row) : nil
+        }
 
         public func vector(_ row: Int) -> ArraySlice<Float> {
             Array(vectors[(row * dimension)..<((row + 1) * dimension)])[...]
@@ -194,6 +231,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         try lock.withReadLock {
             try vectors.withUnsafeBufferPointer { buffer in
                 try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
+                              eligible: eligible, categoryKeys: categoryKeys, prices: prices,
                               popularity: popularity, alive: alive, dimension: dimension, index: index))
             }
         }

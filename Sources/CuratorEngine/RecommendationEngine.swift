@@ -173,10 +173,11 @@ public struct RecommendationEngine: Sendable {
             let accepts = Self.filter(excluded: excluded, request: request, view: view)
             let rowOf = view.rowOfStoreID
             let found = index.search(query: query, k: k, filter: .predicate { id in
-                guard let row = rowOf[id] else { return false }
-                return accepts(row)
+                guard id >= 0, id < Int64(rowOf.count) else { return false }
+                let row = rowOf[Int(id)]
+                return row >= 0 && accepts(Int(row))
             })
-            return found.compactMap { neighbour in rowOf[neighbour.id].map { ($0, neighbour.score) } }
+            return found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
         }
         var scores = [Float](repeating: 0, count: view.rowCount)
         scores.withUnsafeMutableBufferPointer { out in
@@ -190,18 +191,22 @@ public struct RecommendationEngine: Sendable {
 
     /// Whether a row may be recommended: live, in stock, not excluded, inside the filters.
     static func filter(excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View) -> @Sendable (Int) -> Bool {
+        let eligible = view.eligible
+        guard request.category != nil || request.minPrice != nil || request.maxPrice != nil else {
+            if excluded.isEmpty { return { eligible[$0] } }
+            return { eligible[$0] && !excluded.contains($0) }
+        }
         let category = request.category?.lowercased()
-        let products = view.products, alive = view.alive
-        let minPrice = request.minPrice, maxPrice = request.maxPrice
+        let categories = view.categoryKeys, prices = view.prices
+        let minPrice = request.minPrice ?? -.infinity, maxPrice = request.maxPrice ?? .infinity
+        let checksPrice = request.minPrice != nil || request.maxPrice != nil
         return { row in
-            guard alive[row], !excluded.contains(row) else { return false }
-            let product = products[row]
-            if !product.inStock { return false }
-            if let category, !product.category.lowercased().hasPrefix(category) { return false }
-            if minPrice != nil || maxPrice != nil {
-                guard let price = product.priceValue else { return false }
-                if let minPrice, price < minPrice { return false }
-                if let maxPrice, price > maxPrice { return false }
+            guard eligible[row], !excluded.contains(row) else { return false }
+            if let category, !categories[row].hasPrefix(category) { return false }
+            if checksPrice {
+                let price = prices[row]
+                // NaN (no price) fails both comparisons, so a price filter leaves it out.
+                guard price >= minPrice && price <= maxPrice else { return false }
             }
             return true
         }
