@@ -108,10 +108,10 @@ struct EvaluateCommand: ParsableCommand {
             let first = results.first?.report
             print("split '\(split)' (\(saved.kind)), \(part.rawValue): \(first?.shoppers ?? 0) shoppers, \(first?.targets ?? 0) targets (\(first?.repeatTargets ?? 0) already in history, unreachable), \(first?.products ?? 0) products ranked")
             let columns = ["ndcg@10", "recall@10", "hr@10", "mrr@10", "precision@10", "ndcg@20", "recall@20", "coverage@10"]
-            print("model     " + columns.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined() + "time")
+            print("model       " + columns.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined() + "time")
             for r in results {
                 let cells = columns.map { String(format: "%-13.4f", r.report.metrics[$0] ?? .nan) }.joined()
-                print(r.name.padding(toLength: 10, withPad: " ", startingAt: 0) + cells + String(format: "%.1fs", r.seconds))
+                print(r.name.padding(toLength: 12, withPad: " ", startingAt: 0) + cells + String(format: "%.1fs", r.seconds))
             }
         } catch let error as ValidationError {
             throw error
