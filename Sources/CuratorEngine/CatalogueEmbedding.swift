@@ -45,6 +45,17 @@ public struct CatalogueEmbedding: Sendable {
         return Report(encoded: missing.count, cached: products.count - missing.count, seconds: Date().timeIntervalSince(start))
     }
 
+    /// One vector per live product, encoding first whatever the cache lacks: what every command
+    /// that ranks products needs before it starts.
+    public func upToDateVectors(progress: Progress? = nil) throws -> (vectors: [Float], dimension: Int) {
+        var current = try productVectors()
+        if current.missing > 0 {
+            _ = try run(progress: progress)
+            current = try productVectors()
+        }
+        return (current.vectors, current.dimension)
+    }
+
     /// The vector for one product's text, from the cache or freshly encoded (and then cached).
     public func vector(for product: Product) throws -> [Float] {
         let text = template.render(product)

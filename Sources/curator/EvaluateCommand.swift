@@ -52,6 +52,8 @@ struct EvaluateCommand: ParsableCommand {
             var results: [(name: String, report: EvaluationReport, seconds: Double, rankings: ShopperRankings)] = []
             let savedModelNames = Set(try curatorStore.models().map(\.name))
             let trainedSaved = Self.trainedModelNames.filter { savedModelNames.contains($0) }
+            // Language-model vectors, loaded once for every model that needs them.
+            var lmVectors: (vectors: [Float], dimension: Int)?
             for name in model.map({ [$0] }) ?? (Self.modelNames + trainedSaved) {
                 let start = Date()
                 let evaluation: Evaluation
@@ -65,28 +67,20 @@ struct EvaluateCommand: ParsableCommand {
                     try m.fit(training)
                     evaluation = Evaluator().evaluate(m, on: set)
                 case "sequential", "two-tower":
-                    let (vectors, dimension) = try loadProductVectors(store: curatorStore, modelDirectory: modelDirectory)
+                    if lmVectors == nil { lmVectors = try loadProductVectors(store: curatorStore, modelDirectory: modelDirectory) }
                     let m = try loadTrainedRecommender(name: name, store: curatorStore, productKeys: dataSplit.log.productKeys,
-                                                       productVectors: vectors, dimension: dimension)
+                                                       productVectors: lmVectors!.vectors, dimension: lmVectors!.dimension)
                     evaluation = Evaluator().evaluate(m, on: set)
                 default:
-                    let encoder: SentenceEncoder
-                    do {
-                        encoder = try SentenceEncoder(modelPath: modelDirectory)
-                    } catch {
-                        if model == nil {
+                    if lmVectors == nil {
+                        do {
+                            lmVectors = try loadProductVectors(store: curatorStore, modelDirectory: modelDirectory)
+                        } catch let error as TextModelError where model == nil {
                             printErr("curator: note: semantic model skipped: \(error)")
                             continue
                         }
-                        throw error
                     }
-                    let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
-                    var vectors = try embedding.productVectors()
-                    if vectors.missing > 0 {
-                        _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding").callback)
-                        vectors = try embedding.productVectors()
-                    }
-                    var m = SemanticRecommender(productVectors: vectors.vectors, dimension: vectors.dimension)
+                    var m = SemanticRecommender(productVectors: lmVectors!.vectors, dimension: lmVectors!.dimension)
                     try m.fit(training)
                     evaluation = Evaluator().evaluate(m, on: set)
                 }

@@ -39,11 +39,7 @@ struct RecommendCommand: ParsableCommand {
             let curatorStore = try CuratorStore(path: store.path)
             let encoder = try SentenceEncoder(modelPath: model)
             let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
-            var (vectors, dimension, missing) = try embedding.productVectors()
-            if missing > 0 {
-                _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding new products").callback)
-                (vectors, dimension, missing) = try embedding.productVectors()
-            }
+            let (vectors, dimension) = try embedding.upToDateVectors(progress: ProgressLine(label: "embedding new products").callback)
             let engine = try RecommendationEngine(store: curatorStore, vectors: vectors, dimension: dimension)
             let list: RecommendationList
             if let similar {

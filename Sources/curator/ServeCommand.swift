@@ -43,11 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
             let curatorStore = try CuratorStore(path: store.path)
             let encoder = try SentenceEncoder(modelPath: model)
             let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
-            var vectors = try embedding.productVectors()
-            if vectors.missing > 0 {
-                _ = try embedding.run(progress: ProgressLine(label: "embedding").callback)
-                vectors = try embedding.productVectors()
-            }
+            let vectors = try embedding.upToDateVectors(progress: ProgressLine(label: "embedding").callback)
             let engine = try RecommendationEngine(
                 store: curatorStore, vectors: vectors.vectors, dimension: vectors.dimension,
                 indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))

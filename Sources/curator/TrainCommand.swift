@@ -170,12 +170,7 @@ struct TrainingData {
 func loadProductVectors(store: CuratorStore, modelDirectory: String?) throws -> (vectors: [Float], dimension: Int) {
     let encoder = try SentenceEncoder(modelPath: modelDirectory)
     let embedding = CatalogueEmbedding(store: store, encoder: encoder)
-    var vectors = try embedding.productVectors()
-    if vectors.missing > 0 {
-        _ = try embedding.run(batch: 256, progress: ProgressLine(label: "embedding").callback)
-        vectors = try embedding.productVectors()
-    }
-    return (vectors.vectors, vectors.dimension)
+    return try embedding.upToDateVectors(progress: ProgressLine(label: "embedding").callback)
 }
 
 /// Saves a trained model as the next version of its name; returns the version.
