@@ -47,7 +47,7 @@ let package = Package(
                 "CuratorCore", "CuratorEngine", "Storage", "TextModels", "Explanations",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            resources: [.copy("openapi.yaml")]
+            resources: [.copy("openapi.yaml"), .copy("Storefront")]
         ),
         .executableTarget(
             name: "curator",

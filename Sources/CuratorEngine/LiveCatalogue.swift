@@ -50,6 +50,14 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var popularity: [Float] = []
     private var alive: [Bool] = []
     private var liveCount = 0
+    /// The trained model in use (nil: the language-model vectors alone) and its product
+    /// representations, one row per catalogue row.
+    private var model: ServingModel?
+    private var modelVectors: [Float] = []
+    /// Bumped by every upsert; `rowRevision[row]` is the revision that last changed a row, so a
+    /// model built from an older snapshot knows which rows to redo.
+    private var revision: UInt64 = 0
+    private var rowRevision: [UInt64] = []
 
     public init(dimension: Int) {
         self.dimension = dimension
@@ -69,6 +77,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         storeIDs = stored.map(\.rowID)
         self.vectors = vectors
         alive = [Bool](repeating: true, count: stored.count)
+        rowRevision = [UInt64](repeating: 0, count: stored.count)
         liveCount = stored.count
         var rowOf = [Int32](repeating: -1, count: Int(stored.map(\.rowID).max() ?? 0) + 1024)
         for (i, entry) in stored.enumerated() {
@@ -139,7 +148,10 @@ public final class LiveCatalogue: @unchecked Sendable {
         precondition(vector.count == dimension, "vector dimension")
         try index?.upsert(id: storeID, vector: vector)
         lock.withWriteLock {
-            if let row = rows[product.id] {
+            revision += 1
+            let row: Int
+            if let existing = rows[product.id] {
+                row = existing
                 products[row] = product
                 vectors.replaceSubrange((row * dimension)..<((row + 1) * dimension), with: vector)
                 eligible[row] = product.inStock
@@ -149,7 +161,9 @@ public final class LiveCatalogue: @unchecked Sendable {
                     alive[row] = true
                     liveCount += 1
                 }
+                rowRevision[row] = revision
             } else {
+                row = products.count
                 rows[product.id] = products.count
                 setRow(products.count, forStoreID: storeID)
                 products.append(product)
@@ -160,8 +174,53 @@ public final class LiveCatalogue: @unchecked Sendable {
                 eligible.append(product.inStock)
                 categoryKeys.append(product.category.lowercased())
                 prices.append(product.priceValue ?? .nan)
+                rowRevision.append(revision)
                 liveCount += 1
             }
+            if let model {
+                let d = model.dimension
+                let representation = model.recommender.representations(languageModelVectors: vector, modelIndices: [row < model.knownRows ? row : nil])
+                if row * d < modelVectors.count {
+                    modelVectors.replaceSubrange((row * d)..<((row + 1) * d), with: representation)
+                } else {
+                    modelVectors.append(contentsOf: representation)
+                }
+            }
+        }
+    }
+
+    /// The trained model in use, if any.
+    public var servingModel: ServingModel? { lock.withReadLock { model } }
+
+    /// Swaps in a trained model (nil: back to the language-model vectors alone) without
+    /// stopping requests: `build` gets the products and their vectors in row order, off the
+    /// lock; rows added or changed meanwhile are brought up to date before the swap.
+    public func installModel(_ build: (_ productIDs: [String], _ vectors: [Float]) throws -> ServingModel?) throws {
+        let (ids, snapshot, snapshotRevision) = lock.withReadLock { (products.map(\.id), vectors, revision) }
+        guard let built = try build(ids, snapshot) else {
+            lock.withWriteLock {
+                model = nil
+                modelVectors = []
+            }
+            return
+        }
+        let d = built.dimension
+        let table = built.recommender.productTable
+        precondition(table.count == ids.count * d, "the model was built for \(ids.count) products")
+        lock.withWriteLock {
+            var fresh = table
+            fresh.reserveCapacity(products.count * d)
+            for row in 0..<products.count where row >= ids.count || rowRevision[row] > snapshotRevision {
+                let vector = Array(vectors[(row * dimension)..<((row + 1) * dimension)])
+                let representation = built.recommender.representations(languageModelVectors: vector, modelIndices: [row < built.knownRows ? row : nil])
+                if row < ids.count {
+                    fresh.replaceSubrange((row * d)..<((row + 1) * d), with: representation)
+                } else {
+                    fresh.append(contentsOf: representation)
+                }
+            }
+            model = built
+            modelVectors = fresh
         }
     }
 
@@ -213,6 +272,9 @@ public final class LiveCatalogue: @unchecked Sendable {
         public let alive: [Bool]
         public let dimension: Int
         public let index: HNSWIndex?
+        /// The trained model in use and its product representations [rowCount × model.dimension].
+        public let model: ServingModel?
+        public let modelVectors: UnsafeBufferPointer<Float>
 
         public var rowCount: Int { products.count }
 
@@ -230,9 +292,12 @@ public final class LiveCatalogue: @unchecked Sendable {
     public func read<T>(_ body: (View) throws -> T) rethrows -> T {
         try lock.withReadLock {
             try vectors.withUnsafeBufferPointer { buffer in
-                try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
-                              eligible: eligible, categoryKeys: categoryKeys, prices: prices,
-                              popularity: popularity, alive: alive, dimension: dimension, index: index))
+                try modelVectors.withUnsafeBufferPointer { modelBuffer in
+                    try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
+                                  eligible: eligible, categoryKeys: categoryKeys, prices: prices,
+                                  popularity: popularity, alive: alive, dimension: dimension, index: index,
+                                  model: model, modelVectors: modelBuffer))
+                }
             }
         }
     }

@@ -106,6 +106,10 @@ public struct RecommendationEngine: Sendable {
                 source = .popular
                 model = "popular"
                 chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
+            } else if let trained = view.model {
+                source = .personalModel
+                model = trained.name
+                chosen = Self.personalTopK(model: trained, historyRows: historyRows, k: request.k, excluded: excluded, request: request, view: view)
             } else {
                 source = .similarToHistory
                 model = "semantic"
@@ -130,6 +134,41 @@ public struct RecommendationEngine: Sendable {
             }
             return RecommendationList(shopper: shopper, model: model, items: items)
         }
+    }
+
+    /// The trained model's ranking: its state for the history, scored against every product's
+    /// representation with one `sgemv`.
+    static func personalTopK(model: ServingModel, historyRows: [Int], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                             view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+        let d = model.dimension
+        let rowCount = view.modelVectors.count / d
+        let used = historyRows.suffix(model.recommender.configuration.maxLength).filter { $0 < rowCount }
+        var inputs = [Float](repeating: 0, count: used.count * d)
+        for (i, row) in used.enumerated() {
+            for c in 0..<d { inputs[i * d + c] = view.modelVectors[row * d + c] }
+        }
+        let state = model.recommender.shopperState(representations: inputs, count: used.count)
+        var scores = [Float](repeating: -.infinity, count: view.rowCount)
+        scores.withUnsafeMutableBufferPointer { out in
+            state.withUnsafeBufferPointer { x in
+                BLAS.sgemv(m: rowCount, n: d, a: view.modelVectors.baseAddress!, lda: d, x: x.baseAddress!, y: out.baseAddress!)
+            }
+        }
+        return topK(scores: scores, k: k, excluded: excluded, request: request, view: view)
+    }
+
+    /// Serves the newest saved `sequential` or `two-tower` model, if it is not already in use.
+    /// Returns the model now in use (nil: none saved, the language-model vectors alone).
+    @discardableResult
+    public func loadLatestModel() throws -> ServingModel? {
+        guard let latest = try ServingModel.latest(in: store) else { return catalogue.servingModel }
+        if let current = catalogue.servingModel, current.name == latest.name, current.version == latest.version { return current }
+        guard let stored = try store.model(named: latest.name, version: latest.version) else { return catalogue.servingModel }
+        let dimension = catalogue.dimension
+        try catalogue.installModel { ids, vectors in
+            try ServingModel(stored, productIDs: ids, vectors: vectors, lmDimension: dimension)
+        }
+        return catalogue.servingModel
     }
 
     /// Weighted mean of the history's vectors: event weight × recency decay, newest weighs most.
@@ -168,9 +207,9 @@ public struct RecommendationEngine: Sendable {
     /// when the catalogue has one (its filtered search falls back to an exact scan rather than
     /// come back short), else one `sgemv` over every vector.
     static func nearest(to query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
-                        view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+                        view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
         if let index = view.index {
-            let accepts = Self.filter(excluded: excluded, request: request, view: view)
+            let accepts = Self.filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
             let rowOf = view.rowOfStoreID
             let found = index.search(query: query, k: k, filter: .predicate { id in
                 guard id >= 0, id < Int64(rowOf.count) else { return false }
@@ -186,12 +225,14 @@ public struct RecommendationEngine: Sendable {
                            x: x.baseAddress!, y: out.baseAddress!)
             }
         }
-        return topK(scores: scores, k: k, excluded: excluded, request: request, view: view)
+        return topK(scores: scores, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
     }
 
-    /// Whether a row may be recommended: live, in stock, not excluded, inside the filters.
-    static func filter(excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View) -> @Sendable (Int) -> Bool {
-        let eligible = view.eligible
+    /// Whether a row may be recommended: live, in stock (unless `requireInStock` is false, as
+    /// for search), not excluded, inside the filters.
+    static func filter(excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View,
+                       requireInStock: Bool = true) -> @Sendable (Int) -> Bool {
+        let eligible = requireInStock ? view.eligible : view.alive
         guard request.category != nil || request.minPrice != nil || request.maxPrice != nil else {
             if excluded.isEmpty { return { eligible[$0] } }
             return { eligible[$0] && !excluded.contains($0) }
@@ -215,8 +256,8 @@ public struct RecommendationEngine: Sendable {
     /// The k best rows by `scores` that pass the request's filters; never short while enough
     /// products pass, because every row is considered.
     static func topK(scores: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
-                     view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
-        let accepts = filter(excluded: excluded, request: request, view: view)
+                     view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
+        let accepts = filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
         var best: [(row: Int, score: Float)] = []
         best.reserveCapacity(k + 1)
         for i in 0..<scores.count {

@@ -32,6 +32,16 @@ public struct CuratorHTTPServer: Sendable {
             onServerRunning: { channel in
                 onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
             })
+        let watcher = configuration.modelPollSeconds > 0 ? Task.detached { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(configuration.modelPollSeconds))
+                if Task.isCancelled { break }
+                do { try reloadModel() } catch {
+                    FileHandle.standardError.write(Data("curator: could not load the newest model: \(error)\n".utf8))
+                }
+            }
+        } : nil
+        defer { watcher?.cancel() }
         try await app.runService()
     }
 
@@ -43,14 +53,17 @@ public struct CuratorHTTPServer: Sendable {
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.render(productsIndexed: engine.catalogue.count, model: "semantic"))))
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.render(productsIndexed: engine.catalogue.count,
+                                                                                      model: engine.catalogue.servingModel?.name ?? "semantic"))))
         }
         router.get("openapi.yaml") { _, _ in
             guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
                   let data = try? Data(contentsOf: url) else { throw APIError(status: .notFound, message: "openapi.yaml is not installed") }
             return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+        addStorefrontRoutes(to: router)
         let v1 = router.group("v1")
+        addCatalogueRoutes(to: v1)
         v1.post("events") { request, _ in try await postEvents(request) }
         v1.put("products/:id") { request, context in try await putProduct(request, id: try context.parameters.require("id")) }
         v1.post("products") { request, _ in try await postProducts(request) }
@@ -239,7 +252,7 @@ public struct CuratorHTTPServer: Sendable {
             products.append(try Self.product(from: object, id: id, path: path))
         }
         let stored = try await upsert(products)
-        return try JSONBody.encode(["products": stored.map(ProductJSON.init)])
+        return try JSONBody.encode(["products": stored.map { ProductJSON($0) }])
     }
 
     /// Stores, encodes and indexes products; the response is sent only when they can be recommended.
@@ -287,7 +300,7 @@ public struct CuratorHTTPServer: Sendable {
             throw APIError(status: .unauthorized, message: "unknown API key")
         }
         if write == .admin && scope != .admin {
-            throw APIError(status: .forbidden, message: "this key may record events and read, not change products")
+            throw APIError(status: .forbidden, message: "this key may record events and read, not change products or models")
         }
     }
 
@@ -349,8 +362,10 @@ struct ProductJSON: Encodable {
     var category: String
     var price: String?
     var in_stock: Bool
+    var score: Float?
 
-    init(_ product: Product) {
+    init(_ product: Product, score: Float? = nil) {
+        self.score = score
         product_id = product.id
         title = product.title
         description = product.description

@@ -7,8 +7,14 @@ public struct ServerConfiguration: Sendable {
     public enum Scope: String, Sendable {
         /// Everything: events, products, model reload.
         case admin
-        /// Recording events and reading; what a storefront's browser key should have.
+        /// Recording events and reading; what a shop's own front end should have.
         case events
+        /// What `events` may do; also handed to the storefront page at `/`, which runs in
+        /// anyone's browser, so it must never be able to do more.
+        case storefront
+
+        /// May record events and read, but not change products or models.
+        var canWriteCatalogue: Bool { self == .admin }
     }
 
     public var host: String
@@ -18,14 +24,23 @@ public struct ServerConfiguration: Sendable {
     /// Reads need a key too.
     public var authenticateReads: Bool
     public var maxBodyBytes: Int
+    /// How often the server looks for a newly trained model to swap in (0: only on
+    /// `POST /v1/models/reload`).
+    public var modelPollSeconds: Double
 
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String: Scope] = [:],
-                authenticateReads: Bool = false, maxBodyBytes: Int = 8 << 20) {
+                authenticateReads: Bool = false, maxBodyBytes: Int = 8 << 20, modelPollSeconds: Double = 10) {
         self.host = host
         self.port = port
         self.apiKeys = apiKeys
         self.authenticateReads = authenticateReads
         self.maxBodyBytes = maxBodyBytes
+        self.modelPollSeconds = modelPollSeconds
+    }
+
+    /// The key the storefront page is given, if keys are on and one has the storefront scope.
+    var storefrontKey: String? {
+        apiKeys.filter { $0.value == .storefront }.keys.sorted().first
     }
 
     /// Parses `key` or `key:scope` entries separated by commas or new lines (`CURATOR_API_KEYS`, or a keys file
@@ -40,7 +55,7 @@ public struct ServerConfiguration: Sendable {
             var scope = Scope.admin
             if parts.count == 2 {
                 guard let parsed = Scope(rawValue: parts[1]) else {
-                    throw CuratorError.configuration("\(source): unknown key scope '\(parts[1])' (use admin or events)")
+                    throw CuratorError.configuration("\(source): unknown key scope '\(parts[1])' (use admin, events or storefront)")
                 }
                 scope = parsed
             }

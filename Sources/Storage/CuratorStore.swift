@@ -113,6 +113,15 @@ public final class CuratorStore: Sendable {
             let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
             try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES ('shopper_secret', ?)", arguments: [secret])
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE evaluations(
+                    id INTEGER PRIMARY KEY,
+                    created_at INTEGER NOT NULL,
+                    report TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -126,7 +126,10 @@ public struct ShopperPseudonymizer: Sendable {
 
     public init(secret: [UInt8]) { hmac = HMACSHA256(key: secret) }
 
+    /// A shopper id written as `~` and a stored pseudonym (as `GET /v1/shoppers` lists them) names
+    /// that shopper directly, so an operator can act as an existing shopper without the clear id.
     public func pseudonym(for shopID: String) -> String {
+        if let stored = Self.storedPseudonym(in: shopID) { return stored }
         let digest = hmac.authenticationCode(for: shopID.utf8)
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
@@ -137,5 +140,14 @@ public struct ShopperPseudonymizer: Sendable {
             out.append(hex[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The pseudonym in `~` + 32 lowercase hex digits, else nil.
+    public static func storedPseudonym(in shopID: String) -> String? {
+        let utf8 = shopID.utf8
+        guard utf8.count == 33, utf8.first == UInt8(ascii: "~") else { return nil }
+        let digits = utf8.dropFirst()
+        guard digits.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        return String(decoding: digits, as: UTF8.self)
     }
 }

@@ -92,11 +92,16 @@ struct EvaluateCommand: ParsableCommand {
             if let report {
                 try EvaluationReportFiles(split: saved, part: part, results: results.map { ($0.name, $0.report, $0.seconds) }).write(to: report)
             }
+            var models: [String: [String: Double]] = [:]
+            for r in results { models[r.name] = r.report.metrics.filter { $0.value.isFinite } }
+            let object: [String: Any] = ["split": split, "part": part.rawValue, "shoppers": results.first?.report.shoppers ?? 0,
+                                         "products": results.first?.report.products ?? 0, "k": [5, 10, 20],
+                                         "order": results.map(\.name), "models": models]
+            let reportJSON = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            // Kept for the storefront's models page (GET /v1/models).
+            try curatorStore.saveEvaluation(json: reportJSON)
             if json {
-                var models: [String: [String: Double]] = [:]
-                for r in results { models[r.name] = r.report.metrics }
-                let object: [String: Any] = ["split": split, "part": part.rawValue, "shoppers": results.first?.report.shoppers ?? 0, "models": models]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(reportJSON)
                 return
             }
             let first = results.first?.report

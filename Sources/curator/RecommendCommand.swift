@@ -41,6 +41,7 @@ struct RecommendCommand: ParsableCommand {
             let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
             let (vectors, dimension) = try embedding.upToDateVectors(progress: ProgressLine(label: "embedding new products").callback)
             let engine = try RecommendationEngine(store: curatorStore, vectors: vectors, dimension: dimension)
+            if shopper != nil { try engine.loadLatestModel() }
             let list: RecommendationList
             if let similar {
                 list = RecommendationList(shopper: "", model: "semantic", items: try engine.similar(to: similar, k: k, language: lang))

@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the HTTP API (recommendations with reasons, events, products) on the store.",
         discussion: """
             Writes need an API key (Authorization: Bearer KEY) when keys are configured: CURATOR_API_KEYS \
-            or --api-keys FILE, entries "KEY" (everything) or "KEY:events" (record events and read only), \
+            or --api-keys FILE, entries "KEY" (everything) or "KEY:events" (record events and read only) or "KEY:storefront" (the same, and handed to the \
+            storefront page at / so it works in any browser), \
             separated by commas or new lines. SIGTERM or Ctrl-C lets in-flight requests finish, then exits.
             """)
 
@@ -26,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
+    @Option(help: "Seconds between checks for a newly trained model (0: only on POST /v1/models/reload).")
+    var modelPoll: Double = 10
 
     func run() async throws {
         let server: CuratorHTTPServer
@@ -48,6 +51,11 @@ struct ServeCommand: AsyncParsableCommand {
                 store: curatorStore, vectors: vectors.vectors, dimension: vectors.dimension,
                 indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))
             printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
+            if let model = try engine.loadLatestModel() {
+                printErr("curator: scoring with \(model.name) v\(model.version) (swapped for newer versions as they are trained)")
+            } else {
+                printErr("curator: scoring with the language-model vectors (semantic); a model trained with curator train is picked up while serving")
+            }
             if keys.isEmpty {
                 printErr("curator: warning: no API keys configured (CURATOR_API_KEYS or --api-keys): anyone who can reach the port may write")
             }
@@ -56,7 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
             BLAS.threads = 1
             server = CuratorHTTPServer(
                 store: curatorStore, embedding: embedding, engine: engine,
-                configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads, maxBodyBytes: maxBodyBytes))
+                configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads,
+                                                   maxBodyBytes: maxBodyBytes, modelPollSeconds: modelPoll))
         } catch {
             throw fail(error)
         }

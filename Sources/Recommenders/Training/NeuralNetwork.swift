@@ -118,13 +118,19 @@ final class NeuralNetwork: @unchecked Sendable {
 
     /// R [products × d]: id embedding plus the language-model part.
     func productTable(_ tape: Tape) -> Tensor {
-        guard let lmVectors, let lmWeight1 else { return itemID }
+        guard let lmVectors, let part = languageModelPart(tape, lmVectors) else { return itemID }
+        return tape.add(itemID, part)
+    }
+
+    /// f(v) for language-model vectors [n × lmDimension]; nil when the model does not use them.
+    func languageModelPart(_ tape: Tape, _ vectors: Tensor) -> Tensor? {
+        guard let lmWeight1 else { return nil }
         switch config.kind {
         case .sequential:
-            return tape.add(itemID, tape.matmul(lmVectors, lmWeight1))
+            return tape.matmul(vectors, lmWeight1)
         case .twoTower:
-            let hidden = tape.gelu(tape.linear(lmVectors, lmWeight1, lmBias1))
-            return tape.add(itemID, tape.linear(hidden, lmWeight2!, lmBias2))
+            let hidden = tape.gelu(tape.linear(vectors, lmWeight1, lmBias1))
+            return tape.linear(hidden, lmWeight2!, lmBias2)
         }
     }
 

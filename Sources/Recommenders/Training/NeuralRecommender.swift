@@ -207,6 +207,44 @@ public struct NeuralRecommender: Recommender {
         }
     }
 
+    // MARK: Serving
+
+    /// Representations of products that arrived or changed after the model was built: the
+    /// projection of their language-model vectors [count × lmDimension], plus the model's id
+    /// embedding where `modelIndices` names a product it knows. Row-major [count × dimension].
+    public func representations(languageModelVectors: [Float], modelIndices: [Int?]) -> [Float] {
+        let d = configuration.dimension, count = modelIndices.count
+        var out = [Float](repeating: 0, count: count * d)
+        if network.lmDimension > 0, languageModelVectors.count == count * network.lmDimension {
+            let tape = Tape(recording: false, training: false)
+            if let part = network.languageModelPart(tape, Tensor(rows: count, cols: network.lmDimension, values: languageModelVectors)) {
+                for i in 0..<(count * d) { out[i] = part.value[i] }
+            }
+        }
+        for (i, index) in modelIndices.enumerated() {
+            guard let index, index >= 0, index < productCount else { continue }
+            for c in 0..<d { out[i * d + c] += network.itemID.value[index * d + c] }
+        }
+        return out
+    }
+
+    /// The shopper state for a history given as product representations (oldest first,
+    /// row-major [count × dimension]), so products added after the model was built count too.
+    /// Only the newest `maxLength` are used.
+    public func shopperState(representations: [Float], count: Int) -> [Float] {
+        let d = configuration.dimension
+        guard count > 0, representations.count >= count * d else { return [Float](repeating: 0, count: d) }
+        let used = min(count, configuration.maxLength)
+        let rows = Tensor(rows: used, cols: d, values: Array(representations[((count - used) * d)..<(count * d)]))
+        var batch = PackedSequences()
+        let items = (0..<Int32(used)).map { $0 }
+        items.withUnsafeBufferPointer { batch.append($0, targets: nil) }
+        let tape = Tape(recording: false, training: false)
+        var rng = SeededGenerator(seed: 0)
+        let hidden = network.encode(tape, table: rows, batch: batch, rng: &rng)
+        return Array(UnsafeBufferPointer(start: hidden.value + (used - 1) * d, count: d))
+    }
+
     /// The newest hidden state of each history, row-major [histories × dimension]; zeros for an empty history.
     public func shopperStates(_ histories: [ShopperHistory]) -> [Float] {
         let d = configuration.dimension

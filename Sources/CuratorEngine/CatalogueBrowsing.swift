@@ -1,0 +1,57 @@
+import CuratorCore
+import Foundation
+import Linear
+
+/// What a storefront needs to show the catalogue: pages by popularity, semantic search and
+/// the category tree, all from the live catalogue (no database round trip).
+extension RecommendationEngine {
+    public struct Page: Sendable {
+        public var products: [Product]
+        /// Similarity to the query, for searches.
+        public var scores: [Float]?
+        /// Matching products in all.
+        public var total: Int
+    }
+
+    /// Live products under `category` (a prefix of the path, case-insensitive), most popular first.
+    public func browse(category: String?, offset: Int, limit: Int) -> Page {
+        catalogue.read { view in
+            let prefix = category?.lowercased()
+            var matching: [Int] = []
+            for row in 0..<view.rowCount where view.alive[row] {
+                if let prefix, !view.categoryKeys[row].hasPrefix(prefix) { continue }
+                matching.append(row)
+            }
+            matching.sort { (view.popularity[$0], -$0) > (view.popularity[$1], -$1) }
+            let page = matching.dropFirst(offset).prefix(limit)
+            return Page(products: page.map { view.products[$0] }, scores: nil, total: matching.count)
+        }
+    }
+
+    /// The live products closest in meaning to a query vector (the encoded search text).
+    public func search(vector: [Float], category: String?, limit: Int) -> Page {
+        catalogue.read { view in
+            var request = RecommendationRequest(k: limit)
+            request.category = category
+            let found = Self.nearest(to: vector, k: limit, excluded: [], request: request, view: view, requireInStock: false)
+            return Page(products: found.map { view.products[$0.row] }, scores: found.map(\.score), total: found.count)
+        }
+    }
+
+    /// Live products per category path, and per department (the path's first part).
+    public func categories() -> (departments: [(name: String, count: Int)], categories: [(name: String, count: Int)]) {
+        catalogue.read { view in
+            var byPath: [String: Int] = [:]
+            for row in 0..<view.rowCount where view.alive[row] && !view.products[row].category.isEmpty {
+                byPath[view.products[row].category, default: 0] += 1
+            }
+            var byDepartment: [String: Int] = [:]
+            for (path, count) in byPath {
+                let department = path.components(separatedBy: " > ").first?.trimmingCharacters(in: .whitespaces) ?? path
+                byDepartment[department, default: 0] += count
+            }
+            let sorted = { (d: [String: Int]) in d.map { (name: $0.key, count: $0.value) }.sorted { $0.name < $1.name } }
+            return (sorted(byDepartment), sorted(byPath))
+        }
+    }
+}
