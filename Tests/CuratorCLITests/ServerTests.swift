@@ -255,6 +255,77 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(openapi.text.contains("/v1/shoppers/{id}/recommendations"))
     }
 
+    func testStorefrontEndpointsAndAStorefrontKeyThatOnlyRecordsAndReads() async throws {
+        let admin = "admin-key-0123456789abcdef", storefront = "storefront-key-0123456789"
+        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0"],
+                                       environment: ["CURATOR_API_KEYS": "\(admin),\(storefront):storefront"])
+        defer { _ = server.stop() }
+        let page = try await server.request("GET", "/")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.text.contains("<html"), page.text)
+        let config = try await server.request("GET", "/storefront/config.json")
+        XCTAssertEqual(config.object["api_key"] as? String, storefront, "the page gets the storefront key, never the admin key")
+        let traversal = try await server.request("GET", "/storefront/..%2FCuratorHTTPServer.swift")
+        XCTAssertEqual(traversal.status, 404)
+
+        // The storefront key records events and reads; it cannot change products or models.
+        let view = try await server.request("POST", "/v1/events", body: ["user_id": "web-1", "product_id": "P00001", "event": "view"], key: storefront)
+        XCTAssertEqual(view.status, 200, view.text)
+        let put = try await server.request("PUT", "/v1/products/X1", body: ["title": "x"], key: storefront)
+        XCTAssertEqual(put.status, 403)
+        let reload = try await server.request("POST", "/v1/models/reload", key: storefront)
+        XCTAssertEqual(reload.status, 403)
+
+        // Semantic search, the category tree, and shoppers by pseudonym.
+        let search = try await server.request("GET", "/v1/products?q=sharp%20knife%20for%20the%20kitchen&k=3")
+        let found = search.object["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(found.count, 3, search.text)
+        XCTAssertTrue((found.first?["category"] as? String ?? "").hasPrefix("Kitchen"), search.text)
+        let browse = try await server.request("GET", "/v1/products?category=outdoor&k=5&offset=2")
+        XCTAssertTrue((browse.object["items"] as? [[String: Any]] ?? []).allSatisfy { ($0["category"] as? String ?? "").hasPrefix("Outdoor") }, browse.text)
+        let categories = try await server.request("GET", "/v1/categories")
+        let departments = (categories.object["departments"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        XCTAssertTrue(departments.contains("Kitchen") && departments.contains("Outdoor"), categories.text)
+        let shoppers = try await server.request("GET", "/v1/shoppers?limit=3")
+        let listed = (shoppers.object["shoppers"] as? [[String: Any]] ?? []).compactMap { $0["shopper"] as? String }
+        XCTAssertEqual(listed.count, 3, shoppers.text)
+        XCTAssertTrue(listed.allSatisfy { $0.hasPrefix("~") && $0.count == 33 })
+        let byPseudonym = try await server.request("GET", "/v1/shoppers/\(listed[0])")
+        XCTAssertEqual(byPseudonym.status, 200, byPseudonym.text)
+
+        // A model trained while the server runs is swapped in without a restart.
+        var models = try await server.request("GET", "/v1/models")
+        XCTAssertEqual((models.object["in_use"] as? [String: Any])?["name"] as? String, "semantic")
+        let env = ["--model-dir", ModelFolder.path]
+        XCTAssertEqual(try CLI.run(["split", "--store", "s.sqlite"], in: folder).status, 0)
+        let trained = try CLI.run(["train", "--store", "s.sqlite", "--model", "sequential", "--epochs", "2"] + env, in: folder)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let evaluated = try CLI.run(["evaluate", "--store", "s.sqlite"] + env, in: folder)
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let swapped = try await server.request("POST", "/v1/models/reload", key: admin)
+        XCTAssertEqual(swapped.status, 200, swapped.text)
+        XCTAssertEqual((swapped.object["in_use"] as? [String: Any])?["name"] as? String, "sequential")
+        let personal = try await server.request("GET", "/v1/shoppers/\(listed[0])/recommendations?k=5")
+        XCTAssertEqual(personal.object["model"] as? String, "sequential", personal.text)
+        let items = personal.object["items"] as? [[String: Any]] ?? []
+        XCTAssertEqual(items.count, 5)
+        XCTAssertTrue(items.allSatisfy { ($0["evidence"] as? [String: Any])?["source"] as? String == "personal_model" }, personal.text)
+        models = try await server.request("GET", "/v1/models")
+        let evaluation = models.object["evaluation"] as? [String: Any]
+        let evaluatedModels = (evaluation?["models"] as? [String: Any])?.keys.sorted() ?? []
+        XCTAssertEqual(evaluatedModels, ["itemknn", "popular", "semantic", "sequential"], models.text)
+
+        // A product added after the model was loaded is scored too, from its text.
+        let added = try await server.request("PUT", "/v1/products/NEW-TENT", body: [
+            "title": "Summit Ultralight Camping Tent 2-Person", "category": "Outdoor > Camping Tent", "brand": "Summit"], key: admin)
+        XCTAssertEqual(added.status, 200, added.text)
+        let onlyNew = try await server.request("POST", "/v1/events", body: ["user_id": "web-2", "product_id": "NEW-TENT", "event": "view"], key: storefront)
+        XCTAssertEqual(onlyNew.status, 200)
+        let afterNew = try await server.request("GET", "/v1/shoppers/web-2/recommendations?k=5")
+        XCTAssertEqual(afterNew.object["model"] as? String, "sequential")
+        XCTAssertEqual(ids(afterNew).count, 5, afterNew.text)
+    }
+
     func testAcknowledgedWritesSurviveSIGKILLAndSIGTERMExitsCleanly() async throws {
         var server = try RunningServer(folder: folder, store: "s.sqlite")
         let events = (0..<50).map { ["user_id": "durable", "product_id": String(format: "P%05d", $0 + 1), "event": "view",

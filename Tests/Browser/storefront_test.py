@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""End-to-end test of the Curator storefront in headless Chromium (selenium 4).
+
+A new shopper starts with popular items; after viewing three products of one department the
+"Recommended for you" shelf must change and lean towards that department, with a reason on every
+card in English, then in Chinese after switching language; the models page must show the
+evaluation table; the browser console must stay free of errors.
+
+    python3 Tests/Browser/storefront_test.py --url http://127.0.0.1:8080 --screenshot shop.png
+"""
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMEDRIVER = '/usr/bin/chromedriver'
+TIMEOUT = 30  # seconds; the first semantic search or recommendation can be slow on a busy machine
+VIEWS = 3
+MIN_DEPARTMENT_SHARE = 0.6
+CJK = re.compile(r'[\u4e00-\u9fff]')
+ASCII_LETTERS = re.compile(r'[A-Za-z]')
+
+# Read in one script call so a shelf re-rendering mid-read cannot hand back stale elements.
+READ_SHELF = """
+return Array.from(document.querySelectorAll('[data-testid="rec-card"]')).map((card) => ({
+  id: card.dataset.productId,
+  category: card.dataset.category || '',
+  reason: (card.querySelector('[data-testid="rec-reason"]')?.textContent || '').trim(),
+}));
+"""
+
+READ_GRID = """
+return Array.from(document.querySelectorAll('[data-testid="product-card"]')).map((card) => ({
+  id: card.dataset.productId, category: card.dataset.category || '',
+}));
+"""
+
+
+class TestFailure(Exception):
+    pass
+
+
+def step(message):
+    print(f'== {message}', flush=True)
+
+
+def check(condition, message):
+    if not condition:
+        raise TestFailure(message)
+
+
+def testid(name):
+    return f'[data-testid="{name}"]'
+
+
+def make_driver(width, height):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', f'--window-size={width},{height}'):
+        options.add_argument(argument)
+    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+class Storefront:
+    """The page as the test sees it: only data-testid hooks, never layout classes."""
+
+    def __init__(self, driver, base_url):
+        self.driver = driver
+        self.base_url = base_url.rstrip('/')
+
+    def wait(self, condition, what):
+        return WebDriverWait(self.driver, TIMEOUT).until(lambda _: condition(), message=f'timed out waiting for {what}')
+
+    def find(self, name):
+        return self.driver.find_element(By.CSS_SELECTOR, testid(name))
+
+    def exists(self, name):
+        return len(self.driver.find_elements(By.CSS_SELECTOR, testid(name))) > 0
+
+    def shelf_version(self):
+        return int(self.find('shelf-status').get_attribute('data-version') or 0)
+
+    def wait_shelf_after(self, version, what):
+        """Waits until the shelf finished rendering at least once more than `version`."""
+        return self.wait(lambda: self.shelf_version() > version and self.shelf_version(), f'the shelf to refresh after {what}')
+
+    def shelf(self):
+        return self.driver.execute_script(READ_SHELF)
+
+    def grid(self):
+        return self.driver.execute_script(READ_GRID)
+
+    def open(self):
+        self.driver.get(self.base_url + '/')
+        self.wait(lambda: self.shelf_version() >= 1, 'the first shelf')
+        self.wait(lambda: len(self.department_options()) > 0, 'the departments in the category select')
+
+    def department_options(self):
+        select = self.find('category-select')
+        return [o.get_attribute('value') for o in select.find_elements(By.CSS_SELECTOR, 'option[data-kind="department"]')]
+
+    def choose_new_shopper(self):
+        select = Select(self.find('shopper-select'))
+        version = self.shelf_version()
+        already = select.first_selected_option.get_attribute('value') == select.options[0].get_attribute('value')
+        select.select_by_index(0)
+        # A fresh browser profile already is a new shopper; choosing it again changes nothing.
+        if not already:
+            self.wait_shelf_after(version, 'choosing a new shopper')
+        return select.first_selected_option.text
+
+    def filter_department(self, department):
+        Select(self.find('category-select')).select_by_value(department)
+        prefix = department + ' >'
+        self.wait(lambda: (cards := self.grid()) and all(c['category'].startswith(prefix) for c in cards),
+                  f'the grid to show only {department}')
+
+    def view_product(self, product_id):
+        version = self.shelf_version()
+        card = self.driver.find_element(By.CSS_SELECTOR, f'{testid("product-card")}[data-product-id="{product_id}"]')
+        card.click()
+        title = self.wait(lambda: self.exists('product-title') and self.find('product-title').text, f'product page {product_id}')
+        self.wait_shelf_after(version, f'viewing {product_id}')
+        return title
+
+    def back_to_grid(self, department):
+        self.driver.back()
+        prefix = department + ' >'
+        self.wait(lambda: (cards := self.grid()) and all(c['category'].startswith(prefix) for c in cards), 'the grid again')
+
+    def switch_language(self, value):
+        version = self.shelf_version()
+        Select(self.find('lang-select')).select_by_value(value)
+        self.wait_shelf_after(version, f'switching language to {value}')
+
+    def open_why(self):
+        button = self.find('rec-why')
+        button.click()
+        self.wait(lambda: button.get_attribute('aria-expanded') == 'true', 'the "Why?" toggle to open')
+        evidence = self.find('rec-evidence')
+        check(evidence.is_displayed() and evidence.text.strip(), 'the first card\'s evidence is empty or hidden after "Why?"')
+        return ' | '.join(evidence.text.split('\n'))
+
+    def open_models(self):
+        self.find('nav-models').click()
+        self.wait(lambda: self.exists('models-table'), 'the models table')
+        rows = self.driver.find_elements(By.CSS_SELECTOR, f'{testid("models-table")} tbody tr')
+        check(len(rows) > 0, 'the models table has no rows')
+        check(self.exists('models-chart'), 'the models chart is missing')
+        return [row.find_element(By.CSS_SELECTOR, 'th').text for row in rows]
+
+    def open_shop(self):
+        self.find('nav-shop').click()
+        self.wait(lambda: len(self.grid()) > 0, 'the product grid')
+
+    def severe_console_entries(self):
+        return [entry for entry in self.driver.get_log('browser') if entry.get('level') == 'SEVERE']
+
+
+def describe(cards):
+    return ', '.join(f"{c['id']} ({c['category']})" for c in cards)
+
+
+def run(page, args):
+    step(f'open {page.base_url}/')
+    page.open()
+
+    label = page.choose_new_shopper()
+    initial = page.shelf()
+    status = page.find('shelf-status')
+    step(f'chose "{label}": shelf v{page.shelf_version()} has {len(initial)} cards: {describe(initial)}')
+    check(len(initial) > 0, 'a new shopper got an empty shelf (expected popular items)')
+    check('popular' in (status.get_attribute('class') or ''),
+          f'the shelf does not say a new shopper sees popular items (status: "{status.text}", model "{status.get_attribute("data-model")}")')
+    print(f'   shelf status: {status.text}')
+
+    department = page.department_options()[0]
+    step(f'filter the grid to department "{department}"')
+    page.filter_department(department)
+    product_ids = [card['id'] for card in page.grid()][:VIEWS]
+    check(len(product_ids) == VIEWS, f'the {department} grid has fewer than {VIEWS} products')
+
+    for number, product_id in enumerate(product_ids, start=1):
+        title = page.view_product(product_id)
+        step(f'view {number}/{VIEWS}: {product_id} "{title}" (shelf v{page.shelf_version()})')
+        page.back_to_grid(department)
+
+    shelf = page.shelf()
+    step(f'shelf after {VIEWS} views: {describe(shelf)}')
+    check(len(shelf) > 0, 'the shelf is empty after the views')
+    check({c['id'] for c in shelf} != {c['id'] for c in initial}, 'the shelf did not change after viewing three products')
+    in_department = sum(c['category'].startswith(department + ' >') for c in shelf)
+    share = in_department / len(shelf)
+    print(f'   {in_department}/{len(shelf)} cards in {department} ({share:.0%}); model: {status.get_attribute("data-model")}')
+    check(share >= MIN_DEPARTMENT_SHARE,
+          f'only {share:.0%} of the shelf is in {department} (need {MIN_DEPARTMENT_SHARE:.0%}): {describe(shelf)}')
+    for card in shelf:
+        reason = card['reason']
+        check(reason and ASCII_LETTERS.search(reason) and not CJK.search(reason),
+              f'card {card["id"]} has no English reason: "{reason}"')
+    print(f'   English reasons, e.g. "{shelf[0]["reason"]}"')
+    print(f'   why? {page.open_why()}')
+
+    Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+    page.driver.save_screenshot(args.screenshot)
+    step(f'screenshot {args.screenshot}')
+
+    step('switch to 中文')
+    page.switch_language('zh')
+    chinese = page.shelf()
+    for card in chinese:
+        check(CJK.search(card['reason']), f'card {card["id"]} has no Chinese reason: "{card["reason"]}"')
+    heading = page.driver.find_element(By.ID, 'shelf-heading').text
+    check(CJK.search(heading), f'the shelf heading is not in Chinese: "{heading}"')
+    print(f'   "{heading}": {len(chinese)} Chinese reasons, e.g. "{chinese[0]["reason"]}"')
+
+    step('models page')
+    models = page.open_models()
+    print(f'   table rows: {", ".join(models)}')
+
+    if args.mobile_screenshot:
+        step(f'mobile screenshot {args.mobile_screenshot} (390x844, English)')
+        page.switch_language('en')
+        page.open_shop()
+        page.driver.set_window_size(390, 844)
+        Path(args.mobile_screenshot).parent.mkdir(parents=True, exist_ok=True)
+        page.driver.save_screenshot(args.mobile_screenshot)
+
+    step('browser console')
+    severe = page.severe_console_entries()
+    check(not severe, 'console errors:\n' + '\n'.join(f"   {e['message']}" for e in severe))
+    print('   no SEVERE entries')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--url', required=True, help='base URL of a running curator serve')
+    parser.add_argument('--screenshot', required=True, help='PNG of the shop page after the three views')
+    parser.add_argument('--mobile-screenshot', help='optional PNG of the shop page in a 390x844 window')
+    args = parser.parse_args()
+
+    driver = make_driver(1280, 1600)
+    page = Storefront(driver, args.url)
+    try:
+        run(page, args)
+    except (TestFailure, TimeoutException, WebDriverException) as error:
+        message = error.msg if isinstance(error, WebDriverException) else str(error)
+        print(f'FAIL: {message}', file=sys.stderr)
+        failure_shot = str(Path(args.screenshot).with_suffix('')) + '-failure.png'
+        try:
+            Path(failure_shot).parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(failure_shot)
+            print(f'   page at failure: {failure_shot}', file=sys.stderr)
+            for entry in driver.get_log('browser'):
+                print(f"   console {entry['level']}: {entry['message']}", file=sys.stderr)
+        except WebDriverException:
+            pass  # the browser itself is gone; the message above is all there is
+        return 1
+    finally:
+        driver.quit()
+    print('PASS: storefront end-to-end test')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
