@@ -82,7 +82,7 @@ public struct CuratorHTTPServer: Sendable {
             let lang = try Self.language(query.get("lang"))
             guard engine.catalogue.contains(id) else { throw APIError(status: .notFound, message: "unknown product '\(id)'") }
             let items = try engine.similar(to: id, k: k, language: lang)
-            return try JSONBody.encode(RecommendationList(shopper: "", model: "semantic", items: items))
+            return RecommendationJSON(RecommendationList(shopper: "", model: "semantic", items: items)).response
         }
         v1.get("shoppers/:id") { request, context in
             try authorize(request, write: nil)
@@ -104,7 +104,7 @@ public struct CuratorHTTPServer: Sendable {
             try authorize(request, write: nil)
             let id = try context.parameters.require("id")
             let recommendationRequest = try Self.recommendationRequest(request.uri.queryParameters)
-            return try JSONBody.encode(try engine.recommend(shopper: id, request: recommendationRequest))
+            return RecommendationJSON(try engine.recommend(shopper: id, request: recommendationRequest)).response
         }
         v1.post("recommendations") { request, _ in
             try authorize(request, write: nil)
@@ -134,7 +134,7 @@ public struct CuratorHTTPServer: Sendable {
                 }
             }
             let recommendationRequest = try Self.recommendationRequest(query)
-            return try JSONBody.encode(engine.recommend(shopper: "anonymous", history: history, request: recommendationRequest))
+            return RecommendationJSON(engine.recommend(shopper: "anonymous", history: history, request: recommendationRequest)).response
         }
         return router
     }

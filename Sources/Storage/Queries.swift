@@ -53,11 +53,13 @@ extension CuratorStore {
     public func events(forShopID shopID: String, limit: Int? = nil) throws -> [StoredEvent] {
         let key = shopperKey(for: shopID)
         return try read { db in
-            try Row.fetchAll(db, sql: """
+            // A cached statement: this runs for every recommendation request.
+            let statement = try db.cachedStatement(sql: """
                 SELECT e.id, s.shopper_key, p.product_key, e.type, e.ts, e.quantity, e.price
                 FROM events e JOIN shoppers s ON s.id = e.shopper_id JOIN products p ON p.id = e.product_id
-                WHERE s.shopper_key = ? ORDER BY e.ts, e.id \(limit.map { "LIMIT \($0)" } ?? "")
-                """, arguments: [key]).map(Self.storedEvent(from:))
+                WHERE s.shopper_key = ? ORDER BY e.ts, e.id LIMIT ?
+                """)
+            return try Row.fetchAll(statement, arguments: [key, limit ?? -1]).map(Self.storedEvent(from:))
         }
     }
 
