@@ -48,11 +48,7 @@ public struct CatalogueEmbedding: Sendable {
     /// One vector per live product, encoding first whatever the cache lacks: what every command
     /// that ranks products needs before it starts.
     public func upToDateVectors(progress: Progress? = nil) throws -> (vectors: [Float], dimension: Int) {
-        var current = try productVectors()
-        if current.missing > 0 {
-            _ = try run(progress: progress)
-            current = try productVectors()
-        }
+        let current = try upToDateCatalogue(progress: progress)
         return (current.vectors, current.dimension)
     }
 
@@ -84,20 +80,50 @@ public struct CatalogueEmbedding: Sendable {
 
     /// One L2-normalised vector per live product, in `interactionLog()` product order.
     public func productVectors() throws -> (vectors: [Float], dimension: Int, missing: Int) {
+        let current = try catalogueVectors()
+        return (current.vectors, current.dimension, current.missing)
+    }
+
+    /// The live products and their vectors (zeros where the cache has none), read once: the
+    /// cached vectors stream straight into one matrix, which is most of a server's start.
+    public func catalogueVectors() throws -> CatalogueVectors {
         let products = try store.allProducts()
-        let hashes = products.map { CuratorStore.textHash(template.render($0.product)) }
-        let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
         let dimension = encoder.dimension
-        var vectors = [Float](repeating: 0, count: products.count * dimension)
-        var missing = 0
-        for (i, hash) in hashes.enumerated() {
-            guard let vector = cached[hash], vector.count == dimension else {
-                missing += 1
-                continue
-            }
-            vectors.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: vector)
+        var rowsOfHash: [String: [Int]] = [:]
+        rowsOfHash.reserveCapacity(products.count)
+        for (i, entry) in products.enumerated() {
+            rowsOfHash[CuratorStore.textHash(template.render(entry.product)), default: []].append(i)
         }
-        return (vectors, dimension, missing)
+        var vectors = [Float](repeating: 0, count: products.count * dimension)
+        var found = 0
+        try vectors.withUnsafeMutableBytes { target in
+            try store.scanEmbeddings(modelID: encoder.modelID) { hash, bytes in
+                guard let rows = rowsOfHash[hash], bytes.count == dimension * MemoryLayout<Float>.size else { return }
+                for row in rows {
+                    UnsafeMutableRawBufferPointer(rebasing: target[(row * bytes.count)..<((row + 1) * bytes.count)]).copyMemory(from: bytes)
+                }
+                found += rows.count
+            }
+        }
+        return CatalogueVectors(products: products, vectors: vectors, dimension: dimension, missing: products.count - found)
+    }
+
+    /// `catalogueVectors()`, encoding first whatever the cache lacks.
+    public func upToDateCatalogue(progress: Progress? = nil) throws -> CatalogueVectors {
+        var current = try catalogueVectors()
+        if current.missing > 0 {
+            _ = try run(progress: progress)
+            current = try catalogueVectors()
+        }
+        return current
     }
 }
 
+/// Live products with their language-model vectors, row-major in the same order.
+public struct CatalogueVectors: Sendable {
+    public var products: [(rowID: Int64, product: Product)]
+    public var vectors: [Float]
+    public var dimension: Int
+    /// Products whose text has no cached vector (their rows are zeros).
+    public var missing: Int
+}

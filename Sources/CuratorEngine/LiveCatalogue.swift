@@ -67,9 +67,14 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     /// Loads every live product of the store with its vector and popularity from its events,
     /// and builds, or loads and reconciles, the HNSW graph when the catalogue is large.
-    public init(store: CuratorStore, vectors: [Float], dimension: Int, indexOptions: IndexOptions = IndexOptions()) throws {
+    public convenience init(store: CuratorStore, vectors: [Float], dimension: Int, indexOptions: IndexOptions = IndexOptions()) throws {
+        try self.init(store: store, products: try store.allProducts(), vectors: vectors, dimension: dimension, indexOptions: indexOptions)
+    }
+
+    /// As above, for products already read from the store (with `vectors` in their order).
+    public init(store: CuratorStore, products stored: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
+                indexOptions: IndexOptions = IndexOptions()) throws {
         self.dimension = dimension
-        let stored = try store.allProducts()
         guard vectors.count == stored.count * dimension else {
             throw CuratorError.model("there are \(vectors.count / max(dimension, 1)) product vectors for \(stored.count) products; run curator embed")
         }

@@ -71,6 +71,12 @@ public struct RecommendationEngine: Sendable {
         self.catalogue = catalogue
     }
 
+    /// The engine over products and vectors already read (`CatalogueEmbedding.upToDateCatalogue`).
+    public init(store: CuratorStore, catalogue: CatalogueVectors, indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions()) throws {
+        self.init(store: store, catalogue: try LiveCatalogue(store: store, products: catalogue.products, vectors: catalogue.vectors,
+                                                            dimension: catalogue.dimension, indexOptions: indexOptions))
+    }
+
     /// - Parameter vectors: one unit vector per product in `store.allProducts()` order.
     public init(store: CuratorStore, vectors: [Float], dimension: Int,
                 indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions()) throws {

@@ -54,7 +54,7 @@ public struct ReasonWriter: Sendable {
             let name = "「\(displayTitle(item.title, id: item.productID))」"
             if let i = byEvent.firstIndex(where: { $0.0 == item.event }) { byEvent[i].1.append(name) } else { byEvent.append((item.event, [name])) }
         }
-        let similar = evidence.sharedCategory.map { "类似的\(Self.departmentName($0))" } ?? ""
+        let similar = evidence.sharedCategory.map { "类似的\(Self.chineseDepartment($0))" } ?? ""
         let clauses = byEvent.map { "\(Self.verbZH($0.0))了\(similar)\($0.1.joined(separator: "和"))" }
         return "因为您最近\(clauses.joined(separator: "，还"))，为您推荐「\(title)」。"
     }
@@ -67,8 +67,16 @@ public struct ReasonWriter: Sendable {
 
     private func sharedPhraseZH(_ evidence: Evidence) -> String {
         if let brand = evidence.sharedBrand { return "，同为\(brand)品牌" }
-        if let category = evidence.sharedCategory { return "，同属\(Self.departmentName(category))" }
+        if let category = evidence.sharedCategory { return "，同属\(Self.chineseDepartment(category))" }
         return ""
+    }
+
+    /// A department as a Chinese sentence names it: a Chinese name as is ("户外用品"); a
+    /// shop's name in another script set apart and called a kind of goods (" Outdoor 类商品").
+    static func chineseDepartment(_ category: String) -> String {
+        let name = departmentName(category)
+        let isChinese = name.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }
+        return isChinese ? name : " \(name) 类商品"
     }
 
     private func displayTitle(_ product: Product) -> String { displayTitle(product.title, id: product.id) }

@@ -7,7 +7,7 @@ import Foundation
 extension CuratorStore {
     /// A short, stable hash of the exact text the model reads.
     public static func textHash(_ text: String) -> String {
-        SHA256.hash(Array(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(Array(text.utf8)).prefix(16))
     }
 
     /// The cached vectors among `hashes`, by hash.
@@ -31,6 +31,21 @@ extension CuratorStore {
                 }
             }
             return result
+        }
+    }
+
+    /// Every cached vector of a model, as its text hash and raw little-endian Float bytes
+    /// (valid only during the call), without building an array per vector.
+    public func scanEmbeddings(modelID: String, _ body: (String, UnsafeRawBufferPointer) throws -> Void) throws {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT text_hash, vector FROM embeddings WHERE model_id = ?", arguments: [modelID])
+            while let row = try rows.next() {
+                let hash: String = row[0]
+                try row.withUnsafeData(atIndex: 1) { data in
+                    guard let data else { return }
+                    try data.withUnsafeBytes { try body(hash, $0) }
+                }
+            }
         }
     }
 

@@ -130,16 +130,8 @@ public struct ShopperPseudonymizer: Sendable {
     /// that shopper directly, so an operator can act as an existing shopper without the clear id.
     public func pseudonym(for shopID: String) -> String {
         if let stored = Self.storedPseudonym(in: shopID) { return stored }
-        let digest = hmac.authenticationCode(for: shopID.utf8)
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(32)
         // 128 bits are plenty to keep shoppers apart and keep keys short.
-        for byte in digest.prefix(16) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.lowercase(hmac.authenticationCode(for: shopID.utf8).prefix(16))
     }
 
     /// The pseudonym in `~` + 32 lowercase hex digits, else nil.
@@ -149,5 +141,23 @@ public struct ShopperPseudonymizer: Sendable {
         let digits = utf8.dropFirst()
         guard digits.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
         return String(decoding: digits, as: UTF8.self)
+    }
+}
+
+/// Lower-case hex digits of bytes; run once per product on every start, so no `String(format:)`.
+enum Hex {
+    static func lowercase(_ bytes: some Collection<UInt8>) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return digits.withUTF8Buffer { hex in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                var i = 0
+                for byte in bytes {
+                    out[i] = hex[Int(byte >> 4)]
+                    out[i + 1] = hex[Int(byte & 0x0F)]
+                    i += 2
+                }
+                return i
+            }
+        }
     }
 }

@@ -28,7 +28,9 @@ extension CuratorStore {
             try Row.fetchAll(db, sql: """
                 SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
                 WHERE deleted = 0 ORDER BY id
-                """).map { row in (row["id"], Self.product(from: row)) }
+                """).map { row in
+                    (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]))
+                }
         }
     }
 

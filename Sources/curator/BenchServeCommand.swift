@@ -80,8 +80,9 @@ struct BenchServe: AsyncParsableCommand {
         let first = try RecommendationEngine(store: store, vectors: vectors, dimension: d, indexOptions: indexOptions)
         print("vector search: \(first.catalogue.indexOrigin)")
         let restartStart = Date()
-        let reloaded = try embedding.productVectors()
-        let engine = try RecommendationEngine(store: store, vectors: reloaded.vectors, dimension: reloaded.dimension, indexOptions: indexOptions)
+        // What `curator serve` does on start.
+        let reloaded = try embedding.upToDateCatalogue()
+        let engine = try RecommendationEngine(store: store, catalogue: reloaded, indexOptions: indexOptions)
         print(String(format: "restart: %d product vectors reloaded and the catalogue ready in %.2f s (vector search: %@)", engine.catalogue.count,
                      Date().timeIntervalSince(restartStart), engine.catalogue.indexOrigin))
 

@@ -46,10 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
             let curatorStore = try CuratorStore(path: store.path)
             let encoder = try SentenceEncoder(modelPath: model)
             let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
-            let vectors = try embedding.upToDateVectors(progress: ProgressLine(label: "embedding").callback)
+            let catalogue = try embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
             let engine = try RecommendationEngine(
-                store: curatorStore, vectors: vectors.vectors, dimension: vectors.dimension,
-                indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))
+                store: curatorStore, catalogue: catalogue, indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))
             printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
             if let model = try engine.loadLatestModel() {
                 printErr("curator: scoring with \(model.name) v\(model.version) (swapped for newer versions as they are trained)")

@@ -155,7 +155,7 @@ class Storefront:
         rows = self.driver.find_elements(By.CSS_SELECTOR, f'{testid("models-table")} tbody tr')
         check(len(rows) > 0, 'the models table has no rows')
         check(self.exists('models-chart'), 'the models chart is missing')
-        return [row.find_element(By.CSS_SELECTOR, 'th').text for row in rows]
+        return [row.get_attribute('data-model') for row in rows]
 
     def open_shop(self):
         self.find('nav-shop').click()

@@ -39,6 +39,12 @@ final class ReasonTests: XCTestCase {
             evidence: Evidence(source: .similarToHistory, historyItems: [.init(productID: "B30", title: backpack30.title, event: .purchase, similarity: 0.9)],
                                sharedCategory: "Outdoor > Backpacks"))
         XCTAssertEqual(english, "Because you recently bought similar outdoor items such as Trail Hiking Backpack 30L, we recommend Hiking Backpack 40L.")
+        // A shop whose categories are English: the Chinese sentence sets the name apart as a kind of goods.
+        let mixed = ReasonWriter(language: .zh).reason(
+            for: backpack40,
+            evidence: Evidence(source: .similarToHistory, historyItems: [.init(productID: "B30", title: backpack30.title, event: .view, similarity: 0.9)],
+                               sharedCategory: "Outdoor > Backpacks"))
+        XCTAssertEqual(mixed, "因为您最近浏览了类似的 Outdoor 类商品「Trail Hiking Backpack 30L」，为您推荐「Hiking Backpack 40L」。")
     }
 
     func testPopularAndEmptyTitles() {

@@ -1,0 +1,731 @@
+// Curator Shop: the browser storefront over the Curator HTTP API (see the /v1 endpoints).
+// Plain ES module, no build step, no libraries. Every DOM node is built with textContent
+// (never innerHTML) so product data cannot inject markup.
+
+import { STRINGS } from './i18n.js';
+import { barChart } from './chart.js';
+
+const STORAGE_KEYS = { lang: 'curator.lang', shopper: 'curator.shopper', category: 'curator.category' };
+const NEW_SHOPPER = 'new';
+const METRICS = ['precision', 'recall', 'ndcg', 'hr', 'mrr'];
+
+const state = {
+  apiKey: null,
+  lang: 'en',
+  shopper: '',
+  category: '',
+  query: '',
+  departments: [],
+  categories: [],
+  shoppers: [],
+  products: new Map(), // product_id → product, so rec cards know their category
+  routeToken: 0, // bumps on each render; a slower, older render must not overwrite a newer one
+  shelfToken: 0,
+  shelfVersion: 0,
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------- text
+
+function t(key, vars = {}) {
+  const text = STRINGS[state.lang][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+}
+
+// A server value (model name, evidence source, event type) in the page's language; unknown
+// values, e.g. a model added to the server later, show as they are.
+function label(prefix, value) {
+  const key = `${prefix}_${value}`;
+  return STRINGS[state.lang][key] ?? STRINGS.en[key] ?? String(value ?? '—');
+}
+
+function locale() {
+  return state.lang === 'zh' ? 'zh-CN' : 'en-GB';
+}
+
+function formatPrice(price) {
+  const value = Number(price);
+  if (price === null || price === undefined || price === '' || !Number.isFinite(value)) return t('noPrice');
+  return value.toLocaleString(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function formatDate(iso) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return '—';
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+function formatNumber(value) {
+  return Number(value ?? 0).toLocaleString(locale());
+}
+
+// Store pseudonyms are 65 characters; the first few identify a shopper well enough in a menu.
+function shortShopper(id) {
+  return id.length > 12 ? `${id.slice(0, 9)}…` : id;
+}
+
+// ---------------------------------------------------------------- DOM helpers
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  setAttributes(node, attributes);
+  node.append(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
+  return node;
+}
+
+function setAttributes(node, attributes) {
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (name === 'class') node.className = value;
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+}
+
+// ---------------------------------------------------------------- preferences
+
+function loadPreference(key) {
+  try {
+    return localStorage.getItem(key) ?? '';
+  } catch {
+    return ''; // storage can be disabled; the page still works without memory
+  }
+}
+
+function savePreference(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Same as above: remembering is a nicety.
+  }
+}
+
+// ---------------------------------------------------------------- API
+
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (state.apiKey) headers.Authorization = `Bearer ${state.apiKey}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(t('networkError'), 0);
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    if (response.ok) throw new ApiError(t('badResponse'), response.status);
+  }
+  if (!response.ok) {
+    const message = data?.error?.message ?? `${response.status} ${response.statusText}`;
+    throw new ApiError(message, response.status);
+  }
+  return data;
+}
+
+function rememberProducts(items) {
+  for (const item of items) if (item.category !== undefined) state.products.set(item.product_id, item);
+}
+
+// Recommendation items carry no category; look up the few the page has not seen yet.
+async function ensureProducts(ids) {
+  const missing = [...new Set(ids)].filter((id) => !state.products.has(id));
+  const found = await Promise.all(
+    missing.map((id) => api(`/v1/products/${encodeURIComponent(id)}`).catch(() => null)),
+  );
+  rememberProducts(found.filter(Boolean));
+}
+
+// ---------------------------------------------------------------- status area
+
+function showError(context, error) {
+  $('status-text').textContent = `${context}: ${error.message}`;
+  $('status').hidden = false;
+}
+
+function clearError() {
+  $('status').hidden = true;
+  $('status-text').textContent = '';
+}
+
+// ---------------------------------------------------------------- header controls
+
+function applyStaticText() {
+  document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = t('shopName');
+  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll('[data-i18n-placeholder]')) {
+    node.placeholder = t(node.dataset.i18nPlaceholder);
+  }
+  for (const node of document.querySelectorAll('[data-i18n-aria-label]')) {
+    node.setAttribute('aria-label', t(node.dataset.i18nAriaLabel));
+  }
+  $('lang-select').value = state.lang;
+}
+
+function renderCategorySelect() {
+  const select = $('category-select');
+  const options = [el('option', { value: '' }, t('allDepartments'))];
+  for (const department of state.departments) {
+    options.push(el('option', { value: department.name, 'data-kind': 'department' },
+      `${department.name} (${formatNumber(department.count)})`));
+    const prefix = `${department.name} > `;
+    for (const category of state.categories.filter((c) => c.name.startsWith(prefix))) {
+      // Indented under its department; the no-break spaces survive in every browser's menu.
+      options.push(el('option', { value: category.name, 'data-kind': 'category' },
+        `\u00a0\u00a0\u00a0${category.name.slice(prefix.length)} (${formatNumber(category.count)})`));
+    }
+  }
+  select.replaceChildren(...options);
+  select.value = state.category;
+  // A remembered filter whose department has since gone from the catalogue is dropped.
+  if (select.value !== state.category && state.departments.length > 0) state.category = '';
+}
+
+function renderShopperSelect() {
+  const select = $('shopper-select');
+  const options = [el('option', { value: NEW_SHOPPER }, t('newShopper'))];
+  const known = new Set();
+  for (const shopper of state.shoppers) {
+    known.add(shopper.shopper);
+    const parts = [shortShopper(shopper.shopper), t('eventCount', { n: formatNumber(shopper.events) })];
+    if (shopper.top_category) parts.push(shopper.top_category);
+    options.push(el('option', { value: shopper.shopper, title: shopper.shopper }, parts.join(' · ')));
+  }
+  // A remembered shopper who is no longer among the 20 most recent stays selectable.
+  if (!isNewShopper(state.shopper) && !known.has(state.shopper)) {
+    options.push(el('option', { value: state.shopper }, shortShopper(state.shopper)));
+  }
+  select.replaceChildren(...options);
+  select.value = isNewShopper(state.shopper) ? NEW_SHOPPER : state.shopper;
+}
+
+// Ids the page made up itself; they stand for the "New shopper" entry.
+function isNewShopper(id) {
+  return id.startsWith('web-');
+}
+
+function makeShopperId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+async function loadCategories() {
+  try {
+    const data = await api('/v1/categories');
+    state.departments = data.departments ?? [];
+    state.categories = data.categories ?? [];
+  } catch (error) {
+    showError(t('errorCategories'), error);
+  }
+  renderCategorySelect();
+}
+
+async function loadShoppers() {
+  try {
+    const data = await api('/v1/shoppers?limit=20');
+    state.shoppers = data.shoppers ?? [];
+  } catch (error) {
+    showError(t('errorShoppers'), error);
+  }
+  renderShopperSelect();
+}
+
+function onShopperChange(event) {
+  const value = event.target.value;
+  state.shopper = value === NEW_SHOPPER ? makeShopperId() : value;
+  savePreference(STORAGE_KEYS.shopper, state.shopper);
+  refreshShelf();
+}
+
+function onLanguageChange(event) {
+  state.lang = event.target.value === 'zh' ? 'zh' : 'en';
+  savePreference(STORAGE_KEYS.lang, state.lang);
+  applyStaticText();
+  renderCategorySelect();
+  renderShopperSelect();
+  renderRoute({ navigated: false });
+  refreshShelf();
+}
+
+function onCategoryChange(event) {
+  state.category = event.target.value;
+  savePreference(STORAGE_KEYS.category, state.category);
+  showGrid();
+}
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// Semantic search runs the language model on the server, so wait until typing pauses.
+const searchSoon = debounce(() => runSearch(), 400);
+
+function runSearch() {
+  const query = $('search-input').value.trim();
+  if (query === state.query && parseRoute().name === 'grid') return;
+  state.query = query;
+  showGrid();
+}
+
+function showGrid() {
+  if (parseRoute().name === 'grid') renderRoute({ navigated: false });
+  else location.hash = '#/';
+}
+
+// ---------------------------------------------------------------- routing
+
+function parseRoute() {
+  const hash = location.hash || '#/';
+  const product = hash.match(/^#\/product\/([^/?#]+)$/);
+  if (product) return { name: 'product', id: decodeURIComponent(product[1]) };
+  if (hash === '#/models') return { name: 'models' };
+  return { name: 'grid' };
+}
+
+// `navigated`: the shopper arrived at this page (rather than the language changing under it), so a
+// product page records a view and focus moves to the new content.
+async function renderRoute({ navigated }) {
+  const route = parseRoute();
+  const token = ++state.routeToken;
+  $('shelf').hidden = route.name === 'models';
+  document.body.dataset.route = route.name;
+  for (const link of document.querySelectorAll('.main-nav a')) {
+    const current = (link.getAttribute('href') === '#/models') === (route.name === 'models');
+    if (current) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const main = $('main');
+  main.replaceChildren(el('p', { class: 'muted' }, t('loading')));
+  if (navigated) window.scrollTo(0, 0);
+  try {
+    if (route.name === 'product') await renderProduct(token, route.id, navigated);
+    else if (route.name === 'models') await renderModels(token);
+    else await renderGrid(token);
+    if (navigated && isCurrent(token)) focusHeading();
+  } catch (error) {
+    if (token !== state.routeToken) return;
+    main.replaceChildren(el('h1', {}, t('somethingWrong')), el('p', {}, error.message));
+    showError(t('errorPage'), error);
+  }
+}
+
+function isCurrent(token) {
+  return token === state.routeToken;
+}
+
+// Moves focus to the new view on navigation, so keyboard and screen-reader users land on it.
+function focusHeading() {
+  const heading = $('main').querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+}
+
+// ---------------------------------------------------------------- grid
+
+const PAGE_SIZE = 24;
+
+async function renderGrid(token) {
+  const heading = state.query
+    ? t('resultsFor', { q: state.query })
+    : state.category || t('popularNow');
+  const grid = el('ul', { class: 'product-grid' });
+  const count = el('p', { class: 'muted' });
+  const more = el('div', { class: 'more' });
+  const firstPage = await fetchProducts(0);
+  if (!isCurrent(token)) return;
+  $('main').replaceChildren(el('h1', {}, heading), count, grid, more);
+  showPage(token, firstPage, 0, { grid, count, more });
+}
+
+function fetchProducts(offset) {
+  const params = new URLSearchParams({ k: String(PAGE_SIZE), offset: String(offset) });
+  if (state.query) params.set('q', state.query);
+  if (state.category) params.set('category', state.category);
+  return api(`/v1/products?${params}`);
+}
+
+function showPage(token, page, offset, { grid, count, more }) {
+  const items = page.items ?? [];
+  rememberProducts(items);
+  grid.append(...items.map((product) => el('li', {}, productCard(product, 'product-card'))));
+  const shown = offset + items.length;
+  const total = page.total ?? shown;
+  count.textContent = countText(shown, total);
+  more.replaceChildren();
+  if (shown < total && items.length > 0) {
+    const button = el('button', { type: 'button', class: 'secondary' }, t('showMore'));
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        const next = await fetchProducts(shown);
+        if (isCurrent(token)) showPage(token, next, shown, { grid, count, more });
+      } catch (error) {
+        button.disabled = false;
+        showError(t('errorProducts'), error);
+      }
+    });
+    more.append(button);
+  }
+}
+
+// With q the server answers only the k closest products (no offset; total = the page), so no "of N".
+function countText(shown, total) {
+  if (total === 0) return t('noProducts');
+  if (state.query) return t('searchCount', { n: formatNumber(shown) });
+  return t('productCount', { shown: formatNumber(shown), total: formatNumber(total) });
+}
+
+function productCard(product, testId, reason) {
+  return el('a', {
+    class: 'card',
+    href: `#/product/${encodeURIComponent(product.product_id)}`,
+    'data-testid': testId,
+    'data-product-id': product.product_id,
+    'data-category': product.category ?? '',
+  },
+  el('span', { class: 'card-category' }, product.category ?? ''),
+  el('span', { class: 'card-title' }, product.title),
+  el('span', { class: 'card-brand' }, product.brand ?? ''),
+  reason ? el('span', { class: 'card-reason' }, reason) : null,
+  el('span', { class: 'card-price' }, formatPrice(product.price)));
+}
+
+// ---------------------------------------------------------------- product page
+
+const ACTIONS = [
+  { event: 'cart', label: 'addToCart', done: 'addedToCart', testId: 'action-cart' },
+  { event: 'favorite', label: 'favourite', done: 'favourited', testId: 'action-favorite' },
+  { event: 'purchase', label: 'buy', done: 'purchased', testId: 'action-purchase' },
+];
+
+async function renderProduct(token, id, navigated) {
+  const product = await api(`/v1/products/${encodeURIComponent(id)}`);
+  if (!isCurrent(token)) return;
+  rememberProducts([product]);
+  const actionStatus = el('p', { class: 'action-status', role: 'status', 'aria-live': 'polite' });
+  const similar = el('section', { class: 'similar', 'aria-labelledby': 'similar-heading' },
+    el('h2', { id: 'similar-heading' }, t('similarTitle')),
+    el('p', { class: 'muted' }, t('loading')));
+  $('main').replaceChildren(
+    el('p', { class: 'back' }, el('a', { href: '#/' }, `← ${t('backToShop')}`)),
+    el('article', { class: 'product' },
+      el('p', { class: 'card-category' }, product.category ?? ''),
+      el('h1', { 'data-testid': 'product-title' }, product.title),
+      el('p', { class: 'product-brand' }, t('byBrand', { brand: product.brand ?? '' })),
+      el('p', { class: 'product-price' }, formatPrice(product.price),
+        el('span', { class: product.in_stock === false ? 'badge out' : 'badge' },
+          product.in_stock === false ? t('outOfStock') : t('inStock'))),
+      el('p', { class: 'product-description' }, product.description ?? ''),
+      el('div', { class: 'actions' }, ACTIONS.map((action) => actionButton(product, action, actionStatus))),
+      actionStatus),
+    similar);
+  if (navigated) recordEvent('view', product.product_id).catch((error) => showError(t('errorEvent'), error));
+  // Not awaited: the page is usable while similar products load, and renderSimilar reports its own errors.
+  renderSimilar(token, product.product_id, similar);
+}
+
+function actionButton(product, action, statusLine) {
+  const button = el('button', { type: 'button', class: `action action-${action.event}`, 'data-testid': action.testId },
+    t(action.label));
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    statusLine.textContent = t('saving');
+    try {
+      await recordEvent(action.event, product.product_id);
+      statusLine.textContent = t(action.done, { title: product.title });
+    } catch (error) {
+      statusLine.textContent = t('eventFailed', { message: error.message });
+      showError(t('errorEvent'), error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+async function renderSimilar(token, id, section) {
+  let data;
+  try {
+    data = await api(`/v1/products/${encodeURIComponent(id)}/similar?k=6&lang=${state.lang}`);
+    await ensureProducts((data.items ?? []).map((item) => item.product_id));
+  } catch (error) {
+    if (isCurrent(token)) section.lastChild.textContent = `${t('errorSimilar')}: ${error.message}`;
+    return;
+  }
+  if (!isCurrent(token)) return;
+  const items = data.items ?? [];
+  const cards = items.map((item) => {
+    const product = state.products.get(item.product_id) ?? { product_id: item.product_id, title: item.title };
+    return el('li', {}, productCard(product, 'similar-card', item.reason));
+  });
+  section.lastChild.replaceWith(items.length
+    ? el('ul', { class: 'product-grid compact' }, cards)
+    : el('p', { class: 'muted' }, t('noSimilar')));
+}
+
+// Records one event for the current shopper, then lets the shelf learn from it.
+async function recordEvent(event, productId) {
+  await api('/v1/events', { method: 'POST', body: { user_id: state.shopper, product_id: productId, event } });
+  await refreshShelf();
+}
+
+// ---------------------------------------------------------------- recommendation shelf
+
+async function refreshShelf() {
+  const token = ++state.shelfToken;
+  $('shelf').setAttribute('aria-busy', 'true');
+  let data = null;
+  let failure = null;
+  try {
+    const path = `/v1/shoppers/${encodeURIComponent(state.shopper)}/recommendations?k=8&lang=${state.lang}`;
+    data = await api(path);
+    await ensureProducts((data.items ?? []).map((item) => item.product_id));
+  } catch (error) {
+    failure = error;
+  }
+  if (token !== state.shelfToken) return; // a newer refresh is on its way
+  if (failure) renderShelfError(failure);
+  else renderShelf(data);
+  $('shelf').removeAttribute('aria-busy');
+  // Tests wait on this number to know the shelf reflects the latest action.
+  state.shelfVersion += 1;
+  $('shelf-status').dataset.version = String(state.shelfVersion);
+}
+
+function renderShelf(data) {
+  const items = data.items ?? [];
+  const popular = data.model === 'popular' || (items.length > 0 && items.every((i) => i.evidence?.source === 'popular'));
+  const status = $('shelf-status');
+  status.dataset.model = data.model ?? '';
+  if (items.length === 0) status.textContent = t('shelfEmpty');
+  else if (popular) status.textContent = t('shelfPopular');
+  else status.textContent = t('shelfPersonal', { n: items.length, model: modelName(data.model) });
+  status.classList.toggle('popular', popular);
+  $('shelf-list').replaceChildren(...items.map((item, index) => recCard(item, data.model, index)));
+}
+
+function renderShelfError(error) {
+  const status = $('shelf-status');
+  status.textContent = `${t('errorShelf')}: ${error.message}`;
+  status.dataset.model = '';
+  $('shelf-list').replaceChildren();
+  showError(t('errorShelf'), error);
+}
+
+function recCard(item, model, index) {
+  const product = state.products.get(item.product_id);
+  const evidenceId = `evidence-${index}`;
+  const evidence = el('div', { class: 'evidence', id: evidenceId, 'data-testid': 'rec-evidence', hidden: true },
+    evidenceList(item.evidence ?? {}));
+  const why = el('button', {
+    type: 'button', class: 'why', 'data-testid': 'rec-why', 'aria-expanded': 'false', 'aria-controls': evidenceId,
+  }, t('why'));
+  why.addEventListener('click', () => {
+    const open = why.getAttribute('aria-expanded') !== 'true';
+    why.setAttribute('aria-expanded', String(open));
+    evidence.hidden = !open;
+  });
+  return el('li', {
+    class: 'rec-card',
+    'data-testid': 'rec-card',
+    'data-product-id': item.product_id,
+    'data-category': product?.category ?? '',
+  },
+  el('a', { class: 'rec-title', href: `#/product/${encodeURIComponent(item.product_id)}` }, item.title ?? product?.title ?? item.product_id),
+  el('p', { class: 'rec-reason', 'data-testid': 'rec-reason' }, item.reason ?? ''),
+  el('p', { class: 'rec-meta' },
+    el('span', { class: 'model-chip' }, t('modelLabel', { model: modelName(model) })),
+    why),
+  evidence);
+}
+
+function evidenceList(evidence) {
+  const rows = [[t('evidenceSource'), label('source', evidence.source)]];
+  if (evidence.shared_brand) rows.push([t('sharedBrand'), evidence.shared_brand]);
+  if (evidence.shared_category) rows.push([t('sharedCategory'), evidence.shared_category]);
+  const history = evidence.history_items ?? [];
+  return [
+    el('dl', {}, rows.map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)])),
+    history.length ? el('p', { class: 'evidence-heading' }, t('becauseOf')) : null,
+    history.length ? el('ul', { class: 'history' }, history.map(historyItem)) : null,
+  ];
+}
+
+function historyItem(item) {
+  const similarity = Number.isFinite(item.similarity) ? `${Math.round(item.similarity * 100)}%` : '—';
+  return el('li', {},
+    el('a', { href: `#/product/${encodeURIComponent(item.product_id)}` }, item.title ?? item.product_id),
+    ` — ${label('event', item.event)}, ${t('similarity', { pct: similarity })}`);
+}
+
+function modelName(name) {
+  return name ? label('model', name) : '—';
+}
+
+// ---------------------------------------------------------------- models page
+
+async function renderModels(token) {
+  const data = await api('/v1/models');
+  if (!isCurrent(token)) return;
+  $('main').replaceChildren(
+    el('h1', {}, t('modelsTitle')),
+    modelSummary(data),
+    el('h2', {}, t('evaluationTitle')),
+    ...evaluationSection(data.evaluation, data.in_use?.name));
+}
+
+function modelSummary(data) {
+  const inUse = data.in_use ?? {};
+  const version = inUse.version ? ` · ${t('version', { v: inUse.version })}` : '';
+  const trained = inUse.trained_at ? ` · ${t('trainedAt', { date: formatDate(inUse.trained_at) })}` : '';
+  const events = data.events ?? {};
+  const eventText = eventOrder(Object.keys(events))
+    .map((name) => `${label('eventPlural', name)} ${formatNumber(events[name])}`).join(' · ');
+  const rows = [
+    [t('modelInUse'), `${modelName(inUse.name)}${version}${trained}`],
+    [t('catalogueProducts'), formatNumber(data.catalogue?.products)],
+    [t('shopperCount'), formatNumber(data.shoppers)],
+    [t('eventCounts'), eventText || '0'],
+    [t('trainedModels'), (data.models ?? []).map((m) => `${modelName(m.name)} v${m.version}`).join(', ') || '—'],
+  ];
+  return el('dl', { class: 'summary' }, rows.map(([term, value]) => el('div', {}, el('dt', {}, term), el('dd', {}, value))));
+}
+
+// The funnel order (view → purchase), then any event type the server adds later.
+function eventOrder(names) {
+  const funnel = ['view', 'click', 'cart', 'favorite', 'purchase'];
+  return [...funnel.filter((name) => names.includes(name)), ...names.filter((name) => !funnel.includes(name))];
+}
+
+function evaluationSection(evaluation, inUseName) {
+  if (!evaluation) {
+    return [el('p', { class: 'notice' }, t('noEvaluation'), ' ', el('code', {}, 'curator split && curator evaluate'))];
+  }
+  const names = Object.keys(evaluation.models ?? {});
+  return [
+    el('p', { class: 'muted' }, t('evaluationMeta', {
+      date: formatDate(evaluation.created_at), split: evaluation.split ?? '—',
+      part: evaluation.part ?? '—', n: formatNumber(evaluation.shoppers),
+    })),
+    el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('evaluationTitle') },
+      evaluationTable(evaluation, names, inUseName)),
+    el('h2', {}, t('chartTitle')),
+    chartFigure(evaluation, names),
+  ];
+}
+
+// One column per metric and cut-off the evaluation holds, e.g. Precision@5 … MRR@20.
+function metricColumns(evaluation, names) {
+  const ks = evaluation.k ?? [];
+  const columns = [];
+  for (const k of ks) {
+    for (const metric of METRICS) {
+      const key = `${metric}@${k}`;
+      if (names.some((name) => typeof evaluation.models[name][key] === 'number')) columns.push({ key, metric, k });
+    }
+  }
+  return columns;
+}
+
+function evaluationTable(evaluation, names, inUseName) {
+  const columns = metricColumns(evaluation, names);
+  const best = Object.fromEntries(columns.map(({ key }) =>
+    [key, Math.max(...names.map((name) => evaluation.models[name][key] ?? -Infinity))]));
+  // Two header rows: the cut-off K over its group of metrics keeps the columns narrow.
+  const ks = [...new Set(columns.map((c) => c.k))];
+  const groups = el('tr', {}, el('th', { scope: 'col', rowspan: 2 }, t('model')),
+    ks.map((k) => el('th', { scope: 'colgroup', colspan: columns.filter((c) => c.k === k).length, class: 'k-group' }, `@${k}`)));
+  const metrics = el('tr', {},
+    columns.map(({ metric, k }) => el('th', { scope: 'col', title: `${label('metric', metric)}@${k}` }, label('metric', metric))));
+  const body = names.map((name) => el('tr', { class: name === inUseName ? 'in-use' : null, 'data-model': name },
+    el('th', { scope: 'row' }, modelName(name), name === inUseName ? el('span', { class: 'badge' }, t('inUse')) : null),
+    columns.map(({ key }) => {
+      const value = evaluation.models[name][key];
+      const text = typeof value === 'number' ? value.toFixed(4) : '—';
+      return el('td', {}, value === best[key] && names.length > 1 ? el('strong', {}, text) : text);
+    })));
+  return el('table', { class: 'models-table', 'data-testid': 'models-table' },
+    el('caption', {}, t('tableCaption')),
+    el('thead', {}, groups, metrics),
+    el('tbody', {}, body));
+}
+
+function chartFigure(evaluation, names) {
+  const series = [
+    { key: 'ndcg@10', label: `${label('metric', 'ndcg')}@10`, className: 'bar-ndcg' },
+    { key: 'recall@10', label: `${label('metric', 'recall')}@10`, className: 'bar-recall' },
+  ];
+  const rows = names.map((name) => ({
+    label: modelName(name),
+    values: series.map((s) => evaluation.models[name][s.key] ?? 0),
+  }));
+  const chart = barChart({ rows, series, title: t('chartTitle'), description: t('chartDescription') });
+  chart.setAttribute('data-testid', 'models-chart');
+  return el('figure', { class: 'chart' }, chart, el('figcaption', { class: 'muted' }, t('chartDescription')));
+}
+
+// ---------------------------------------------------------------- start
+
+async function loadConfig() {
+  try {
+    const config = await api('/storefront/config.json');
+    state.apiKey = config?.api_key ?? null;
+  } catch (error) {
+    showError(t('errorConfig'), error);
+  }
+}
+
+function restorePreferences() {
+  state.lang = loadPreference(STORAGE_KEYS.lang) === 'zh' ? 'zh' : 'en';
+  state.category = loadPreference(STORAGE_KEYS.category);
+  state.shopper = loadPreference(STORAGE_KEYS.shopper);
+  if (!state.shopper) {
+    state.shopper = makeShopperId();
+    savePreference(STORAGE_KEYS.shopper, state.shopper);
+  }
+}
+
+function bindControls() {
+  $('lang-select').addEventListener('change', onLanguageChange);
+  $('shopper-select').addEventListener('change', onShopperChange);
+  $('category-select').addEventListener('change', onCategoryChange);
+  $('search-input').addEventListener('input', searchSoon);
+  $('search-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    runSearch();
+  });
+  $('status-close').addEventListener('click', clearError);
+  window.addEventListener('hashchange', () => renderRoute({ navigated: true }));
+}
+
+async function start() {
+  restorePreferences();
+  applyStaticText();
+  renderCategorySelect();
+  renderShopperSelect();
+  bindControls();
+  await loadConfig();
+  await Promise.all([loadCategories(), loadShoppers()]);
+  renderRoute({ navigated: true });
+  refreshShelf();
+}
+
+start();
