@@ -60,7 +60,7 @@ function formatNumber(value) {
   return Number(value ?? 0).toLocaleString(locale());
 }
 
-// Store pseudonyms are 65 characters; the first few identify a shopper well enough in a menu.
+// Store pseudonyms are "~" and 32 hex digits; the first few identify a shopper well enough in a menu.
 function shortShopper(id) {
   return id.length > 12 ? `${id.slice(0, 9)}…` : id;
 }
