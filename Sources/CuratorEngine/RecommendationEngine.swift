@@ -183,13 +183,15 @@ public struct RecommendationEngine: Sendable {
         var vector = [Float](repeating: 0, count: d)
         var total: Float = 0
         let n = rows.count
-        for (i, row) in rows.enumerated() {
-            let w = weights[i] * powf(0.5, Float(n - 1 - i) / recencyHalfLife)
-            total += w
-            let base = row * d
-            for c in 0..<d { vector[c] += w * view.vectors[base + c] }
+        vector.withUnsafeMutableBufferPointer { out in
+            for (i, row) in rows.enumerated() {
+                let w = weights[i] * powf(0.5, Float(n - 1 - i) / recencyHalfLife)
+                total += w
+                let source = view.vectors.baseAddress! + row * d
+                for c in 0..<d { out[c] += w * source[c] }
+            }
+            if total > 0 { for c in 0..<d { out[c] /= total } }
         }
-        if total > 0 { for c in 0..<d { vector[c] /= total } }
         return vector
     }
 

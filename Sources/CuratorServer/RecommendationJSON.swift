@@ -75,6 +75,12 @@ struct RecommendationJSON {
     /// A JSON string: quotes, backslashes and control characters escaped; other UTF-8 as is.
     private mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Titles and reasons almost never need escaping: copy them whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")

@@ -315,15 +315,19 @@ final class ServerTests: XCTestCase {
         let evaluatedModels = (evaluation?["models"] as? [String: Any])?.keys.sorted() ?? []
         XCTAssertEqual(evaluatedModels, ["itemknn", "popular", "semantic", "sequential"], models.text)
 
-        // A product added after the model was loaded is scored too, from its text.
+        // A product added after the model was loaded is scored too, from its text; its title
+        // (quotes, a backslash, Chinese) comes back intact in the evidence.
+        let tentTitle = "Summit \"Ultralight\" Camping Tent 2-Person \\ 超轻帐篷"
         let added = try await server.request("PUT", "/v1/products/NEW-TENT", body: [
-            "title": "Summit Ultralight Camping Tent 2-Person", "category": "Outdoor > Camping Tent", "brand": "Summit"], key: admin)
+            "title": tentTitle, "category": "Outdoor > Camping Tent", "brand": "Summit"], key: admin)
         XCTAssertEqual(added.status, 200, added.text)
         let onlyNew = try await server.request("POST", "/v1/events", body: ["user_id": "web-2", "product_id": "NEW-TENT", "event": "view"], key: storefront)
         XCTAssertEqual(onlyNew.status, 200)
         let afterNew = try await server.request("GET", "/v1/shoppers/web-2/recommendations?k=5")
         XCTAssertEqual(afterNew.object["model"] as? String, "sequential")
         XCTAssertEqual(ids(afterNew).count, 5, afterNew.text)
+        let cited = (afterNew.object["items"] as? [[String: Any]])?.first.flatMap { $0["evidence"] as? [String: Any] }?["history_items"] as? [[String: Any]]
+        XCTAssertEqual(cited?.first?["title"] as? String, tentTitle, afterNew.text)
     }
 
     func testAcknowledgedWritesSurviveSIGKILLAndSIGTERMExitsCleanly() async throws {
