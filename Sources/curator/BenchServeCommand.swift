@@ -143,6 +143,39 @@ struct BenchServe: AsyncParsableCommand {
                      latencies[latencies.count * 99 / 100], latencies.count))
         serverTask.cancel()
         _ = try? await serverTask.value
+
+        // A real restart: `curator serve` as a new process on this store, timed to its first answer.
+        let restart = try await timeServeStart(store: store.path)
+        print(String(format: "curator serve restart (new process, %d products, saved graph) to its first /healthz answer: %.2f s", engine.catalogue.count, restart))
+    }
+
+    /// Starts `curator serve` on the store and returns the seconds until `/healthz` answers 200.
+    func timeServeStart(store: String) async throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["serve", "--store", store, "--port", "0", "--model-poll", "0", "--hnsw-threshold", String(hnswThreshold)]
+            + (model.map { ["--model", $0] } ?? [])
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let start = Date()
+        try process.run()
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        var buffer = ""
+        while process.isRunning, Date().timeIntervalSince(start) < 120 {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { continue }
+            buffer += String(decoding: data, as: UTF8.self)
+            guard let range = buffer.range(of: "on http://"), let end = buffer[range.upperBound...].firstIndex(of: "\n"),
+                  let url = URL(string: "http://" + buffer[range.upperBound..<end] + "/healthz") else { continue }
+            let (_, response) = try await URLSession.shared.data(from: url)
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else { break }
+            return Date().timeIntervalSince(start)
+        }
+        throw fail(CuratorError.configuration("curator serve did not start on the bench store: \(buffer)"))
     }
 
     struct WrkResult {
