@@ -4,6 +4,7 @@ import Foundation
 import Linear
 import Recommenders
 import Storage
+import VectorSearch
 
 /// What a caller may ask of one recommendation list.
 public struct RecommendationRequest: Sendable {
@@ -154,6 +155,10 @@ public struct RecommendationEngine: Sendable {
             for c in 0..<d { inputs[i * d + c] = view.modelVectors[row * d + c] }
         }
         let state = model.recommender.shopperState(representations: inputs, count: used.count)
+        if let graph = view.modelIndex {
+            return Self.graphSearch(graph.graph, query: graph.query(state), k: k, excluded: excluded, request: request, view: view)
+                .map { ($0.row, $0.score * graph.scale) }
+        }
         var scores = [Float](repeating: -.infinity, count: view.rowCount)
         scores.withUnsafeMutableBufferPointer { out in
             state.withUnsafeBufferPointer { x in
@@ -217,14 +222,7 @@ public struct RecommendationEngine: Sendable {
     static func nearest(to query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
                         view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
         if let index = view.index {
-            let accepts = Self.filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
-            let rowOf = view.rowOfStoreID
-            let found = index.search(query: query, k: k, filter: .predicate { id in
-                guard id >= 0, id < Int64(rowOf.count) else { return false }
-                let row = rowOf[Int(id)]
-                return row >= 0 && accepts(Int(row))
-            })
-            return found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
+            return Self.graphSearch(index, query: query, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
         }
         var scores = [Float](repeating: 0, count: view.rowCount)
         scores.withUnsafeMutableBufferPointer { out in
@@ -234,6 +232,48 @@ public struct RecommendationEngine: Sendable {
             }
         }
         return topK(scores: scores, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+    }
+
+    /// The k best rows through an HNSW graph keyed by store row id; its filtered search falls
+    /// back to an exact scan rather than come back short.
+    static func graphSearch(_ index: HNSWIndex, query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                       view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
+        let accepts = Self.filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+        let rowOf = view.rowOfStoreID
+        let found = index.search(query: query, k: k, filter: .predicate { id in
+            guard id >= 0, id < Int64(rowOf.count) else { return false }
+            let row = rowOf[Int(id)]
+            return row >= 0 && accepts(Int(row))
+        })
+        return found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
+    }
+
+    /// Share of the exact top-k that the trained model's graph finds, over a sample of
+    /// histories (product ids, oldest first); nil without a model graph. For benchmarks.
+    public func modelIndexRecall(histories: [[String]], k: Int) -> Double? {
+        catalogue.read { view in
+            guard let model = view.model, let graph = view.modelIndex else { return nil }
+            var hits = 0, total = 0
+            for history in histories {
+                let rows = history.compactMap { view.rows[$0] }
+                guard !rows.isEmpty else { continue }
+                let d = model.dimension
+                var inputs: [Float] = []
+                for row in rows.suffix(model.recommender.configuration.maxLength) { inputs += view.modelVectors[(row * d)..<((row + 1) * d)] }
+                let state = model.recommender.shopperState(representations: inputs, count: inputs.count / d)
+                let approximate = Set(Self.graphSearch(graph.graph, query: graph.query(state), k: k, excluded: Set(rows), request: RecommendationRequest(k: k), view: view).map(\.row))
+                var scores = [Float](repeating: -.infinity, count: view.rowCount)
+                for row in 0..<min(view.rowCount, view.modelVectors.count / d) {
+                    var dot: Float = 0
+                    for c in 0..<d { dot += state[c] * view.modelVectors[row * d + c] }
+                    scores[row] = dot
+                }
+                let exact = Self.topK(scores: scores, k: k, excluded: Set(rows), request: RecommendationRequest(k: k), view: view)
+                hits += exact.filter { approximate.contains($0.row) }.count
+                total += exact.count
+            }
+            return total == 0 ? nil : Double(hits) / Double(total)
+        }
     }
 
     /// Whether a row may be recommended: live, in stock (unless `requireInStock` is false, as

@@ -32,16 +32,18 @@ public struct CuratorHTTPServer: Sendable {
             onServerRunning: { channel in
                 onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
             })
-        let watcher = configuration.modelPollSeconds > 0 ? Task.detached { [self] in
+        // The newest trained model is loaded beside the running server (semantic scoring answers
+        // meanwhile, and says so in `model`), then looked for again every modelPollSeconds.
+        let watcher = Task.detached { [self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(configuration.modelPollSeconds))
-                if Task.isCancelled { break }
                 do { try reloadModel() } catch {
                     FileHandle.standardError.write(Data("curator: could not load the newest model: \(error)\n".utf8))
                 }
+                guard configuration.modelPollSeconds > 0 else { break }
+                try? await Task.sleep(for: .seconds(configuration.modelPollSeconds))
             }
-        } : nil
-        defer { watcher?.cancel() }
+        }
+        defer { watcher.cancel() }
         try await app.runService()
     }
 
@@ -49,7 +51,8 @@ public struct CuratorHTTPServer: Sendable {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.get("healthz") { _, _ in
-            try JSONBody.encode(object: ["status": "ok", "products": engine.catalogue.count])
+            try JSONBody.encode(object: ["status": "ok", "products": engine.catalogue.count,
+                                         "model": engine.catalogue.servingModel?.name ?? "semantic"])
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

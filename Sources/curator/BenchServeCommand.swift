@@ -7,6 +7,7 @@ import Linear
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Recommenders
 import Storage
 import TextModels
 
@@ -28,6 +29,8 @@ struct BenchServe: AsyncParsableCommand {
     @Option(help: "Open connections for wrk.") var connections = 16
     @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Catalogues of at least this many products use the HNSW graph.") var hnswThreshold = 50_000
+    @Option(help: "Then train this model (sequential or two-tower; one epoch, sampled softmax) on the synthetic events, hot-swap it in and measure recommendations scored by it.")
+    var trained: NeuralModelKind?
 
     func run() async throws {
         guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
@@ -90,7 +93,7 @@ struct BenchServe: AsyncParsableCommand {
         // make the threads fight over the same two cores.
         BLAS.threads = 1
         let server = CuratorHTTPServer(store: store, embedding: embedding, engine: engine,
-                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0, modelPollSeconds: 0))
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task { try await server.run { _, port in portContinuation.yield(port) } }
         var iterator = portStream.makeAsyncIterator()
@@ -108,6 +111,33 @@ struct BenchServe: AsyncParsableCommand {
         _ = try runWrk(wrk, ["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])  // warm-up
         let recommend = try runWrk(wrk, ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
         print("recommendations: \(recommend.summary)")
+
+        if let kind = trained {
+            // Trained in this process with both cores, saved as `curator train` would, then swapped
+            // in while the server runs, exactly as a newly trained version is picked up.
+            let log = try store.interactionLog()
+            var config = NeuralConfiguration(kind: kind)
+            config.loss = .sampledSoftmax
+            config.epochs = 1
+            BLAS.threads = 2
+            var model = try NeuralRecommender(configuration: config, productCount: log.productKeys.count,
+                                              productVectors: reloaded.vectors, lmDimension: reloaded.dimension)
+            let summary = try model.train(ShopperHistories(log: log), validation: nil, progress: nil)
+            BLAS.threads = 1
+            _ = try store.saveModel(StoredModel(name: kind.rawValue, dataFingerprint: try store.dataFingerprint(), parameters: "{}",
+                                                metrics: "{}", payload: try model.serialized(productKeys: log.productKeys)))
+            let swapStart = Date()
+            guard let serving = try engine.loadLatestModel() else { throw fail(CuratorError.model("the trained model was not picked up")) }
+            print(String(format: "%@ trained for 1 epoch in %.1f s; hot swap (load + representations of %d products) %.2f s", serving.name,
+                         summary.seconds, engine.catalogue.count, Date().timeIntervalSince(swapStart)))
+            let sample = try (1...min(200, shoppers)).map { try store.events(forShopID: String(format: "S%05d", $0)).map(\.productID) }
+            if let recall = engine.modelIndexRecall(histories: sample, k: 10) {
+                print(String(format: "%@ graph recall@10 against its exact ranking: %.4f (%d shoppers)", serving.name, recall, sample.count))
+            }
+            _ = try runWrk(wrk, ["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])
+            let personal = try runWrk(wrk, ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+            print("recommendations scored by \(serving.name): \(personal.summary)")
+        }
 
         // Events: batches of 100 random views, stored durably before each response.
         let eventsScript = folder.appendingPathComponent("events.lua").path

@@ -50,8 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
             let engine = try RecommendationEngine(
                 store: curatorStore, catalogue: catalogue, indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))
             printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
-            if let model = try engine.loadLatestModel() {
-                printErr("curator: scoring with \(model.name) v\(model.version) (swapped for newer versions as they are trained)")
+            if let model = try ServingModel.latest(in: curatorStore) {
+                printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
             } else {
                 printErr("curator: scoring with the language-model vectors (semantic); a model trained with curator train is picked up while serving")
             }

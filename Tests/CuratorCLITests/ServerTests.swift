@@ -257,7 +257,8 @@ final class ServerTests: XCTestCase {
 
     func testStorefrontEndpointsAndAStorefrontKeyThatOnlyRecordsAndReads() async throws {
         let admin = "admin-key-0123456789abcdef", storefront = "storefront-key-0123456789"
-        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0"],
+        // A low graph threshold: both the language-model and the trained model's HNSW graphs are in play.
+        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0", "--hnsw-threshold", "50"],
                                        environment: ["CURATOR_API_KEYS": "\(admin),\(storefront):storefront"])
         defer { _ = server.stop() }
         let page = try await server.request("GET", "/")
@@ -310,6 +311,10 @@ final class ServerTests: XCTestCase {
         let items = personal.object["items"] as? [[String: Any]] ?? []
         XCTAssertEqual(items.count, 5)
         XCTAssertTrue(items.allSatisfy { ($0["evidence"] as? [String: Any])?["source"] as? String == "personal_model" }, personal.text)
+        let scores = items.compactMap { ($0["score"] as? NSNumber)?.doubleValue }
+        XCTAssertEqual(scores, scores.sorted(by: >), "the model's own scores, best first")
+        let healthz = try await server.request("GET", "/healthz")
+        XCTAssertEqual(healthz.object["model"] as? String, "sequential")
         models = try await server.request("GET", "/v1/models")
         let evaluation = models.object["evaluation"] as? [String: Any]
         let evaluatedModels = (evaluation?["models"] as? [String: Any])?.keys.sorted() ?? []
