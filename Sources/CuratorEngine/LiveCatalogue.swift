@@ -36,6 +36,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// How the index came to be: "exact scan", "built in 12.3 s", "loaded (3 products updated)".
     public let indexOrigin: String
     private let lock = ReadWriteLock()
+    private let swapLock = NSLock()
     // Guarded by `lock`.
     private var products: [Product] = []
     private var storeIDs: [Int64] = []
@@ -212,6 +213,14 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     /// The trained model in use, if any.
     public var servingModel: ServingModel? { lock.withReadLock { model } }
+
+    /// Runs model swaps one at a time (a poll and a reload request may ask at once), so the
+    /// second sees what the first installed instead of building the same model again.
+    public func oneSwapAtATime<T>(_ body: () throws -> T) rethrows -> T {
+        swapLock.lock()
+        defer { swapLock.unlock() }
+        return try body()
+    }
 
     /// Swaps in a trained model (nil: back to the language-model vectors alone) without
     /// stopping requests: `build` gets the products and their vectors in row order, off the

@@ -172,14 +172,16 @@ public struct RecommendationEngine: Sendable {
     /// Returns the model now in use (nil: none saved, the language-model vectors alone).
     @discardableResult
     public func loadLatestModel() throws -> ServingModel? {
-        guard let latest = try ServingModel.latest(in: store) else { return catalogue.servingModel }
-        if let current = catalogue.servingModel, current.name == latest.name, current.version == latest.version { return current }
-        guard let stored = try store.model(named: latest.name, version: latest.version) else { return catalogue.servingModel }
-        let dimension = catalogue.dimension
-        try catalogue.installModel { ids, vectors in
-            try ServingModel(stored, productIDs: ids, vectors: vectors, lmDimension: dimension)
+        try catalogue.oneSwapAtATime {
+            guard let latest = try ServingModel.latest(in: store) else { return catalogue.servingModel }
+            if let current = catalogue.servingModel, current.name == latest.name, current.version == latest.version { return current }
+            guard let stored = try store.model(named: latest.name, version: latest.version) else { return catalogue.servingModel }
+            let dimension = catalogue.dimension
+            try catalogue.installModel { ids, vectors in
+                try ServingModel(stored, productIDs: ids, vectors: vectors, lmDimension: dimension)
+            }
+            return catalogue.servingModel
         }
-        return catalogue.servingModel
     }
 
     /// Weighted mean of the history's vectors: event weight × recency decay, newest weighs most.
