@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import Linear
+import Recommenders
 
 /// What a storefront needs to show the catalogue: pages by popularity, semantic search and
 /// the category tree, all from the live catalogue (no database round trip).
@@ -22,9 +23,16 @@ extension RecommendationEngine {
                 if let prefix, !view.categoryKeys[row].hasPrefix(prefix) { continue }
                 matching.append(row)
             }
-            matching.sort { (view.popularity[$0], -$0) > (view.popularity[$1], -$1) }
-            let page = matching.dropFirst(offset).prefix(limit)
-            return Page(products: page.map { view.products[$0] }, scores: nil, total: matching.count)
+            // Only the rows up to the page's end are ranked, the way every other list is (ties by row).
+            let depth = min(offset + limit, matching.count)
+            guard depth > offset else { return Page(products: [], scores: nil, total: matching.count) }
+            var selector = TopKSelector(k: depth, itemCount: view.rowCount)
+            var ranked: [Int32] = []
+            let candidates = matching.map(Int32.init)
+            view.popularity.withUnsafeBufferPointer { scores in
+                candidates.withUnsafeBufferPointer { selector.select(scores: scores, candidates: $0, into: &ranked) }
+            }
+            return Page(products: ranked.dropFirst(offset).map { view.products[Int($0)] }, scores: nil, total: matching.count)
         }
     }
 

@@ -78,14 +78,9 @@ public struct CatalogueEmbedding: Sendable {
         return hashes.map { cached[$0]! }
     }
 
-    /// One L2-normalised vector per live product, in `interactionLog()` product order.
-    public func productVectors() throws -> (vectors: [Float], dimension: Int, missing: Int) {
-        let current = try catalogueVectors()
-        return (current.vectors, current.dimension, current.missing)
-    }
-
-    /// The live products and their vectors (zeros where the cache has none), read once: the
-    /// cached vectors stream straight into one matrix, which is most of a server's start.
+    /// The live products (in `interactionLog()` order) and their L2-normalised vectors (zeros
+    /// where the cache has none), read once: the cached vectors stream straight into one matrix,
+    /// which is most of a server's start.
     public func catalogueVectors() throws -> CatalogueVectors {
         let products = try store.allProducts()
         let dimension = encoder.dimension

@@ -418,6 +418,6 @@ public struct ModelGraph: Sendable {
         try graph.upsert(id: id, vector: Self.augmented(representation, dimension: dimension, scale: scale))
     }
 
-    /// The query as the graph takes it, and what its scores are multiplied by to be the model's.
+    /// The query as the graph takes it; the graph's scores times `scale` are the model's.
     func query(_ state: [Float]) -> [Float] { state + [0] }
 }

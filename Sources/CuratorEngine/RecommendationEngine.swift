@@ -143,10 +143,20 @@ public struct RecommendationEngine: Sendable {
         }
     }
 
-    /// The trained model's ranking: its state for the history, scored against every product's
-    /// representation with one `sgemv`.
+    /// The trained model's ranking: its state for the history, then through the model's graph
+    /// when the catalogue has one, else one `sgemv` against every product's representation.
     static func personalTopK(model: ServingModel, historyRows: [Int], k: Int, excluded: Set<Int>, request: RecommendationRequest,
                              view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+        let state = personalState(model: model, historyRows: historyRows, view: view)
+        if let graph = view.modelIndex {
+            return Self.graphSearch(graph.graph, query: graph.query(state), k: k, excluded: excluded, request: request, view: view)
+                .map { ($0.row, $0.score * graph.scale) }
+        }
+        return personalExactTopK(model: model, state: state, k: k, excluded: excluded, request: request, view: view)
+    }
+
+    /// The model's state for the newest `maxLength` history products, from their representations.
+    static func personalState(model: ServingModel, historyRows: [Int], view: LiveCatalogue.View) -> [Float] {
         let d = model.dimension
         let rowCount = view.modelVectors.count / d
         let used = historyRows.suffix(model.recommender.configuration.maxLength).filter { $0 < rowCount }
@@ -154,11 +164,14 @@ public struct RecommendationEngine: Sendable {
         for (i, row) in used.enumerated() {
             for c in 0..<d { inputs[i * d + c] = view.modelVectors[row * d + c] }
         }
-        let state = model.recommender.shopperState(representations: inputs, count: used.count)
-        if let graph = view.modelIndex {
-            return Self.graphSearch(graph.graph, query: graph.query(state), k: k, excluded: excluded, request: request, view: view)
-                .map { ($0.row, $0.score * graph.scale) }
-        }
+        return model.recommender.shopperState(representations: inputs, count: used.count)
+    }
+
+    /// Every product scored exactly against the state with one `sgemv`.
+    static func personalExactTopK(model: ServingModel, state: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                                  view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+        let d = model.dimension
+        let rowCount = view.modelVectors.count / d
         var scores = [Float](repeating: -.infinity, count: view.rowCount)
         scores.withUnsafeMutableBufferPointer { out in
             state.withUnsafeBufferPointer { x in
@@ -254,23 +267,16 @@ public struct RecommendationEngine: Sendable {
     /// histories (product ids, oldest first); nil without a model graph. For benchmarks.
     public func modelIndexRecall(histories: [[String]], k: Int) -> Double? {
         catalogue.read { view in
-            guard let model = view.model, let graph = view.modelIndex else { return nil }
+            guard let model = view.model, view.modelIndex != nil else { return nil }
+            let request = RecommendationRequest(k: k)
             var hits = 0, total = 0
             for history in histories {
                 let rows = history.compactMap { view.rows[$0] }
                 guard !rows.isEmpty else { continue }
-                let d = model.dimension
-                var inputs: [Float] = []
-                for row in rows.suffix(model.recommender.configuration.maxLength) { inputs += view.modelVectors[(row * d)..<((row + 1) * d)] }
-                let state = model.recommender.shopperState(representations: inputs, count: inputs.count / d)
-                let approximate = Set(Self.graphSearch(graph.graph, query: graph.query(state), k: k, excluded: Set(rows), request: RecommendationRequest(k: k), view: view).map(\.row))
-                var scores = [Float](repeating: -.infinity, count: view.rowCount)
-                for row in 0..<min(view.rowCount, view.modelVectors.count / d) {
-                    var dot: Float = 0
-                    for c in 0..<d { dot += state[c] * view.modelVectors[row * d + c] }
-                    scores[row] = dot
-                }
-                let exact = Self.topK(scores: scores, k: k, excluded: Set(rows), request: RecommendationRequest(k: k), view: view)
+                let excluded = Set(rows)
+                let approximate = Set(Self.personalTopK(model: model, historyRows: rows, k: k, excluded: excluded, request: request, view: view).map(\.row))
+                let state = Self.personalState(model: model, historyRows: rows, view: view)
+                let exact = Self.personalExactTopK(model: model, state: state, k: k, excluded: excluded, request: request, view: view)
                 hits += exact.filter { approximate.contains($0.row) }.count
                 total += exact.count
             }

@@ -89,10 +89,10 @@ struct RecommendationJSON {
             case 0x0D: raw("\\r")
             case 0x09: raw("\\t")
             case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 raw("\\u00")
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
+                let low = byte & 0x0F
+                bytes.append(UInt8(ascii: "0") + (byte >> 4))  // 0 or 1: control characters are below 0x20
+                bytes.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + (low - 10))
             default: bytes.append(byte)
             }
         }

@@ -12,9 +12,6 @@ public struct ServerConfiguration: Sendable {
         /// What `events` may do; also handed to the storefront page at `/`, which runs in
         /// anyone's browser, so it must never be able to do more.
         case storefront
-
-        /// May record events and read, but not change products or models.
-        var canWriteCatalogue: Bool { self == .admin }
     }
 
     public var host: String

@@ -12,18 +12,16 @@ extension CuratorStore {
 
     /// The cached vectors among `hashes`, by hash.
     public func cachedEmbeddings(modelID: String, hashes: [String]) throws -> [String: [Float]] {
-        try read { db in
-            var result: [String: [Float]] = [:]
-            let wanted = Set(hashes)
-            if wanted.count > 64 {
-                // Many lookups: one scan of the model's vectors beats a query per hash.
-                let rows = try Row.fetchCursor(db, sql: "SELECT text_hash, vector FROM embeddings WHERE model_id = ?", arguments: [modelID])
-                while let row = try rows.next() {
-                    let hash: String = row[0]
-                    if wanted.contains(hash) { result[hash] = Self.floats(from: row[1]) }
-                }
-                return result
+        var result: [String: [Float]] = [:]
+        let wanted = Set(hashes)
+        if wanted.count > 64 {
+            // Many lookups: one scan of the model's vectors beats a query per hash.
+            try scanEmbeddings(modelID: modelID) { hash, bytes in
+                if wanted.contains(hash) { result[hash] = Self.floats(from: bytes) }
             }
+            return result
+        }
+        return try read { db in
             let statement = try db.makeStatement(sql: "SELECT vector FROM embeddings WHERE model_id = ? AND text_hash = ?")
             for hash in wanted {
                 if let data = try Data.fetchOne(statement, arguments: [modelID, hash]) {
@@ -68,8 +66,13 @@ extension CuratorStore {
     }
 
     static func floats(from data: Data) -> [Float] {
-        var out = [Float](repeating: 0, count: data.count / MemoryLayout<Float>.size)
-        out.withUnsafeMutableBytes { target in _ = data.copyBytes(to: target) }
+        data.withUnsafeBytes { floats(from: $0) }
+    }
+
+    /// Copied, not bound: SQLite's blob bytes carry no alignment promise.
+    static func floats(from bytes: UnsafeRawBufferPointer) -> [Float] {
+        var out = [Float](repeating: 0, count: bytes.count / MemoryLayout<Float>.size)
+        out.withUnsafeMutableBytes { target in target.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<target.count])) }
         return out
     }
 }

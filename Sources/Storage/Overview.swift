@@ -16,17 +16,22 @@ extension CuratorStore {
     /// The most recently active shoppers, newest first.
     public func recentShoppers(limit: Int) throws -> [ShopperOverview] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT s.id, s.shopper_key, count(*), max(e.ts)
-                FROM events e JOIN shoppers s ON s.id = e.shopper_id
-                GROUP BY s.id ORDER BY max(e.ts) DESC, s.id DESC LIMIT ?
-                """, arguments: [limit])
-            return try rows.map { row in
-                let top = try String.fetchOne(db, sql: """
-                    SELECT p.category FROM events e JOIN products p ON p.id = e.product_id
-                    WHERE e.shopper_id = ? GROUP BY p.category ORDER BY count(*) DESC, p.category LIMIT 1
-                    """, arguments: [row[0] as Int64]) ?? ""
-                return ShopperOverview(pseudonym: row[1], events: row[2], lastSeenMillis: row[3], topCategory: top)
+            // One statement: the recent shoppers, then each one's most frequent category.
+            try Row.fetchAll(db, sql: """
+                WITH recent AS (
+                    SELECT shopper_id, count(*) AS events, max(ts) AS last_seen FROM events
+                    GROUP BY shopper_id ORDER BY last_seen DESC, shopper_id DESC LIMIT ?),
+                categories AS (
+                    SELECT e.shopper_id, p.category, count(*) AS n
+                    FROM events e JOIN recent r ON r.shopper_id = e.shopper_id JOIN products p ON p.id = e.product_id
+                    GROUP BY e.shopper_id, p.category)
+                SELECT s.shopper_key, r.events, r.last_seen,
+                       ifnull((SELECT c.category FROM categories c WHERE c.shopper_id = r.shopper_id
+                               ORDER BY c.n DESC, c.category LIMIT 1), '')
+                FROM recent r JOIN shoppers s ON s.id = r.shopper_id
+                ORDER BY r.last_seen DESC, r.shopper_id DESC
+                """, arguments: [limit]).map { row in
+                ShopperOverview(pseudonym: row[0], events: row[1], lastSeenMillis: row[2], topCategory: row[3])
             }
         }
     }
