@@ -9,13 +9,73 @@ public struct CatalogueEmbedding: Sendable {
     public typealias Progress = @Sendable (Int, Int) -> Void
 
     public let store: CuratorStore
-    public let encoder: SentenceEncoder
+    public let encoder: any TextEncoder
     public var template = ProductTextTemplate.standard
 
-    public init(store: CuratorStore, encoder: SentenceEncoder, template: ProductTextTemplate = .standard) {
+    public init(store: CuratorStore, encoder: any TextEncoder, template: ProductTextTemplate = .standard) {
         self.store = store
         self.encoder = encoder
         self.template = template
+    }
+
+    /// The store's language model: the one recorded by `curator embed`, else `requested` (a
+    /// `--model` value or `$CURATOR_MODEL`), else the default. Asking for another model than the
+    /// recorded one is an error unless `switching` (what `curator embed --model` does), because
+    /// its vectors would not be comparable with the stored ones.
+    public static func open(
+        store: CuratorStore, model requested: String?, options: SentenceEncoder.Options = .init(), switching: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> CatalogueEmbedding {
+        let asked = [requested, environment[ModelFiles.environmentVariable]].compactMap { $0 }.first { !$0.isEmpty }
+        let recorded = try store.languageModel()
+        let choice: String
+        switch (asked, recorded) {
+        case (let asked?, let recorded?) where !switching && modelSpec(asked) != recorded:
+            throw CuratorError.configuration(
+                "\(store.path) was embedded with \(recorded), not \(modelSpec(asked)); leave out --model (and CURATOR_MODEL) to use \(recorded), or run `curator embed --model \(asked)` to re-embed the catalogue with it")
+        case (let asked?, _): choice = asked
+        case (nil, let recorded?): choice = recorded
+        case (nil, nil): choice = TextEncoders.defaultModel
+        }
+        do {
+            return CatalogueEmbedding(store: store, encoder: try TextEncoders.load(choice, options: options))
+        } catch {
+            throw error.curatorError
+        }
+    }
+
+    /// How a `--model` value is recorded: a known model by its name, anything else by its path.
+    public static func modelSpec(_ model: String) -> String {
+        let path = TextEncoders.resolve(model, environment: [:])
+        let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
+        for entry in TextEncoders.known where URL(fileURLWithPath: entry.folder).standardizedFileURL.path == standardized {
+            return entry.name
+        }
+        return path
+    }
+
+    /// Share of unknown tokens above which the model is said not to read the catalogue.
+    public static let unreadableShare = 0.05
+
+    /// A warning when the model cannot read much of the catalogue (all-MiniLM-L6-v2 on Chinese
+    /// titles: most characters become `[UNK]`), measured on up to 1,000 product texts.
+    public func unreadableCatalogueWarning() throws -> String? {
+        let products = try store.allProducts()
+        let step = max(1, products.count / 1000)
+        let sample = stride(from: 0, to: products.count, by: step).map { template.render(products[$0].product) }
+        let share = encoder.unknownTokenShare(sample)
+        guard share > Self.unreadableShare else { return nil }
+        let advice = encoder.name == E5Encoder.name
+            ? "its vectors will miss that text"
+            : "semantic recommendations, search and reasons will be noise; embed with --model \(E5Encoder.name) (`curator models fetch \(E5Encoder.name)`), which reads Chinese and 100 other languages"
+        return "\(String(format: "%.0f", share * 100))% of the catalogue's tokens are unknown to \(encoder.name): \(advice)"
+    }
+
+    /// `run`, then records this encoder as the store's model (`curator embed`).
+    public func runAndRecord(as model: String?, batch: Int = 256, progress: Progress? = nil) throws -> Report {
+        let report = try run(batch: batch, progress: progress)
+        try store.recordLanguageModel(Self.modelSpec(model ?? encoder.name))
+        return report
     }
 
     public struct Report: Sendable {
@@ -37,7 +97,7 @@ public struct CatalogueEmbedding: Sendable {
         progress?(0, missing.count)
         for chunk in stride(from: 0, to: missing.count, by: max(1, batch)) {
             let indices = Array(missing[chunk..<min(chunk + max(1, batch), missing.count)])
-            let matrix = encoder.encodeMatrix(indices.map { texts[$0] })
+            let matrix = encoder.encodeMatrix(indices.map { texts[$0] }, role: .passage)
             try store.saveEmbeddings(modelID: encoder.modelID, indices.enumerated().map { (row, i) in (hashes[i], Array(matrix[row])) })
             done += indices.count
             progress?(done, missing.count)
@@ -57,7 +117,7 @@ public struct CatalogueEmbedding: Sendable {
         let text = template.render(product)
         let hash = CuratorStore.textHash(text)
         if let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: [hash])[hash] { return cached }
-        let vector = Array(encoder.encodeMatrix([text])[0])
+        let vector = Array(encoder.encodeMatrix([text], role: .passage)[0])
         try store.saveEmbeddings(modelID: encoder.modelID, [(hash, vector)])
         return vector
     }
@@ -70,7 +130,7 @@ public struct CatalogueEmbedding: Sendable {
         let missing = Array(Set(hashes.indices.filter { cached[hashes[$0]] == nil }.map { hashes[$0] }))
         if !missing.isEmpty {
             let firstIndex = Dictionary(hashes.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-            let matrix = encoder.encodeMatrix(missing.map { texts[firstIndex[$0]!] })
+            let matrix = encoder.encodeMatrix(missing.map { texts[firstIndex[$0]!] }, role: .passage)
             let fresh = missing.enumerated().map { ($1, Array(matrix[$0])) }
             try store.saveEmbeddings(modelID: encoder.modelID, fresh)
             for (hash, vector) in fresh { cached[hash] = vector }

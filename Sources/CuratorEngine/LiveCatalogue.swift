@@ -1,5 +1,6 @@
 import CuratorCore
 import Foundation
+import Recommenders
 import Storage
 import VectorSearch
 
@@ -48,7 +49,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var eligible: [Bool] = []
     private var categoryKeys: [String] = []
     private var prices: [Double] = []
-    private var popularity: [Float] = []
+    private var popularity = Popularity(productCount: 0)
     private var alive: [Bool] = []
     private var liveCount = 0
     /// The trained model in use (nil: the language-model vectors alone) and its product
@@ -103,9 +104,9 @@ public final class LiveCatalogue: @unchecked Sendable {
         eligible = stored.map(\.product.inStock)
         categoryKeys = stored.map { $0.product.category.lowercased() }
         prices = stored.map { $0.product.priceValue ?? .nan }
-        popularity = [Float](repeating: 0, count: stored.count)
-        for (productID, weight) in try store.productPopularity() {
-            if let row = rows[productID] { popularity[row] = weight }
+        popularity = Popularity(productCount: stored.count)
+        for (productID, type, count) in try store.productEventCounts() {
+            if let row = rows[productID] { popularity.add(type, count: count, toProductAt: row) }
         }
         if stored.count >= indexOptions.threshold {
             (index, indexOrigin) = try Self.prepareIndex(store: store, ids: storeIDs, vectors: vectors, dimension: dimension, options: indexOptions)
@@ -190,7 +191,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 products.append(product)
                 storeIDs.append(storeID)
                 vectors.append(contentsOf: vector)
-                popularity.append(0)
+                popularity.appendProduct()
                 alive.append(true)
                 eligible.append(product.inStock)
                 categoryKeys.append(product.category.lowercased())
@@ -298,10 +299,13 @@ public final class LiveCatalogue: @unchecked Sendable {
         lock.withReadLock { rows[productID].flatMap { alive[$0] ? products[$0] : nil } }
     }
 
-    /// Counts new events toward popularity.
-    public func record(_ events: [(productID: String, type: EventType)]) {
+    /// Counts events toward popularity. Only events the store has just stored as new may come
+    /// here (`RecommendationEngine.record` sees to it): a re-sent duplicate is stored once, so it
+    /// must count once.
+    func countTowardPopularity(_ newEvents: [(productID: String, type: EventType)]) {
+        guard !newEvents.isEmpty else { return }
         lock.withWriteLock {
-            for event in events { if let row = rows[event.productID] { popularity[row] += event.type.weight } }
+            for event in newEvents { if let row = rows[event.productID] { popularity.add(event.type, toProductAt: row) } }
         }
     }
 
@@ -348,31 +352,11 @@ public final class LiveCatalogue: @unchecked Sendable {
                 try modelVectors.withUnsafeBufferPointer { modelBuffer in
                     try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
                                   eligible: eligible, categoryKeys: categoryKeys, prices: prices,
-                                  popularity: popularity, alive: alive, dimension: dimension, index: index,
+                                  popularity: popularity.scores, alive: alive, dimension: dimension, index: index,
                                   model: model, modelVectors: modelBuffer, modelIndex: modelIndex))
                 }
             }
         }
-    }
-}
-
-/// A pthread read-write lock: many readers or one writer.
-final class ReadWriteLock: @unchecked Sendable {
-    private var lock = pthread_rwlock_t()
-
-    init() { pthread_rwlock_init(&lock, nil) }
-    deinit { pthread_rwlock_destroy(&lock) }
-
-    func withReadLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_rwlock_rdlock(&lock)
-        defer { pthread_rwlock_unlock(&lock) }
-        return try body()
-    }
-
-    func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_rwlock_wrlock(&lock)
-        defer { pthread_rwlock_unlock(&lock) }
-        return try body()
     }
 }
 

@@ -61,38 +61,70 @@ public struct RecommendationList: Sendable, Codable, Hashable {
 /// similarity to it; shoppers without history get what is popular. Every item carries
 /// evidence and a reason that cites only that evidence.
 public struct RecommendationEngine: Sendable {
+    /// How many of a shopper's newest events a recommendation reads, unless configured.
+    public static let defaultHistoryLimit = 200
+
     public let store: CuratorStore
     public let catalogue: LiveCatalogue
+    /// A recommendation reads at most this many of the shopper's newest events. Without a bound
+    /// anyone who can post events could make one shopper's requests arbitrarily slow; the
+    /// models weigh recent events most anyway (the trained ones read their `maxLength`
+    /// newest, 50 by default), so older ones change little.
+    public let historyLimit: Int
     /// A history event's weight halves every `recencyHalfLife` events back from the newest.
     public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
 
-    public init(store: CuratorStore, catalogue: LiveCatalogue) {
+    public init(store: CuratorStore, catalogue: LiveCatalogue, historyLimit: Int = Self.defaultHistoryLimit) {
+        precondition(historyLimit > 0, "the history limit must be positive")
         self.store = store
         self.catalogue = catalogue
+        self.historyLimit = historyLimit
     }
 
     /// The engine over products and vectors already read (`CatalogueEmbedding.upToDateCatalogue`).
-    public init(store: CuratorStore, catalogue: CatalogueVectors, indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions()) throws {
+    public init(store: CuratorStore, catalogue: CatalogueVectors, indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
+                historyLimit: Int = Self.defaultHistoryLimit) throws {
         self.init(store: store, catalogue: try LiveCatalogue(store: store, products: catalogue.products, vectors: catalogue.vectors,
-                                                            dimension: catalogue.dimension, indexOptions: indexOptions))
+                                                            dimension: catalogue.dimension, indexOptions: indexOptions),
+                  historyLimit: historyLimit)
     }
 
     /// - Parameter vectors: one unit vector per product in `store.allProducts()` order.
     public init(store: CuratorStore, vectors: [Float], dimension: Int,
-                indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions()) throws {
-        self.init(store: store, catalogue: try LiveCatalogue(store: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions))
+                indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(), historyLimit: Int = Self.defaultHistoryLimit) throws {
+        self.init(store: store, catalogue: try LiveCatalogue(store: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions),
+                  historyLimit: historyLimit)
+    }
+
+    /// What a recommendation for this shopper reads: their newest `historyLimit` events, oldest first.
+    public func history(ofShopper shopID: String) throws -> [StoredEvent] {
+        try store.events(forShopID: shopID, newest: historyLimit)
+    }
+
+    /// Stores a batch of events (all or none, see `CuratorStore.appendEvents`) and applies the
+    /// ones that were new to the live catalogue before returning, so the next request sees them.
+    /// A re-sent event, which the store ignores, leaves popularity unchanged.
+    public func record(_ events: [Event]) throws -> AppendedEvents {
+        let appended = try store.appendEvents(events)
+        guard appended.problems.isEmpty else { return appended }
+        catalogue.countTowardPopularity(zip(events, appended.isNew).compactMap { event, isNew in
+            isNew ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
+        })
+        return appended
     }
 
     public func recommend(shopper shopID: String, request: RecommendationRequest) throws -> RecommendationList {
-        let events = try store.events(forShopID: shopID)
+        let events = try history(ofShopper: shopID)
         return recommend(shopper: shopID, history: events.map { ($0.productID, $0.type, $0.timestampMillis) }, request: request)
     }
 
     /// Recommendations for a history given directly (an anonymous session, or a shopper's stored events).
     public func recommend(shopper: String, history events: [(productID: String, type: EventType, timestampMillis: Int64)],
                           request: RecommendationRequest) -> RecommendationList {
-        catalogue.read { view in
+        // An anonymous session's list is bounded like a stored history: its newest events.
+        let events = events.suffix(historyLimit)
+        return catalogue.read { view in
             var historyRows: [Int] = []
             var weights: [Float] = []
             var excluded = Set<Int>()
@@ -314,17 +346,7 @@ public struct RecommendationEngine: Sendable {
     static func topK(scores: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
                      view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
         let accepts = filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
-        var best: [(row: Int, score: Float)] = []
-        best.reserveCapacity(k + 1)
-        for i in 0..<scores.count {
-            let score = scores[i]
-            if best.count == k, let last = best.last, score <= last.score { continue }
-            if !accepts(i) { continue }
-            var position = best.count
-            while position > 0 && best[position - 1].score < score { position -= 1 }
-            best.insert((i, score), at: position)
-            if best.count > k { best.removeLast() }
-        }
-        return best
+        var selector = TopKSelector(k: k)
+        return scores.withUnsafeBufferPointer { selector.select(scores: $0, where: accepts) }.map { (row: $0.index, score: $0.score) }
     }
 }

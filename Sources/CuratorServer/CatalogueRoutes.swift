@@ -17,7 +17,7 @@ extension CuratorHTTPServer {
             let page: RecommendationEngine.Page
             if let text = query.get("q")?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
                 guard text.count <= 500 else { throw APIError.badRequest("'q' is longer than 500 characters", field: "q") }
-                let vector = Array(embedding.encoder.encodeMatrix([text])[0])
+                let vector = Array(embedding.encoder.encodeMatrix([text], role: .query)[0])
                 page = engine.search(vector: vector, category: category, limit: limit)
             } else {
                 page = engine.browse(category: category, offset: offset, limit: limit)

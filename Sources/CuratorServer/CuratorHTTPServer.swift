@@ -205,13 +205,13 @@ public struct CuratorHTTPServer: Sendable {
             }
             events.append(Event(shopperID: user, productID: product, type: type, timestampMillis: timestamp, quantity: quantity, price: price))
         }
-        let result = try store.appendEvents(events)
+        // Stored, and the new ones (not re-sent duplicates) applied to popularity, before the response.
+        let result = try engine.record(events)
         if !result.problems.isEmpty {
             throw APIError(status: .unprocessableContent,
                            message: "\(result.problems.count) event\(result.problems.count == 1 ? " names an unknown product" : "s name unknown products"); none of this batch was stored",
                            items: result.problems.map { ["index": $0.index, "field": $0.field, "reason": $0.reason, "product_id": events[$0.index].productID] })
         }
-        engine.catalogue.record(events.map { ($0.productID, $0.type) })
         metrics.recordEvents(result.inserted)
         return try JSONBody.encode(object: ["stored": result.inserted, "duplicates": result.duplicates], status: .ok)
     }

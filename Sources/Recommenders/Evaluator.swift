@@ -1,4 +1,5 @@
 import CuratorCore
+import Linear
 import Dispatch
 import Foundation
 

@@ -1,4 +1,5 @@
 import CuratorCore
+import Linear
 
 /// A model that scores every product for a shopper from their history.
 ///

@@ -9,8 +9,13 @@ import GRDB
 public final class CuratorStore: Sendable {
     public let path: String
     let pool: DatabasePool
-    /// Maps the shop's shopper ids to the keys stored here; the secret lives in the store.
+    /// Maps the shop's shopper ids to the keys stored here, under the pseudonym secret (kept in
+    /// the store by default, or outside it: see `PseudonymSecret`).
     public let pseudonymizer: ShopperPseudonymizer
+    /// True when the secret was given from outside (file or environment) rather than read from the store.
+    public let pseudonymSecretIsExternal: Bool
+    /// Identifies the secret in use without revealing it (safe to print or log).
+    public let pseudonymSecretFingerprint: String
 
     /// The store used when none is named: `--store`, then `CURATOR_STORE`, then `./curator.sqlite`.
     public static func defaultPath(explicit: String? = nil) -> String {
@@ -19,8 +24,10 @@ public final class CuratorStore: Sendable {
         return "curator.sqlite"
     }
 
-    /// Opens the store at `path`, creating and migrating it as needed.
-    public init(path: String) throws {
+    /// Opens the store at `path`, creating and migrating it as needed. The pseudonym secret comes
+    /// from `secret` (by default the environment, else the store's own); a secret that does not
+    /// match the store's pseudonyms is refused with `PseudonymSecretError.mismatch`.
+    public init(path: String, secret: PseudonymSecretSource = .environment) throws {
         self.path = path
         var configuration = Configuration()
         configuration.prepareDatabase { db in
@@ -31,11 +38,11 @@ public final class CuratorStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
-            let secret = try pool.read { db in
-                try Data.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'shopper_secret'")
-            }
-            guard let secret, secret.count >= 32 else { throw CuratorError.storage("\(path): the shopper secret is missing") }
-            pseudonymizer = ShopperPseudonymizer(secret: [UInt8](secret))
+            let external = try secret.resolve()
+            let opened = try StoredPseudonymSecret.open(pool, path: path, external: external)
+            pseudonymizer = ShopperPseudonymizer(secret: opened)
+            pseudonymSecretIsExternal = external != nil
+            pseudonymSecretFingerprint = opened.fingerprint
         } catch let error as DatabaseError {
             throw CuratorError.storage("\(path): \(error.message ?? error.description)")
         }
@@ -109,9 +116,8 @@ public final class CuratorStore: Sendable {
                     PRIMARY KEY(split_id, event_id)
                 ) WITHOUT ROWID;
                 """)
-            var generator = SystemRandomNumberGenerator()
-            let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-            try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES ('shopper_secret', ?)", arguments: [secret])
+            // The pseudonym secret (or, when it is kept outside, its fingerprint) is written after
+            // the migrations by `StoredPseudonymSecret.open`, which knows where it comes from.
         }
         migrator.registerMigration("v2") { db in
             try db.execute(sql: """
@@ -140,6 +146,12 @@ public final class CuratorStore: Sendable {
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try pool.write(body) } catch let error as DatabaseError {
+            throw CuratorError.storage("\(path): \(error.message ?? error.description)")
+        }
+    }
+
+    func withoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.writeWithoutTransaction(body) } catch let error as DatabaseError {
             throw CuratorError.storage("\(path): \(error.message ?? error.description)")
         }
     }

@@ -7,7 +7,7 @@ import Foundation
 extension CuratorStore {
     /// A short, stable hash of the exact text the model reads.
     public static func textHash(_ text: String) -> String {
-        Hex.lowercase(SHA256.hash(Array(text.utf8)).prefix(16))
+        TextDigest.hex(text, bytes: 16)
     }
 
     /// The cached vectors among `hashes`, by hash.

@@ -15,11 +15,32 @@ public struct EventProblem: Sendable, Hashable, Codable {
     }
 }
 
+/// What storing a batch of events did.
+public struct AppendedEvents: Sendable, Hashable {
+    /// Per event of the batch, in order: true when it was stored now; false when an identical
+    /// event was stored already (the store keeps one), or when the batch was refused.
+    public var isNew: [Bool]
+    /// Why the batch was refused; empty when it was stored.
+    public var problems: [EventProblem]
+
+    public init(isNew: [Bool], problems: [EventProblem]) {
+        self.isNew = isNew
+        self.problems = problems
+    }
+
+    /// Events stored now.
+    public var inserted: Int { isNew.count(where: { $0 }) }
+    /// Events identical to one already stored, ignored (none when the batch was refused).
+    public var duplicates: Int { problems.isEmpty ? isNew.count - inserted : 0 }
+}
+
 /// Writes the server makes one request at a time: each call is one transaction, durable when it returns.
 extension CuratorStore {
     /// Stores a batch of events, all or none. Events naming unknown products are refused as a
     /// whole with the offending items listed (`CuratorError` is not used so callers can answer 422).
-    public func appendEvents(_ events: [Event]) throws -> (inserted: Int, duplicates: Int, problems: [EventProblem]) {
+    /// Reports which events were new, so in-memory state (popularity) counts a re-sent event
+    /// once, exactly as the store does.
+    public func appendEvents(_ events: [Event]) throws -> AppendedEvents {
         let pseudonymizer = self.pseudonymizer
         return try write { db in
             var problems: [EventProblem] = []
@@ -34,18 +55,19 @@ extension CuratorStore {
                     problems.append(EventProblem(index: index, field: "product_id", reason: "unknown product '\(event.productID)'"))
                 }
             }
-            if !problems.isEmpty { return (0, 0, problems) }
+            if !problems.isEmpty { return AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems) }
             var writer = try EventWriter(db: db, pseudonymizer: pseudonymizer)
-            var inserted = 0
+            var isNew: [Bool] = []
+            isNew.reserveCapacity(events.count)
             for event in events {
-                if try writer.write(shopID: TextCleaning.identifier(event.shopperID),
-                                    productRowID: productRows[TextCleaning.identifier(event.productID)]!,
-                                    type: event.type, timestampMillis: event.timestampMillis,
-                                    quantity: event.quantity, price: event.price) {
-                    inserted += 1
+                guard let productRowID = productRows[TextCleaning.identifier(event.productID)] else {
+                    throw CuratorError.storage("product '\(event.productID)' was found and then lost within one transaction")
                 }
+                isNew.append(try writer.write(shopID: TextCleaning.identifier(event.shopperID), productRowID: productRowID,
+                                              type: event.type, timestampMillis: event.timestampMillis,
+                                              quantity: event.quantity, price: event.price))
             }
-            return (inserted, events.count - inserted, [])
+            return AppendedEvents(isNew: isNew, problems: [])
         }
     }
 

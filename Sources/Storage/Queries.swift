@@ -51,17 +51,21 @@ extension CuratorStore {
         return try read { db in try Int64.fetchOne(db, sql: "SELECT id FROM shoppers WHERE shopper_key = ?", arguments: [key]) }
     }
 
-    /// A shopper's events, oldest first.
-    public func events(forShopID shopID: String, limit: Int? = nil) throws -> [StoredEvent] {
+    /// A shopper's newest `newest` events (all when nil), oldest first.
+    ///
+    /// Read newest first so the bound is on the recent end: anyone who can post events could
+    /// otherwise make one shopper's history, and every request that reads it, as long as they like.
+    public func events(forShopID shopID: String, newest: Int? = nil) throws -> [StoredEvent] {
+        precondition(newest.map { $0 >= 0 } ?? true, "a history limit cannot be negative")
         let key = shopperKey(for: shopID)
         return try read { db in
             // A cached statement: this runs for every recommendation request.
             let statement = try db.cachedStatement(sql: """
                 SELECT e.id, s.shopper_key, p.product_key, e.type, e.ts, e.quantity, e.price
                 FROM events e JOIN shoppers s ON s.id = e.shopper_id JOIN products p ON p.id = e.product_id
-                WHERE s.shopper_key = ? ORDER BY e.ts, e.id LIMIT ?
+                WHERE s.shopper_key = ? ORDER BY e.ts DESC, e.id DESC LIMIT ?
                 """)
-            return try Row.fetchAll(statement, arguments: [key, limit ?? -1]).map(Self.storedEvent(from:))
+            return try Row.fetchAll(statement, arguments: [key, newest ?? -1]).reversed().map(Self.storedEvent(from:))
         }
     }
 
@@ -101,21 +105,18 @@ extension CuratorStore {
 }
 
 extension CuratorStore {
-    /// Per product, the sum of its events' weights (a purchase counts more than a view).
-    public func productPopularity() throws -> [(productID: String, weight: Float)] {
+    /// How many events of each type every live product has, for popularity (whose one
+    /// definition lives with the recommenders, not in the store).
+    public func productEventCounts() throws -> [(productID: String, type: EventType, count: Int)] {
         try read { db in
-            var weights: [Int64: Float] = [:]
-            let rows = try Row.fetchCursor(db, sql: "SELECT product_id, type, count(*) FROM events GROUP BY product_id, type")
-            while let row = try rows.next() {
-                let weight = EventType(code: row[1])?.weight ?? 1
-                weights[row[0], default: 0] += weight * Float(row[2] as Int64)
-            }
-            var out: [(String, Float)] = []
-            let keys = try Row.fetchCursor(db, sql: "SELECT id, product_key FROM products WHERE deleted = 0")
-            while let row = try keys.next() {
-                if let w = weights[row[0]] { out.append((row[1], w)) }
-            }
-            return out
+            try Row.fetchAll(db, sql: """
+                SELECT p.product_key, c.type, c.n
+                FROM (SELECT product_id, type, count(*) AS n FROM events GROUP BY product_id, type) c
+                JOIN products p ON p.id = c.product_id
+                WHERE p.deleted = 0
+                """).compactMap { row in
+                    EventType(code: row[1]).map { (productID: row[0], type: $0, count: row[2]) }
+                }
         }
     }
 }

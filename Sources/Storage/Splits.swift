@@ -42,7 +42,7 @@ extension CuratorStore {
                        (SELECT count(*) FROM products WHERE deleted = 0), (SELECT ifnull(max(updated_at), 0) FROM products)
                 """)!
             let text = "\(row[0] as Int64)-\(row[1] as Int64)-\(row[2] as Int64)-\(row[3] as Int64)"
-            return SHA256.hash(Array(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+            return TextDigest.hex(text, bytes: 8)
         }
     }
 

@@ -1,18 +1,51 @@
 import Foundation
 import Linear
 
-/// The weights of one transformer layer, packed for the matrix-product kernel. Q, K and V are
-/// stacked into one (3H × H) matrix so a single product computes all three.
+/// A weight matrix the encoder multiplies activations by: fp32 packed panels (`PackedMatrix`,
+/// all-MiniLM) or 4-bit blocks (`Q4Matrix`, multilingual-e5). The forward pass is the same.
+protocol EncoderMatrix: Sendable {
+    func columnSplit(parts: Int) -> [Range<Int>]
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, outputColumns: Range<Int>?)
+}
+
+extension PackedMatrix: EncoderMatrix {}
+extension Q4Matrix: EncoderMatrix {}
+
+/// The token-embedding table: dense fp32 rows, or Q4_0 rows dequantised on lookup (e5's table is
+/// 250,037 × 384: 54 MB as Q4_0, 384 MB as fp32).
+enum TokenEmbeddings: Sendable {
+    case dense(FloatBuffer)
+    /// Rows of raw Q4_0 blocks inside a model file that stays mapped while this exists.
+    case q4(E5ModelFile, UnsafeRawPointerBox, rowBytes: Int)
+
+    /// Writes row `id` (`width` floats) to `destination`.
+    func write(row id: Int32, width: Int, to destination: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .dense(let table):
+            destination.update(from: table.base + Int(id) * width, count: width)
+        case .q4(_, let base, let rowBytes):
+            Q4Matrix.dequantizeRow(base.pointer + Int(id) * rowBytes, columns: width, into: destination)
+        }
+    }
+}
+
+/// A raw pointer into memory owned elsewhere (a mapped model file) and never written.
+struct UnsafeRawPointerBox: @unchecked Sendable {
+    let pointer: UnsafeRawPointer
+}
+
+/// The weights of one transformer layer. Q, K and V are stacked into one (3H × H) matrix so a
+/// single product computes all three.
 struct BertLayerWeights: Sendable {
-    let qkv: PackedMatrix  // [3H, H], rows: Q then K then V outputs
+    let qkv: any EncoderMatrix  // [3H, H], rows: Q then K then V outputs
     let qkvBias: FloatBuffer  // [3H]
-    let attentionOut: PackedMatrix  // [H, H]
+    let attentionOut: any EncoderMatrix  // [H, H]
     let attentionOutBias: FloatBuffer
     let attentionNormGamma: FloatBuffer
     let attentionNormBeta: FloatBuffer
-    let intermediate: PackedMatrix  // [I, H]
+    let intermediate: any EncoderMatrix  // [I, H]
     let intermediateBias: FloatBuffer
-    let output: PackedMatrix  // [H, I]
+    let output: any EncoderMatrix  // [H, I]
     let outputBias: FloatBuffer
     let outputNormGamma: FloatBuffer
     let outputNormBeta: FloatBuffer
@@ -109,7 +142,7 @@ final class BertModel: Sendable {
     let config: BertConfig
     let pooling: PoolingConfig
     let normalize: Bool
-    let wordEmbeddings: FloatBuffer  // [V, H]
+    let wordEmbeddings: TokenEmbeddings  // [V, H]
     /// Position embeddings with token-type 0 already added, [P, H].
     let positionTypeEmbeddings: FloatBuffer
     let embeddingNormGamma: FloatBuffer
@@ -124,25 +157,35 @@ final class BertModel: Sendable {
         return (0..<parts).map { p in (count * p / parts)..<(count * (p + 1) / parts) }
     }
 
-    init(files: ModelFiles) throws(TextModelError) {
+    init(
+        config: BertConfig, pooling: PoolingConfig, normalize: Bool, wordEmbeddings: TokenEmbeddings,
+        positionTypeEmbeddings: FloatBuffer, embeddingNormGamma: FloatBuffer, embeddingNormBeta: FloatBuffer,
+        layers: [BertLayerWeights]
+    ) {
+        self.config = config
+        self.pooling = pooling
+        self.normalize = normalize
+        self.wordEmbeddings = wordEmbeddings
+        self.positionTypeEmbeddings = positionTypeEmbeddings
+        self.embeddingNormGamma = embeddingNormGamma
+        self.embeddingNormBeta = embeddingNormBeta
+        self.layers = layers
+    }
+
+    /// Loads a Hugging Face BERT checkpoint (safetensors, fp32/fp16/bf16) with packed fp32 weights.
+    convenience init(files: ModelFiles) throws(TextModelError) {
         let st = try SafetensorsFile(path: files.weightsPath)
         let c = files.config
         let h = c.hiddenSize, inter = c.intermediateSize
-        config = c
-        pooling = files.pooling
-        normalize = files.normalize
         // Checkpoints saved from BertForX carry a "bert." prefix; sentence-transformers' do not.
         let prefix = st.tensors["embeddings.word_embeddings.weight"] != nil ? "" : (st.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : "")
         func t(_ name: String, _ shape: [Int]) throws(TextModelError) -> FloatBuffer {
             try st.floats(prefix + name, shape: shape)
         }
-        wordEmbeddings = try t("embeddings.word_embeddings.weight", [c.vocabSize, h])
+        let words = try t("embeddings.word_embeddings.weight", [c.vocabSize, h])
         let positions = try t("embeddings.position_embeddings.weight", [c.maxPositions, h])
         let types = try t("embeddings.token_type_embeddings.weight", [c.typeVocabSize, h])
         for i in 0..<(c.maxPositions * h) { positions.base[i] += types.base[i % h] }
-        positionTypeEmbeddings = positions
-        embeddingNormGamma = try t("embeddings.LayerNorm.weight", [h])
-        embeddingNormBeta = try t("embeddings.LayerNorm.bias", [h])
         var layers: [BertLayerWeights] = []
         for l in 0..<c.layerCount {
             let p = "encoder.layer.\(l)."
@@ -172,7 +215,10 @@ final class BertModel: Sendable {
                     outputNormGamma: try t(p + "output.LayerNorm.weight", [h]),
                     outputNormBeta: try t(p + "output.LayerNorm.bias", [h])))
         }
-        self.layers = layers
+        self.init(
+            config: c, pooling: files.pooling, normalize: files.normalize, wordEmbeddings: .dense(words),
+            positionTypeEmbeddings: positions, embeddingNormGamma: try t("embeddings.LayerNorm.weight", [h]),
+            embeddingNormBeta: try t("embeddings.LayerNorm.bias", [h]), layers: layers)
     }
 
     /// Runs `sequences` (token ids, each ≤ maxPositions long, non-empty) through the encoder and
@@ -196,9 +242,9 @@ final class BertModel: Sendable {
         for s in sequences {
             for (p, id) in s.enumerated() {
                 let dst = x + (row + p) * h
-                let word = wordEmbeddings.base + Int(id) * h
+                wordEmbeddings.write(row: id, width: h, to: dst)
                 let pos = positionTypeEmbeddings.base + p * h
-                for j in 0..<h { dst[j] = word[j] + pos[j] }
+                for j in 0..<h { dst[j] += pos[j] }
             }
             row += s.count
         }

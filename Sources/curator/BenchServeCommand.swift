@@ -27,7 +27,7 @@ struct BenchServe: AsyncParsableCommand {
     @Option(help: "Shoppers with history.") var shoppers = 10_000
     @Option(help: "Seconds per wrk run.") var seconds = 10
     @Option(help: "Open connections for wrk.") var connections = 16
-    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Catalogues of at least this many products use the HNSW graph.") var hnswThreshold = 50_000
     @Option(help: "Then train this model (sequential or two-tower; one epoch, sampled softmax) on the synthetic events, hot-swap it in and measure recommendations scored by it.")
     var trained: NeuralModelKind?
@@ -46,12 +46,12 @@ struct BenchServe: AsyncParsableCommand {
         let store = try CuratorStore(path: folder.appendingPathComponent("bench.sqlite").path)
         _ = try store.importProducts(from: sample.productsPath)
         let events = try store.importEvents(from: sample.eventsPath)
-        let encoder = try SentenceEncoder(modelPath: model)
-        let embedding = CatalogueEmbedding(store: store, encoder: encoder)
+        let embedding = try CatalogueEmbedding.open(store: store, model: model)
+        let encoder = embedding.encoder
         let catalogue = try store.allProducts().map(\.product)
         // One language-model vector per category (department > kind), then noise per product.
         let categories = Array(Set(catalogue.map(\.category))).sorted()
-        let prototypes = encoder.encodeMatrix(categories)
+        let prototypes = encoder.encodeMatrix(categories, role: .passage)
         let categoryRow = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
         // Products with the same text get the same vector, as the language model would give them.
         let d = encoder.dimension

@@ -9,17 +9,34 @@ struct Curator: AsyncParsableCommand {
         commandName: "curator",
         abstract: "Product recommendations with a language model inside.",
         subcommands: [
-            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self, RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, BenchCommand.self,
+            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self, RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, SecretCommand.self, BenchCommand.self,
         ]
     )
 }
 
-/// `--store PATH`, else `CURATOR_STORE`, else `./curator.sqlite`.
+/// `--store PATH`, else `CURATOR_STORE`, else `./curator.sqlite`; and where the pseudonym secret is.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The store file (default: $CURATOR_STORE or ./curator.sqlite).")
     var store: String?
 
+    @Option(name: .customLong("pseudonym-secret-file"), help: ArgumentHelp(
+        "File holding the shopper pseudonym secret, kept outside the store (default: $CURATOR_PSEUDONYM_SECRET_FILE or $CURATOR_PSEUDONYM_SECRET, else the store's own).",
+        valueName: "file"))
+    var pseudonymSecretFile: String?
+
     var path: String { CuratorStore.defaultPath(explicit: store) }
+
+    /// The option becomes `CURATOR_PSEUDONYM_SECRET_FILE` (and wins over `CURATOR_PSEUDONYM_SECRET`), so
+    /// every place that opens the store — and every `curator` process a command starts — uses the
+    /// same secret through the one path the library already reads, instead of each call site
+    /// having to pass it on. Parsing finishes before a command starts any work, so nothing reads
+    /// the environment while it changes.
+    func validate() throws {
+        guard let pseudonymSecretFile else { return }
+        guard !pseudonymSecretFile.isEmpty else { throw ValidationError("--pseudonym-secret-file needs a path") }
+        unsetenv(PseudonymSecret.hexVariable)
+        setenv(PseudonymSecret.fileVariable, pseudonymSecretFile, 1)
+    }
 }
 
 /// Prints a user-facing error and exits 1, the way every subcommand reports failure.

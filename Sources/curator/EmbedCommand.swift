@@ -12,15 +12,17 @@ struct EmbedCommand: ParsableCommand {
         discussion: "Vectors are saved batch by batch, so an interrupted run resumes where it stopped.")
 
     @OptionGroup var store: StoreOptions
-    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Texts encoded and saved per step.") var batch = 256
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
         do {
             let curatorStore = try CuratorStore(path: store.path)
-            let encoder = try SentenceEncoder(modelPath: model)
-            let report = try CatalogueEmbedding(store: curatorStore, encoder: encoder).run(batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
+            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model, switching: true)
+            let encoder = embedding.encoder
+            if let warning = try embedding.unreadableCatalogueWarning() { printErr("curator: warning: \(warning)") }
+            let report = try embedding.runAndRecord(as: model, batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
             print("embedded \(report.encoded) product texts (\(report.cached) already cached) with \(encoder.modelID) in \(String(format: "%.1f", report.seconds)) s")
         } catch {
             throw fail(error)

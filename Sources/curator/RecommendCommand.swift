@@ -19,7 +19,7 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "Language of the reasons: en or zh.") var lang: ReasonLanguage = .en
     @Option(help: "Leave out products the shopper had these events with (comma-separated).") var exclude = "purchase,view"
     @Option(help: "Only products in this category (prefix).") var category: String?
-    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -37,8 +37,7 @@ struct RecommendCommand: ParsableCommand {
                 return type
             })
             let curatorStore = try CuratorStore(path: store.path)
-            let encoder = try SentenceEncoder(modelPath: model)
-            let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
+            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model)
             let (vectors, dimension) = try embedding.upToDateVectors(progress: ProgressLine(label: "embedding new products").callback)
             let engine = try RecommendationEngine(store: curatorStore, vectors: vectors, dimension: dimension)
             if shopper != nil { try engine.loadLatestModel() }

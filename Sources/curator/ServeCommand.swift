@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
-    @Option(help: "Model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "File with API keys, one per line.") var apiKeys: String?
     @Flag(help: "Reads need an API key too.") var authReads = false
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
@@ -44,8 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
                 keys.merge(try ServerConfiguration.parseKeys(text, source: apiKeys)) { $1 }
             }
             let curatorStore = try CuratorStore(path: store.path)
-            let encoder = try SentenceEncoder(modelPath: model)
-            let embedding = CatalogueEmbedding(store: curatorStore, encoder: encoder)
+            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model)
             let catalogue = try embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
             let engine = try RecommendationEngine(
                 store: curatorStore, catalogue: catalogue, indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))

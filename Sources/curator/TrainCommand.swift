@@ -65,7 +65,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: NeuralOptions
     @Option(help: "The saved split to train on.") var split = "loo"
-    @Option(name: .customLong("model-dir"), help: "Language-model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).")
+    @Option(name: .customLong("model-dir"), help: "Language model (default: the one the store was embedded with).")
     var modelDirectory: String?
     @Flag(help: "Also evaluate the trained model on the test part and print the metrics.") var test = false
     @Flag(help: "Train and report, but do not save the model.") var noSave = false
@@ -168,8 +168,7 @@ struct TrainingData {
 
 /// The language-model vector of every product in `interactionLog()` order, embedding what is missing first.
 func loadProductVectors(store: CuratorStore, modelDirectory: String?) throws -> (vectors: [Float], dimension: Int) {
-    let encoder = try SentenceEncoder(modelPath: modelDirectory)
-    let embedding = CatalogueEmbedding(store: store, encoder: encoder)
+    let embedding = try CatalogueEmbedding.open(store: store, model: modelDirectory)
     return try embedding.upToDateVectors(progress: ProgressLine(label: "embedding").callback)
 }
 

@@ -15,7 +15,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "How many trials.") var trials = 8
     @Option(help: "The saved split to tune on.") var split = "loo"
     @Option(name: .customLong("search-seed"), help: "Seed of the random search.") var searchSeed: UInt64 = 7
-    @Option(name: .customLong("model-dir"), help: "Language-model folder (default: $CURATOR_MODEL or models/all-MiniLM-L6-v2).")
+    @Option(name: .customLong("model-dir"), help: "Language-model folder (default: the one the store was embedded with).")
     var modelDirectory: String?
     @Flag(help: "Do not save the best trial.") var noSave = false
 

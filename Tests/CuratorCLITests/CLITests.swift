@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import TestSupport
 import XCTest
 
 /// Runs `curator` from the build folder, the way a user does.
@@ -19,13 +20,17 @@ struct CLI {
         var stderr: String
     }
 
-    static func start(_ arguments: [String], in folder: URL) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], in folder: URL, environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "CURATOR_STORE")
+        // Settings that name a store or its secret come from the test, never from the caller's shell.
+        for name in ["CURATOR_STORE", PseudonymSecret.fileVariable, PseudonymSecret.hexVariable] {
+            environment.removeValue(forKey: name)
+        }
+        environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -35,8 +40,8 @@ struct CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], in folder: URL) throws -> Result {
-        let (process, out, err) = try start(arguments, in: folder)
+    static func run(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws -> Result {
+        let (process, out, err) = try start(arguments, in: folder, environment: environment)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -51,8 +56,9 @@ final class CLITests: XCTestCase {
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // The test target depends on `curator`, so a missing binary is a broken build, not a skip.
         guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else {
-            throw XCTSkip("curator binary not built")
+            throw SetupFailure("curator binary not found at \(CLI.binary.path)")
         }
     }
 

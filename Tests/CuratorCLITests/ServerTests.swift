@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import TestSupport
 import XCTest
 
 /// A real `curator serve` process on a loopback port, driven over real HTTP.
@@ -23,7 +24,15 @@ final class RunningServer {
         process.environment = env
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // Into a file, not a pipe nobody drains: a chatty server must never block on its stderr,
+        // and a server that does not start fails the test with what it said.
+        let stderrPath = folder.appendingPathComponent("serve-\(UUID().uuidString).stderr").path
+        guard FileManager.default.createFile(atPath: stderrPath, contents: nil),
+              let stderrFile = FileHandle(forWritingAtPath: stderrPath) else {
+            throw SetupFailure("cannot create \(stderrPath) for the server's stderr")
+        }
+        defer { try? stderrFile.close() }
+        process.standardError = stderrFile
         try process.run()
         self.process = process
         // Wait for "curator: serving N products on http://127.0.0.1:PORT".
@@ -40,7 +49,13 @@ final class RunningServer {
         }
         guard let url else {
             process.terminate()
-            throw XCTSkip("the server did not start: \(buffer)")
+            process.waitUntilExit()
+            let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            throw SetupFailure("""
+                curator serve did not start (exit status \(process.terminationStatus)).
+                stdout: \(buffer)
+                stderr: \(stderr)
+                """)
         }
         baseURL = url
     }
@@ -83,8 +98,12 @@ final class ServerTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else { throw XCTSkip("curator binary not built") }
-        guard FileManager.default.fileExists(atPath: ModelFolder.path + "/model.safetensors") else { throw XCTSkip("model not fetched (scripts/setup)") }
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else {
+            throw SetupFailure("curator binary not found at \(CLI.binary.path)")
+        }
+        guard FileManager.default.fileExists(atPath: ModelFolder.path + "/model.safetensors") else {
+            throw Prerequisite.missing("model not fetched (scripts/setup)")
+        }
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         XCTAssertEqual(try CLI.run(["sample", "--out", "shop", "--products", "90", "--shoppers", "20", "--seed", "5"], in: folder).status, 0)

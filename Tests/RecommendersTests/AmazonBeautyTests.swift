@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import Recommenders
+import TestSupport
 import XCTest
 
 /// The baselines on the real amazon-beauty leave-one-out split, against published figures.
@@ -12,7 +13,7 @@ final class AmazonBeautyTests: XCTestCase {
 
     func testBaselinesOnLeaveOneOut() throws {
         guard FileManager.default.fileExists(atPath: Self.eventsURL.path) else {
-            throw XCTSkip("\(Self.eventsURL.path) is not there")
+            throw Prerequisite.missing("\(Self.eventsURL.path) is not there")
         }
         let started = Date()
         let log = try Self.loadEvents(Self.eventsURL)

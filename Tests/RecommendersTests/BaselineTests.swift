@@ -9,19 +9,24 @@ final class BaselineTests: XCTestCase {
         return out
     }
 
-    func testPopularCountsAndRecencyDecay() throws {
-        let day: Int64 = 86_400_000
-        // Product 0: two events 10 days before the newest; product 1: one event at the newest.
-        let log = makeLog(shoppers: 2, products: 3, [(0, 0, 0), (1, 0, 0), (1, 1, 10 * day)])
-        var plain = PopularRecommender()
-        try plain.fit(ShopperHistories(log: log))
-        XCTAssertEqual(plain.popularity, [2, 1, 0])
-        // Half-life 5 days: product 0 weighs 2 × 0.5^(10/5) = 0.5, product 1 weighs 1.
-        var decayed = PopularRecommender(recencyHalfLifeDays: 5)
-        try decayed.fit(ShopperHistories(log: log))
-        XCTAssertEqual(decayed.popularity[0], 0.5, accuracy: 1e-6)
-        XCTAssertEqual(decayed.popularity[1], 1, accuracy: 1e-6)
-        XCTAssertEqual(scores(decayed, ShopperHistories(log: log)[0], productCount: 3), decayed.popularity)
+    func testPopularWeighsEachEventByItsType() throws {
+        // Product 0: two views; product 1: one purchase; product 2: a cart and a click.
+        let log = InteractionLog(shopperKeys: ["a", "b"], productKeys: ["p0", "p1", "p2", "p3"], interactions: [
+            .init(shopper: 0, product: 0, type: .view, timestampMillis: 1, eventID: 1),
+            .init(shopper: 1, product: 0, type: .view, timestampMillis: 1, eventID: 2),
+            .init(shopper: 1, product: 1, type: .purchase, timestampMillis: 2, eventID: 3),
+            .init(shopper: 0, product: 2, type: .cart, timestampMillis: 2, eventID: 4),
+            .init(shopper: 1, product: 2, type: .click, timestampMillis: 3, eventID: 5),
+        ])
+        var popular = PopularRecommender()
+        try popular.fit(ShopperHistories(log: log))
+        XCTAssertEqual(popular.popularity.scores, [2, 4, 4.5, 0])
+        XCTAssertEqual(scores(popular, ShopperHistories(log: log)[0], productCount: 4), [2, 4, 4.5, 0])
+
+        // The served popularity adds events one at a time with the same weights.
+        var served = Popularity(productCount: 4)
+        for event in log.interactions { served.add(event.type, toProductAt: Int(event.product)) }
+        XCTAssertEqual(served, popular.popularity)
     }
 
     func testItemKNNCosineNeighboursAndScores() throws {
@@ -81,5 +86,13 @@ final class BaselineTests: XCTestCase {
         for (got, want) in zip(batch[4..<8], [Float(0.6), 0.8, 1, -0.6]) { XCTAssertEqual(got, want, accuracy: 1e-6) }
 
         XCTAssertThrowsError(try model.fit(ShopperHistories(log: makeLog(products: 3, histories: [[0]]))))
+    }
+
+    func testRecommendLeavesOutHistory() throws {
+        let log = makeLog(products: 4, histories: [[0, 1], [0, 2], [0]])
+        var popular = PopularRecommender()
+        try popular.fit(ShopperHistories(log: log))
+        // Counts [3, 1, 1, 0] (each a purchase); shopper 1 has 0 and 2, so 1 then 3.
+        XCTAssertEqual(popular.recommend(for: ShopperHistories(log: log)[1], productCount: 4, k: 5), [1, 3])
     }
 }

@@ -5,14 +5,15 @@ import XCTest
 
 final class EvaluatorTests: XCTestCase {
     /// s0: 0 1 2, s1: 0 1 3, s2: 0 2 1 4, s3: 1 0 (two events: training only).
-    /// Training counts: product 0 → 4 (s0, s1, s2, s3), 1 → 1 (s3), 2 → 1 (s2), 3 and 4 → 0.
+    /// Training counts: product 0 → 4 (s0, s1, s2, s3), 1 → 1 (s3), 2 → 1 (s2), 3 and 4 → 0;
+    /// every event is a purchase (weight 4), so popularity is 4 × the count.
     private let log = makeLog(products: 5, histories: [[0, 1, 2], [0, 1, 3], [0, 2, 1, 4], [1, 0]])
 
     func testPopularOnLeaveOneOutByHand() throws {
         let split = LeaveOneOutSplit().split(log)
         var popular = PopularRecommender()
         try popular.fit(split.trainingHistories)
-        XCTAssertEqual(popular.popularity, [4, 1, 1, 0, 0])
+        XCTAssertEqual(popular.popularity.scores, [16, 4, 4, 0, 0])
 
         // Test histories are train + validation: s0 {0,1}, s1 {0,1}, s2 {0,2,1}.
         // s0 ranks 2 3 4 → target 2 at rank 1: ndcg 1, mrr 1.

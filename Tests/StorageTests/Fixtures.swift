@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import TestSupport
 import XCTest
 
 /// A temporary folder per test, removed afterwards.
@@ -39,7 +40,7 @@ enum SharedData {
     static func dataset(_ name: String) throws -> URL {
         let url = folder.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.appendingPathComponent("events.csv").path) else {
-            throw XCTSkip("shared data not found at \(url.path)")
+            throw Prerequisite.missing("shared data not found at \(url.path)")
         }
         return url
     }

@@ -3,7 +3,7 @@ import Linear
 import TextModels
 import XCTest
 
-/// Parity with Hugging Face + sentence-transformers on ../shared/reference/minilm/reference.jsonl.
+/// Parity with Hugging Face + sentence-transformers on Tests/Fixtures/minilm/reference.jsonl (a copy of ../shared/reference/minilm/).
 final class ReferenceParityTests: XCTestCase {
     func testTokenIDsMatchReferenceExactly() throws {
         let encoder = try Shared.requireEncoder()

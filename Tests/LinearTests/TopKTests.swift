@@ -1,4 +1,4 @@
-import Recommenders
+import Linear
 import XCTest
 
 final class TopKTests: XCTestCase {
@@ -36,11 +36,26 @@ final class TopKTests: XCTestCase {
         }
     }
 
-    func testRecommendLeavesOutHistory() throws {
-        let log = makeLog(products: 4, histories: [[0, 1], [0, 2], [0]])
-        var popular = PopularRecommender()
-        try popular.fit(ShopperHistories(log: log))
-        // Counts [3, 1, 1, 0]; shopper 1 has 0 and 2, so 1 then 3.
-        XCTAssertEqual(popular.recommend(for: ShopperHistories(log: log)[1], productCount: 4, k: 5), [1, 3])
+    func testOneAtATimeMatchesWholeVectorAndFilterIsAskedOnlyAboutEntrants() {
+        let scores: [Float] = [0.5, 2, 0.5, 3, 2, -1, .nan, 2]
+        var streaming = TopKSelector(k: 3)
+        for (i, s) in scores.enumerated() where streaming.wouldAccept(score: s, id: Int64(i)) {
+            streaming.offer(score: s, id: Int64(i))
+        }
+        let streamed = streaming.finish()
+        XCTAssertEqual(streamed.map(\.id), [3, 1, 4])
+        XCTAssertEqual(streamed.map(\.score), [3, 2, 2])
+        XCTAssertEqual(streaming.keptCount, 0, "finish empties the selector")
+
+        // Only odd rows pass; the filter is never asked about a score that could not enter.
+        var asked: [Int] = []
+        var selector = TopKSelector(k: 2)
+        let best = scores.withUnsafeBufferPointer { buffer in
+            selector.select(scores: buffer, where: { row in asked.append(row); return row % 2 == 1 })
+        }
+        XCTAssertEqual(best.map(\.index), [3, 1])
+        XCTAssertEqual(best.map(\.score), [3, 2])
+        XCTAssertFalse(asked.contains(6), "NaN is never offered")
+        XCTAssertFalse(asked.contains(5), "-1 cannot beat the kept 2 and 3")
     }
 }
