@@ -84,6 +84,31 @@ static double proc_status_mb(const char *key) {
     return mb;
 }
 
+/* resident MB of the mappings of `path` (the mmapped model file), from /proc/self/smaps, or -1 */
+static double mapping_rss_mb(const char *path) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char line[4096];
+    int in_model = 0;
+    double kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\n') line[--n] = 0;
+        /* a mapping header: "start-end perms offset dev inode [path]" */
+        size_t first = strcspn(line, " ");
+        if (memchr(line, '-', first) && !memchr(line, ':', first)) {
+            const char *name = strrchr(line, '/');
+            in_model = name && strcmp(name + 1, base) == 0;
+            continue;
+        }
+        if (in_model && strncmp(line, "Rss:", 4) == 0) kb += strtod(line + 4, NULL);
+    }
+    fclose(f);
+    return kb / 1024.0;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -419,6 +444,11 @@ int main(int argc, char **argv) {
         free(lat);
     }
 
+    /* where the resident memory is at the end (after the peak): file pages of the mmapped model
+     * (only the rows/pages that were touched), and anonymous heap */
+    printf("end_model_file_rss_mb %.1f\n", mapping_rss_mb(model_path));
+    printf("end_rss_file_mb %.1f\n", proc_status_mb("RssFile"));
+    printf("end_rss_anon_mb %.1f\n", proc_status_mb("RssAnon"));
     printf("vmhwm_mb %.1f\n", proc_status_mb("VmHWM"));
     printf("peak_rss_mb %.1f\n", maxrss_mb());
     free(pass);

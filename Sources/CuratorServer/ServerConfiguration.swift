@@ -3,46 +3,57 @@ import Foundation
 
 /// How the server is reached and who may do what.
 public struct ServerConfiguration: Sendable {
-    /// What an API key allows.
+    /// What an API key allows. Keys are secrets of the shop's own servers and operators; a
+    /// browser gets a session token instead (`POST /v1/sessions`), bound to one shopper.
     public enum Scope: String, Sendable {
-        /// Everything: events, products, model reload.
+        /// Everything: events, products, model reload, the shopper list.
         case admin
-        /// Recording events and reading; what a shop's own front end should have.
+        /// Recording events and reading, for any shopper, and creating sessions for named
+        /// shoppers: what a shop's own back end needs.
         case events
-        /// What `events` may do; also handed to the storefront page at `/`, which runs in
-        /// anyone's browser, so it must never be able to do more.
-        case storefront
     }
 
     public var host: String
     public var port: Int
     /// Bearer keys and their scopes. Empty: writes are open (a warning is printed at start).
     public var apiKeys: [String: Scope]
-    /// Reads need a key too.
+    /// Catalogue reads need a credential too (a key or a session token).
     public var authenticateReads: Bool
+    /// Anyone may read any shopper's recommendations and history and list shoppers: for a
+    /// local demo only. Off, shopper data needs a key or that shopper's session token.
+    public var openShopperReads: Bool
     public var maxBodyBytes: Int
     /// How often the server looks for a newly trained model to swap in (0: only on
     /// `POST /v1/models/reload`).
     public var modelPollSeconds: Double
+    /// Signs session tokens; shared by replicas that should accept each other's tokens.
+    public var sessionSecret: SessionSecret
+    /// How long a session token is valid after it is issued or renewed.
+    public var sessionLifetimeSeconds: Int
+
+    /// Ids per request in `viewed` and `exclude_ids`.
+    public static let maxListedIDs = 1_000
+    /// Events or products per request.
+    public static let maxBatch = 10_000
 
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String: Scope] = [:],
-                authenticateReads: Bool = false, maxBodyBytes: Int = 8 << 20, modelPollSeconds: Double = 10) {
+                authenticateReads: Bool = false, openShopperReads: Bool = false, maxBodyBytes: Int = 8 << 20,
+                modelPollSeconds: Double = 10, sessionSecret: SessionSecret = .random(),
+                sessionLifetimeSeconds: Int = 1800) {
         self.host = host
         self.port = port
         self.apiKeys = apiKeys
         self.authenticateReads = authenticateReads
+        self.openShopperReads = openShopperReads
         self.maxBodyBytes = maxBodyBytes
         self.modelPollSeconds = modelPollSeconds
-    }
-
-    /// The key the storefront page is given, if keys are on and one has the storefront scope.
-    var storefrontKey: String? {
-        apiKeys.filter { $0.value == .storefront }.keys.sorted().first
+        self.sessionSecret = sessionSecret
+        self.sessionLifetimeSeconds = sessionLifetimeSeconds
     }
 
     /// Parses `key` or `key:scope` entries separated by commas or new lines (`CURATOR_API_KEYS`, or a keys file
     /// where `#` starts a comment).
-    public static func parseKeys(_ text: String, source: String) throws -> [String: Scope] {
+    public static func parseKeys(_ text: String, source: String) throws(CuratorError) -> [String: Scope] {
         var keys: [String: Scope] = [:]
         for raw in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
             let entry = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
@@ -51,13 +62,18 @@ public struct ServerConfiguration: Sendable {
             let parts = trimmed.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             var scope = Scope.admin
             if parts.count == 2 {
+                if parts[1] == "storefront" {
+                    // A key handed to every browser authenticated nobody; refusing it at start is
+                    // safer than quietly giving it another meaning.
+                    throw .configuration("\(source): the storefront key scope is gone: the storefront page now gets a session token for its own shopper from POST /v1/sessions. Remove the key, or make it KEY:events if the shop's own servers use it")
+                }
                 guard let parsed = Scope(rawValue: parts[1]) else {
-                    throw CuratorError.configuration("\(source): unknown key scope '\(parts[1])' (use admin, events or storefront)")
+                    throw .configuration("\(source): unknown key scope '\(parts[1])' (use admin or events)")
                 }
                 scope = parsed
             }
             guard parts[0].count >= 16 else {
-                throw CuratorError.configuration("\(source): API keys must be at least 16 characters")
+                throw .configuration("\(source): API keys must be at least 16 characters")
             }
             keys[parts[0]] = scope
         }

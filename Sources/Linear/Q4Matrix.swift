@@ -27,7 +27,7 @@ public final class Q4Matrix: @unchecked Sendable {
         self.rows = rows
         self.columns = columns
         let byteCount = Int(curator_q4_packed_bytes(Int32(rows), Int32(columns)))
-        let scaleCount = Int(curator_q4_scale_count(Int32(rows), Int32(columns)))
+        let scaleCount = Int(curator_q4_scale_count(Int32(rows), Int32(columns)))  // scales and sum starts
         packed = .allocate(capacity: byteCount)
         packed.initialize(repeating: 0, count: byteCount)
         scales = .allocate(capacity: scaleCount)

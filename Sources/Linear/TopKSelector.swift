@@ -30,10 +30,6 @@ public struct TopKSelector: Sendable {
 
     // MARK: - One pair at a time
 
-    /// Pairs kept so far.
-    public var keptCount: Int { count }
-    public var isFull: Bool { count >= k }
-
     /// No score below this can enter now (a score equal to it may, if its id is lower).
     public var threshold: Float { count < k ? -.infinity : heapScores[0] }
 

@@ -77,11 +77,6 @@ public struct DataSplit: Sendable {
         return ShopperHistories(log: log, keep: { parts[$0] == .train })
     }
 
-    /// The shoppers, histories and targets for evaluating `part` (validation or test).
-    public func evaluationSet(for part: SplitPart, repeatTargets: RepeatTargetPolicy = .keep) -> EvaluationSet {
-        EvaluationSet(split: self, part: part, repeatTargets: repeatTargets)
-    }
-
     /// The history a shopper has when `part` is evaluated: train for validation,
     /// train + validation for test (the validation events happened before the test ones).
     public func histories(evaluating part: SplitPart) -> ShopperHistories {

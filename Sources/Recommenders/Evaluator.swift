@@ -131,7 +131,8 @@ public struct Evaluator: Sendable {
             report: EvaluationReport(
                 model: model.name, part: set.part, shoppers: shopperCount, targets: set.targetCount,
                 repeatTargets: set.repeatTargetCount, repeatTargetPolicy: set.repeatTargets,
-                skippedShoppers: set.skippedShopperCount, products: productCount, metrics: report),
+                skippedShoppers: set.skippedShopperCount, products: productCount, metrics: report,
+                onEarlyStoppingSet: model.earlyStoppingPart == set.part),
             rankings: ShopperRankings(shoppers: set.shoppers, depth: rankingDepth, products: kept))
     }
 }
@@ -153,9 +154,14 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var skippedShoppers: Int
     public var products: Int
     public var metrics: [String: Double]
+    /// Measured on the part the model's training stopped early on (the validation part of a
+    /// trained model): the model was picked for doing well there, so its figures flatter it and
+    /// do not compare with the baselines' or with test figures.
+    public var onEarlyStoppingSet: Bool
 
     public init(model: String, part: SplitPart, shoppers: Int, targets: Int, repeatTargets: Int,
-                repeatTargetPolicy: RepeatTargetPolicy, skippedShoppers: Int, products: Int, metrics: [String: Double]) {
+                repeatTargetPolicy: RepeatTargetPolicy, skippedShoppers: Int, products: Int, metrics: [String: Double],
+                onEarlyStoppingSet: Bool = false) {
         self.model = model
         self.part = part
         self.shoppers = shoppers
@@ -165,7 +171,16 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         self.skippedShoppers = skippedShoppers
         self.products = products
         self.metrics = metrics
+        self.onEarlyStoppingSet = onEarlyStoppingSet
     }
 
     public subscript(metric: String) -> Double? { metrics[metric] }
+
+    /// The model's name as reports print it, marked when measured on its early-stopping set.
+    public var label: String { label(for: model) }
+
+    /// `name` (e.g. with a version) as reports print it, marked when measured on the early-stopping set.
+    public func label(for name: String) -> String {
+        onEarlyStoppingSet ? "\(name) (\(part.rawValue) = early-stopping set)" : name
+    }
 }

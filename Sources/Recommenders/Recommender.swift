@@ -11,6 +11,10 @@ public protocol Recommender: Sendable {
     /// Short name for reports, e.g. "popular" or "itemknn".
     var name: String { get }
 
+    /// The split part this model's training watched to decide when to stop (nil: none).
+    /// Figures measured on that part are optimistic, since the model was chosen on it.
+    var earlyStoppingPart: SplitPart? { get }
+
     /// Learns from the training histories (a no-op for models that need no training).
     mutating func fit(_ training: ShopperHistories) throws
 
@@ -24,6 +28,8 @@ public protocol Recommender: Sendable {
 }
 
 extension Recommender {
+    public var earlyStoppingPart: SplitPart? { nil }
+
     public func scores(for histories: [ShopperHistory], productCount: Int, into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(scores.count >= histories.count * productCount)
         for (row, history) in histories.enumerated() {

@@ -61,10 +61,6 @@ extension CuratorStore {
         }
     }
 
-    public func embeddingCount(modelID: String) throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM embeddings WHERE model_id = ?", arguments: [modelID]) ?? 0 }
-    }
-
     static func floats(from data: Data) -> [Float] {
         data.withUnsafeBytes { floats(from: $0) }
     }

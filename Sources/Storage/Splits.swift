@@ -75,8 +75,4 @@ extension CuratorStore {
                                dataFingerprint: row["data_fingerprint"], createdAtMillis: row["created_at"], assignments: assignments)
         }
     }
-
-    public func splitNames() throws -> [String] {
-        try read { db in try String.fetchAll(db, sql: "SELECT name FROM splits ORDER BY created_at") }
-    }
 }

@@ -80,19 +80,6 @@ extension CuratorStore {
         }
     }
 
-    /// Deletes one version, or every version of `name` when `version` is nil; returns how many.
-    @discardableResult
-    public func deleteModel(named name: String, version: Int? = nil) throws -> Int {
-        try write { db in
-            if let version {
-                try db.execute(sql: "DELETE FROM trained_models WHERE name = ? AND version = ?", arguments: [name, version])
-            } else {
-                try db.execute(sql: "DELETE FROM trained_models WHERE name = ?", arguments: [name])
-            }
-            return db.changesCount
-        }
-    }
-
     static func storedModel(from row: Row, withPayload: Bool) -> StoredModel {
         StoredModel(name: row["name"], version: row["version"], createdAtMillis: row["created_at"],
                     dataFingerprint: row["data_fingerprint"], parameters: row["parameters"], metrics: row["metrics"],

@@ -1,6 +1,10 @@
 import Foundation
 import Linear
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A weight matrix the encoder multiplies activations by: fp32 packed panels (`PackedMatrix`,
 /// all-MiniLM) or 4-bit blocks (`Q4Matrix`, multilingual-e5). The forward pass is the same.
 protocol EncoderMatrix: Sendable {
@@ -11,27 +15,62 @@ protocol EncoderMatrix: Sendable {
 extension PackedMatrix: EncoderMatrix {}
 extension Q4Matrix: EncoderMatrix {}
 
-/// The token-embedding table: dense fp32 rows, or Q4_0 rows dequantised on lookup (e5's table is
-/// 250,037 × 384: 54 MB as Q4_0, 384 MB as fp32).
+/// The token-embedding table: dense fp32 rows, or Q4_0 rows read from the model file on lookup
+/// (e5's table is 250,037 × 384: 54 MB as Q4_0, 384 MB as fp32).
 enum TokenEmbeddings: Sendable {
     case dense(FloatBuffer)
-    /// Rows of raw Q4_0 blocks inside a model file that stays mapped while this exists.
-    case q4(E5ModelFile, UnsafeRawPointerBox, rowBytes: Int)
+    case q4(Q4RowFile)
 
     /// Writes row `id` (`width` floats) to `destination`.
     func write(row id: Int32, width: Int, to destination: UnsafeMutablePointer<Float>) {
         switch self {
         case .dense(let table):
             destination.update(from: table.base + Int(id) * width, count: width)
-        case .q4(_, let base, let rowBytes):
-            Q4Matrix.dequantizeRow(base.pointer + Int(id) * rowBytes, columns: width, into: destination)
+        case .q4(let rows):
+            rows.dequantize(row: Int(id), width: width, into: destination)
         }
     }
 }
 
-/// A raw pointer into memory owned elsewhere (a mapped model file) and never written.
-struct UnsafeRawPointerBox: @unchecked Sendable {
-    let pointer: UnsafeRawPointer
+/// Q4_0 rows of a table inside a file, read with `pread` one row at a time.
+///
+/// Why not through the memory map: a token touches one 216-byte row, but a page fault on a
+/// mapped file maps the 64 KB around it, so after a few hundred texts most of the 54 MB table
+/// counted as this process's memory. Reading rows leaves them in the page cache only.
+final class Q4RowFile: Sendable {
+    let path: String
+    private let descriptor: Int32
+    private let offset: Int
+    let rowBytes: Int
+
+    init(path: String, offset: Int, rowBytes: Int) throws(TextModelError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadableFile(path: path, reason: String(cString: strerror(errno))) }
+        self.path = path
+        self.descriptor = descriptor
+        self.offset = offset
+        self.rowBytes = rowBytes
+    }
+
+    deinit { close(descriptor) }
+
+    func dequantize(row: Int, width: Int, into destination: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { buffer in
+            var done = 0
+            while done < rowBytes {
+                let n = pread(descriptor, buffer.baseAddress! + done, rowBytes - done, off_t(offset + row * rowBytes + done))
+                if n <= 0 {
+                    // The file shrank under a running model (it was checked whole at load): zeros
+                    // rather than garbage; the next load reports the damage.
+                    if n < 0 && errno == EINTR { continue }
+                    destination.update(repeating: 0, count: width)
+                    return
+                }
+                done += n
+            }
+            Q4Matrix.dequantizeRow(UnsafeRawPointer(buffer.baseAddress!), columns: width, into: destination)
+        }
+    }
 }
 
 /// The weights of one transformer layer. Q, K and V are stacked into one (3H × H) matrix so a

@@ -93,7 +93,8 @@ struct BenchServe: AsyncParsableCommand {
         // make the threads fight over the same two cores.
         BLAS.threads = 1
         let server = CuratorHTTPServer(store: store, embedding: embedding, engine: engine,
-                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0, modelPollSeconds: 0))
+                                       // wrk asks for many shoppers' recommendations without credentials.
+                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0, openShopperReads: true, modelPollSeconds: 0))
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task { try await server.run { _, port in portContinuation.yield(port) } }
         var iterator = portStream.makeAsyncIterator()

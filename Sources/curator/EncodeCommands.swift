@@ -138,8 +138,11 @@ struct BenchEncodeCommand: ParsableCommand {
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count - 1)).rounded()))]
         }
-        let core = BLAS.coreName  // loads OpenBLAS if the encoder did not need it
-        let chosen = BLAS.chosenCoreType
+        // Peak memory first: reading OpenBLAS's core name below loads it, which the e5 encoder never does.
+        let peak = peakMemory()
+        let usesBLAS = !(encoder is E5Encoder)
+        let core = usesBLAS ? BLAS.coreName : ""  // loads OpenBLAS if the encoder did not need it
+        let chosen = usesBLAS ? BLAS.chosenCoreType : ""
         print("model        \(encoder.modelID) (dimension \(encoder.dimension), loaded in \(format(loadSeconds, 2)) s)")
         print("input        \(input): \(texts.count) texts, \(tokens) tokens (\(format(Double(tokens) / Double(texts.count), 1)) per text, special tokens included)")
         print("settings     batch \(batch), threads \(encoder.threads), parallelism \(mode.rawValue), kind \(role.rawValue)")
@@ -147,8 +150,10 @@ struct BenchEncodeCommand: ParsableCommand {
         if !latencies.isEmpty {
             print("batch-1      p50 \(format(percentile(0.5), 2)) ms, p99 \(format(percentile(0.99), 2)) ms over \(latencies.count) texts")
         }
-        print("peak memory  \(peakMemory())")
-        print("OpenBLAS     core \(core.isEmpty ? "not loaded" : core)\(chosen.isEmpty ? " (OPENBLAS_CORETYPE from the environment or OpenBLAS's own detection)" : " (chosen by Curator for this CPU)")")
+        print("peak memory  \(peak)")
+        if usesBLAS {
+            print("OpenBLAS     core \(core.isEmpty ? "not loaded" : core)\(chosen.isEmpty ? " (OPENBLAS_CORETYPE from the environment or OpenBLAS's own detection)" : " (chosen by Curator for this CPU)")")
+        }
         if encoder is E5Encoder {
             print("kernels      4-bit weights × int8 activations, \(Q4Matrix.kernelName) kernel; \(Kernels.usesAVX2 ? "AVX2" : "portable") attention and element-wise kernels")
         } else {

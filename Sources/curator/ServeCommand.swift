@@ -13,9 +13,11 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the HTTP API (recommendations with reasons, events, products) on the store.",
         discussion: """
             Writes need an API key (Authorization: Bearer KEY) when keys are configured: CURATOR_API_KEYS \
-            or --api-keys FILE, entries "KEY" (everything) or "KEY:events" (record events and read only) or "KEY:storefront" (the same, and handed to the \
-            storefront page at / so it works in any browser), \
-            separated by commas or new lines. SIGTERM or Ctrl-C lets in-flight requests finish, then exits.
+            or --api-keys FILE, entries "KEY" (everything) or "KEY:events" (record events and read, for any shopper), \
+            separated by commas or new lines. Browsers get no key: POST /v1/sessions gives them a short-lived token \
+            signed with CURATOR_SESSION_SECRET (or --session-secret-file) that records events and reads \
+            recommendations for one shopper. Shopper data (GET /v1/shoppers…) needs a key or that shopper's token \
+            unless --open-shopper-reads. SIGTERM or Ctrl-C lets in-flight requests finish, then exits.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -23,16 +25,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
     @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "File with API keys, one per line.") var apiKeys: String?
-    @Flag(help: "Reads need an API key too.") var authReads = false
+    @Flag(help: "Catalogue reads need an API key or a session token too.") var authReads = false
+    @Flag(help: "Anyone may list shoppers and read any shopper's history and recommendations (a local demo only).")
+    var openShopperReads = false
+    @Option(help: "File holding the secret that signs session tokens, at least 32 characters (default: $CURATOR_SESSION_SECRET, else one made up per process).")
+    var sessionSecretFile: String?
+    @Option(help: "Seconds a session token is valid after it is issued or renewed (1 to 86400).")
+    var sessionTTL = 1800
+    @Option(help: "Recommendations read at most this many of a shopper's newest events.")
+    var historyLimit = RecommendationEngine.defaultHistoryLimit
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
     @Option(help: "Seconds between checks for a newly trained model (0: only on POST /v1/models/reload).")
     var modelPoll: Double = 10
 
+    func validate() throws {
+        guard (1...86_400).contains(sessionTTL) else { throw ValidationError("--session-ttl must be 1 to 86400 seconds") }
+        guard historyLimit > 0 else { throw ValidationError("--history-limit must be at least 1") }
+    }
+
     func run() async throws {
         let server: CuratorHTTPServer
         do {
+            let sessionSecret = try loadSessionSecret()
             var keys: [String: ServerConfiguration.Scope] = [:]
             if let env = ProcessInfo.processInfo.environment["CURATOR_API_KEYS"], !env.isEmpty {
                 keys.merge(try ServerConfiguration.parseKeys(env, source: "CURATOR_API_KEYS")) { $1 }
@@ -47,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
             let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model)
             let catalogue = try embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
             let engine = try RecommendationEngine(
-                store: curatorStore, catalogue: catalogue, indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"))
+                store: curatorStore, catalogue: catalogue, indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"),
+                historyLimit: historyLimit)
             printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
             if let model = try ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
@@ -57,13 +74,21 @@ struct ServeCommand: AsyncParsableCommand {
             if keys.isEmpty {
                 printErr("curator: warning: no API keys configured (CURATOR_API_KEYS or --api-keys): anyone who can reach the port may write")
             }
+            if openShopperReads {
+                printErr("curator: warning: --open-shopper-reads: anyone who can reach the port may list shoppers and read their histories")
+            }
+            if sessionSecret.generated {
+                printErr("curator: warning: no session secret configured (CURATOR_SESSION_SECRET or --session-secret-file): using one made up for this process, so session tokens die with it and other replicas refuse them")
+            }
             // Requests run side by side on the event loops; a multi-threaded BLAS call inside each would
             // make the threads fight over the same cores.
             BLAS.threads = 1
             server = CuratorHTTPServer(
                 store: curatorStore, embedding: embedding, engine: engine,
                 configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads,
-                                                   maxBodyBytes: maxBodyBytes, modelPollSeconds: modelPoll))
+                                                   openShopperReads: openShopperReads, maxBodyBytes: maxBodyBytes,
+                                                   modelPollSeconds: modelPoll, sessionSecret: sessionSecret,
+                                                   sessionLifetimeSeconds: sessionTTL))
         } catch {
             throw fail(error)
         }
@@ -74,5 +99,19 @@ struct ServeCommand: AsyncParsableCommand {
         // Saved on a clean stop so the next start only reconciles; after a crash it is rebuilt or reconciled.
         try? server.engine.catalogue.saveIndex(to: server.store.path + ".hnsw")
         print("curator: stopped")
+    }
+
+    /// The file wins over the environment; with neither, a random secret for this process.
+    func loadSessionSecret() throws -> SessionSecret {
+        if let sessionSecretFile {
+            guard let text = try? String(contentsOfFile: sessionSecretFile, encoding: .utf8) else {
+                throw CuratorError.configuration("cannot read the session secret file \(sessionSecretFile)")
+            }
+            return try SessionSecret(text, source: sessionSecretFile)
+        }
+        if let env = ProcessInfo.processInfo.environment["CURATOR_SESSION_SECRET"], !env.isEmpty {
+            return try SessionSecret(env, source: "CURATOR_SESSION_SECRET")
+        }
+        return .random()
     }
 }

@@ -78,41 +78,25 @@ struct TrainCommand: ParsableCommand {
         do {
             prepareAllocatorForTraining()
             let curatorStore = try CuratorStore(path: store.path)
-            let data = try TrainingData.load(store: curatorStore, split: split, modelDirectory: modelDirectory)
+            let data = try TrainingData.load(from: curatorStore, split: split) {
+                try productVectors(store: curatorStore, model: modelDirectory)
+            }
             let config = options.configuration
             printErr("training \(config.kind.rawValue) (loss \(config.loss.rawValue), dim \(config.dimension), lr \(config.learningRate), dropout \(config.dropout)) on split '\(split)': \(data.training.eventCount) training events, \(data.validation.shopperCount) validation shoppers")
-            var model = try NeuralRecommender(configuration: config, productCount: data.productKeys.count,
-                                              productVectors: data.vectors, lmDimension: data.dimension)
+            var model = try data.makeModel(config)
             let summary = try model.train(data.training, validation: data.validation, progress: printEpoch)
-            var metrics: [String: Any] = [
-                "validation_ndcg@10": summary.bestValidationNDCG ?? 0, "best_epoch": summary.bestEpoch,
-                "epochs": summary.epochs.count, "training_seconds": summary.seconds, "split": split,
-            ]
-            var testReport: EvaluationReport?
-            if test {
-                let set = EvaluationSet(split: data.split, part: .test)
-                let report = Evaluator().evaluate(model, on: set).report
-                testReport = report
-                for key in ["ndcg@10", "recall@10", "hr@10", "mrr@10", "ndcg@20", "recall@20"] { metrics["test_\(key)"] = report[key] ?? 0 }
-            }
             print(String(format: "%@: best epoch %d of %d, validation NDCG@10 %.4f, %.0f s", model.name, summary.bestEpoch,
                          summary.epochs.count, summary.bestValidationNDCG ?? 0, summary.seconds))
-            if let testReport {
+            var testMetrics: [String: Double] = [:]
+            if test {
+                let report = Evaluator().evaluate(model, on: EvaluationSet(split: data.split.data, part: .test)).report
+                for key in ["ndcg@10", "recall@10", "hr@10", "mrr@10", "ndcg@20", "recall@20"] { testMetrics["test_\(key)"] = report[key] ?? 0 }
                 print(String(format: "test: NDCG@10 %.4f  Recall@10 %.4f  HR@10 %.4f  MRR@10 %.4f  NDCG@20 %.4f  Recall@20 %.4f  (%d shoppers)",
-                             testReport["ndcg@10"] ?? 0, testReport["recall@10"] ?? 0, testReport["hr@10"] ?? 0,
-                             testReport["mrr@10"] ?? 0, testReport["ndcg@20"] ?? 0, testReport["recall@20"] ?? 0, testReport.shoppers))
+                             report["ndcg@10"] ?? 0, report["recall@10"] ?? 0, report["hr@10"] ?? 0,
+                             report["mrr@10"] ?? 0, report["ndcg@20"] ?? 0, report["recall@20"] ?? 0, report.shoppers))
             }
             if !noSave {
-                let version = try saveTrainedModel(model, config: config, metrics: metrics, data: data, store: curatorStore)
-                // Read it back as `curator evaluate` and the server will, and check the scores agree exactly.
-                let reloaded = try loadTrainedRecommender(name: model.name, store: curatorStore, productKeys: data.productKeys,
-                                                          productVectors: data.vectors, dimension: data.dimension, version: version)
-                let sample = data.validation.shoppers.prefix(64).map { data.validation.histories[Int($0)] }
-                let n = data.productKeys.count
-                var a = [Float](repeating: 0, count: sample.count * n), b = a
-                a.withUnsafeMutableBufferPointer { model.scores(for: sample, productCount: n, into: $0) }
-                b.withUnsafeMutableBufferPointer { reloaded.scores(for: sample, productCount: n, into: $0) }
-                guard a == b else { throw CuratorError.model("the saved \(model.name) version \(version) scores differently after loading") }
+                let version = try data.save(model, summary: summary, extraMetrics: testMetrics, in: curatorStore)
                 print("saved \(model.name) version \(version) (reloaded from the store: identical scores)")
             }
         } catch let error as ValidationError {
@@ -144,62 +128,7 @@ func printEpoch(_ r: EpochReport) {
     printErr(String(format: "epoch %3d  loss %.4f  validation ndcg@10 %@  %.1f s", r.epoch, r.loss, ndcg, r.seconds))
 }
 
-/// A saved split with the product vectors, ready for training.
-struct TrainingData {
-    var split: DataSplit
-    var training: ShopperHistories
-    var validation: EvaluationSet
-    var productKeys: [String]
-    var vectors: [Float]
-    var dimension: Int
-    var fingerprint: String
-
-    static func load(store: CuratorStore, split name: String, modelDirectory: String?) throws -> TrainingData {
-        guard let saved = try store.split(named: name) else {
-            throw CuratorError.notFound(what: "split '\(name)' (make one with: curator split)")
-        }
-        let split = try EvaluateCommand.load(saved, from: store)
-        let (vectors, dimension) = try loadProductVectors(store: store, modelDirectory: modelDirectory)
-        return TrainingData(split: split, training: split.trainingHistories, validation: EvaluationSet(split: split, part: .validation),
-                            productKeys: split.log.productKeys, vectors: vectors, dimension: dimension,
-                            fingerprint: try store.dataFingerprint())
-    }
-}
-
-/// The language-model vector of every product in `interactionLog()` order, embedding what is missing first.
-func loadProductVectors(store: CuratorStore, modelDirectory: String?) throws -> (vectors: [Float], dimension: Int) {
-    let embedding = try CatalogueEmbedding.open(store: store, model: modelDirectory)
-    return try embedding.upToDateVectors(progress: ProgressLine(label: "embedding").callback)
-}
-
-/// Saves a trained model as the next version of its name; returns the version.
-func saveTrainedModel(_ model: NeuralRecommender, config: NeuralConfiguration, metrics: [String: Any],
-                      data: TrainingData, store: CuratorStore) throws -> Int {
-    let parameters = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
-    let metricsJSON = String(decoding: try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self)
-    return try store.saveModel(StoredModel(
-        name: model.name, dataFingerprint: data.fingerprint, parameters: parameters, metrics: metricsJSON,
-        payload: try model.serialized(productKeys: data.productKeys)))
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }
-}
-
-/// The latest saved version of a trained model (`sequential`, `two-tower`), ready to score the
-/// current catalogue: `productKeys` in `interactionLog()` order with their language-model vectors.
-/// For `curator evaluate --model sequential` and the server.
-func loadTrainedRecommender(name: String, store: CuratorStore, productKeys: [String], productVectors: [Float],
-                            dimension: Int, version: Int? = nil) throws -> NeuralRecommender {
-    guard let saved = try store.model(named: name, version: version), let payload = saved.payload else {
-        throw CuratorError.notFound(what: "trained model '\(name)'\(version.map { " version \($0)" } ?? "") (train one with: curator train --model \(name))")
-    }
-    if try saved.dataFingerprint != store.dataFingerprint() {
-        printErr("curator: note: \(name) version \(saved.version) was trained on different data (events or products changed since)")
-    }
-    return try NeuralRecommender(payload: payload, productKeys: productKeys, productVectors: productVectors, lmDimension: dimension)
+/// The language-model vector of every product, embedding what is missing first.
+func productVectors(store: CuratorStore, model: String?) throws -> (vectors: [Float], dimension: Int) {
+    try CatalogueEmbedding.open(store: store, model: model).upToDateVectors(progress: ProgressLine(label: "embedding").callback)
 }

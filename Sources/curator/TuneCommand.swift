@@ -1,5 +1,6 @@
 import ArgumentParser
 import CuratorCore
+import CuratorEngine
 import Foundation
 import Recommenders
 import Storage
@@ -43,31 +44,28 @@ struct TuneCommand: ParsableCommand {
         do {
             prepareAllocatorForTraining()
             let curatorStore = try CuratorStore(path: store.path)
-            let data = try TrainingData.load(store: curatorStore, split: split, modelDirectory: modelDirectory)
+            let data = try TrainingData.load(from: curatorStore, split: split) {
+                try productVectors(store: curatorStore, model: modelDirectory)
+            }
             var rng = SeededGenerator(seed: searchSeed)
             var best: (config: NeuralConfiguration, model: NeuralRecommender, summary: TrainingSummary)?
             for trial in 1...trials {
                 let config = draw(&rng)
                 printErr("trial \(trial)/\(trials): lr \(config.learningRate), dim \(config.dimension), dropout \(config.dropout), max length \(config.maxLength), id decay \(config.idWeightDecay)" + (config.loss == .bce || config.loss == .bpr ? ", negatives \(config.negatives)" : ""))
-                var model = try NeuralRecommender(configuration: config, productCount: data.productKeys.count,
-                                                  productVectors: data.vectors, lmDimension: data.dimension)
+                var model = try data.makeModel(config)
                 let summary = try model.train(data.training, validation: data.validation, progress: printEpoch)
                 let ndcg = summary.bestValidationNDCG ?? 0
                 print(String(format: "trial %2d  validation ndcg@10 %.4f  epoch %d  %.0f s  lr %g dim %d dropout %g max-length %d id-decay %g negatives %d",
                              trial, ndcg, summary.bestEpoch, summary.seconds, config.learningRate, config.dimension,
                              config.dropout, config.maxLength, config.idWeightDecay, config.negatives))
-                if best == nil || ndcg > best!.summary.bestValidationNDCG ?? 0 { best = (config, model, summary) }
+                if best.map({ ndcg > $0.summary.bestValidationNDCG ?? 0 }) ?? true { best = (config, model, summary) }
             }
             guard let best else { return }
             print(String(format: "best: validation ndcg@10 %.4f with lr %g dim %d dropout %g max-length %d id-decay %g",
                          best.summary.bestValidationNDCG ?? 0, best.config.learningRate, best.config.dimension,
                          best.config.dropout, best.config.maxLength, best.config.idWeightDecay))
             if !noSave {
-                let metrics: [String: Any] = [
-                    "validation_ndcg@10": best.summary.bestValidationNDCG ?? 0, "best_epoch": best.summary.bestEpoch,
-                    "epochs": best.summary.epochs.count, "training_seconds": best.summary.seconds, "split": split, "tuned_trials": trials,
-                ]
-                let version = try saveTrainedModel(best.model, config: best.config, metrics: metrics, data: data, store: curatorStore)
+                let version = try data.save(best.model, summary: best.summary, extraMetrics: ["tuned_trials": Double(trials)], in: curatorStore)
                 print("saved \(best.model.name) version \(version)")
             }
         } catch let error as ValidationError {

@@ -18,7 +18,7 @@ final class RunningServer {
         process.arguments = ["serve", "--store", store, "--port", "0"] + extraArguments
         process.currentDirectoryURL = folder
         var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "CURATOR_API_KEYS")
+        for name in ["CURATOR_API_KEYS", "CURATOR_PSEUDONYM_SECRET_FILE", "CURATOR_PSEUDONYM_SECRET"] { env.removeValue(forKey: name) }
         env["CURATOR_MODEL"] = ModelFolder.path
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -120,7 +120,8 @@ final class ServerTests: XCTestCase {
     }
 
     func testEventsChangeRecommendationsAndNewProductsAreSimilarAtOnce() async throws {
-        let server = try RunningServer(folder: folder, store: "s.sqlite")
+        // No keys and open shopper reads: a local demo, where anyone may write and read.
+        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--open-shopper-reads"])
         defer { _ = server.stop() }
         // A new shopper gets popular products, and the reason says so.
         let cold = try await server.request("GET", "/v1/shoppers/fresh/recommendations?k=5")
@@ -189,7 +190,7 @@ final class ServerTests: XCTestCase {
     }
 
     func testReasonsCiteOnlyTheirEvidenceInBothLanguages() async throws {
-        let server = try RunningServer(folder: folder, store: "s.sqlite")
+        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--open-shopper-reads"])
         defer { _ = server.stop() }
         for lang in ["en", "zh"] {
             let reply = try await server.request("GET", "/v1/shoppers/S00002/recommendations?k=10&lang=\(lang)")
@@ -234,7 +235,9 @@ final class ServerTests: XCTestCase {
         let r8 = try await server.request("PUT", "/v1/products/X1", body: ["title": "x"], key: admin).status
         XCTAssertEqual(r8, 200)
         let r9 = try await server.request("GET", "/v1/shoppers/u/recommendations").status
-        XCTAssertEqual(r9, 200, "reads are open by default")
+        XCTAssertEqual(r9, 401, "shopper data needs a key by default")
+        let catalogueRead = try await server.request("GET", "/v1/products/P00001").status
+        XCTAssertEqual(catalogueRead, 200, "catalogue reads are open by default")
 
         let big = Data(("[" + String(repeating: "{\"user_id\":\"u\",\"product_id\":\"P00001\",\"event\":\"view\"},", count: 200) + "{}]").utf8)
         let r10 = try await server.request("POST", "/v1/events", raw: big, key: admin).status
@@ -248,21 +251,21 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(badEvent.status, 400)
         XCTAssertEqual((badEvent.object["error"] as? [String: Any])?["field"] as? String, "events[1].event")
         for query in ["k=0", "k=101", "k=ten"] {
-            let reply = try await server.request("GET", "/v1/shoppers/u/recommendations?\(query)")
+            let reply = try await server.request("GET", "/v1/shoppers/u/recommendations?\(query)", key: storefront)
             XCTAssertEqual(reply.status, 400, query)
             XCTAssertEqual((reply.object["error"] as? [String: Any])?["field"] as? String, "k")
         }
-        let lang = try await server.request("GET", "/v1/shoppers/u/recommendations?lang=fr")
+        let lang = try await server.request("GET", "/v1/shoppers/u/recommendations?lang=fr", key: storefront)
         XCTAssertEqual(lang.status, 400)
         XCTAssertEqual((lang.object["error"] as? [String: Any])?["field"] as? String, "lang")
 
-        let before = try await server.request("GET", "/v1/shoppers/u")
+        let before = try await server.request("GET", "/v1/shoppers/u", key: admin)
         let unknown = try await server.request("POST", "/v1/events", body: [event, ["user_id": "u", "product_id": "NOPE", "event": "view"]], key: admin)
         XCTAssertEqual(unknown.status, 422)
         let items = (unknown.object["error"] as? [String: Any])?["items"] as? [[String: Any]] ?? []
         XCTAssertEqual(items.first?["product_id"] as? String, "NOPE")
         XCTAssertEqual(items.first?["index"] as? Int, 1)
-        let after = try await server.request("GET", "/v1/shoppers/u")
+        let after = try await server.request("GET", "/v1/shoppers/u", key: admin)
         XCTAssertEqual(after.text, before.text, "none of a refused batch is stored")
 
         let metrics = try await server.request("GET", "/metrics")
@@ -274,21 +277,22 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(openapi.text.contains("/v1/shoppers/{id}/recommendations"))
     }
 
-    func testStorefrontEndpointsAndAStorefrontKeyThatOnlyRecordsAndReads() async throws {
-        let admin = "admin-key-0123456789abcdef", storefront = "storefront-key-0123456789"
+    func testStorefrontEndpointsAndAnEventsKeyThatOnlyRecordsAndReads() async throws {
+        let admin = "admin-key-0123456789abcdef", storefront = "events-key-0123456789abcdef"
         // A low graph threshold: both the language-model and the trained model's HNSW graphs are in play.
         let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0", "--hnsw-threshold", "50"],
-                                       environment: ["CURATOR_API_KEYS": "\(admin),\(storefront):storefront"])
+                                       environment: ["CURATOR_API_KEYS": "\(admin),\(storefront):events"])
         defer { _ = server.stop() }
         let page = try await server.request("GET", "/")
         XCTAssertEqual(page.status, 200)
         XCTAssertTrue(page.text.contains("<html"), page.text)
         let config = try await server.request("GET", "/storefront/config.json")
-        XCTAssertEqual(config.object["api_key"] as? String, storefront, "the page gets the storefront key, never the admin key")
+        XCTAssertNil(config.object["api_key"], "the page gets no key; it asks POST /v1/sessions for a token")
+        XCTAssertEqual(config.object["keys_required"] as? Bool, true, config.text)
         let traversal = try await server.request("GET", "/storefront/..%2FCuratorHTTPServer.swift")
         XCTAssertEqual(traversal.status, 404)
 
-        // The storefront key records events and reads; it cannot change products or models.
+        // The events key records events and reads; it cannot change products or models.
         let view = try await server.request("POST", "/v1/events", body: ["user_id": "web-1", "product_id": "P00001", "event": "view"], key: storefront)
         XCTAssertEqual(view.status, 200, view.text)
         let put = try await server.request("PUT", "/v1/products/X1", body: ["title": "x"], key: storefront)
@@ -306,11 +310,11 @@ final class ServerTests: XCTestCase {
         let categories = try await server.request("GET", "/v1/categories")
         let departments = (categories.object["departments"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         XCTAssertTrue(departments.contains("Kitchen") && departments.contains("Outdoor"), categories.text)
-        let shoppers = try await server.request("GET", "/v1/shoppers?limit=3")
+        let shoppers = try await server.request("GET", "/v1/shoppers?limit=3", key: admin)
         let listed = (shoppers.object["shoppers"] as? [[String: Any]] ?? []).compactMap { $0["shopper"] as? String }
         XCTAssertEqual(listed.count, 3, shoppers.text)
         XCTAssertTrue(listed.allSatisfy { $0.hasPrefix("~") && $0.count == 33 })
-        let byPseudonym = try await server.request("GET", "/v1/shoppers/\(listed[0])")
+        let byPseudonym = try await server.request("GET", "/v1/shoppers/\(listed[0])", key: storefront)
         XCTAssertEqual(byPseudonym.status, 200, byPseudonym.text)
 
         // A model trained while the server runs is swapped in without a restart.
@@ -325,7 +329,7 @@ final class ServerTests: XCTestCase {
         let swapped = try await server.request("POST", "/v1/models/reload", key: admin)
         XCTAssertEqual(swapped.status, 200, swapped.text)
         XCTAssertEqual((swapped.object["in_use"] as? [String: Any])?["name"] as? String, "sequential")
-        let personal = try await server.request("GET", "/v1/shoppers/\(listed[0])/recommendations?k=5")
+        let personal = try await server.request("GET", "/v1/shoppers/\(listed[0])/recommendations?k=5", key: storefront)
         XCTAssertEqual(personal.object["model"] as? String, "sequential", personal.text)
         let items = personal.object["items"] as? [[String: Any]] ?? []
         XCTAssertEqual(items.count, 5)
@@ -347,7 +351,7 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(added.status, 200, added.text)
         let onlyNew = try await server.request("POST", "/v1/events", body: ["user_id": "web-2", "product_id": "NEW-TENT", "event": "view"], key: storefront)
         XCTAssertEqual(onlyNew.status, 200)
-        let afterNew = try await server.request("GET", "/v1/shoppers/web-2/recommendations?k=5")
+        let afterNew = try await server.request("GET", "/v1/shoppers/web-2/recommendations?k=5", key: storefront)
         XCTAssertEqual(afterNew.object["model"] as? String, "sequential")
         XCTAssertEqual(ids(afterNew).count, 5, afterNew.text)
         let cited = (afterNew.object["items"] as? [[String: Any]])?.first.flatMap { $0["evidence"] as? [String: Any] }?["history_items"] as? [[String: Any]]
@@ -355,7 +359,7 @@ final class ServerTests: XCTestCase {
     }
 
     func testAcknowledgedWritesSurviveSIGKILLAndSIGTERMExitsCleanly() async throws {
-        var server = try RunningServer(folder: folder, store: "s.sqlite")
+        var server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--open-shopper-reads"])
         let events = (0..<50).map { ["user_id": "durable", "product_id": String(format: "P%05d", $0 + 1), "event": "view",
                                       "timestamp": "2026-04-01T10:\(String(format: "%02d", $0)):00Z"] }
         let r11 = try await server.request("POST", "/v1/events", body: events).status
@@ -364,7 +368,7 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(r12, 200)
         _ = server.stop(signal: SIGKILL)
 
-        server = try RunningServer(folder: folder, store: "s.sqlite")
+        server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--open-shopper-reads"])
         let shopper = try await server.request("GET", "/v1/shoppers/durable")
         XCTAssertEqual((shopper.object["counts"] as? [String: Any])?["view"] as? Int, 50)
         let product = try await server.request("GET", "/v1/products/DURABLE-1")

@@ -76,7 +76,6 @@ final class AutodiffTests: XCTestCase {
 
     func testActivations() {
         checkGradients([(4, 5)], scale: 2) { t, x in t.gelu(x[0]) }
-        checkGradients([(4, 5)], scale: 2, eps: 1e-3) { t, x in t.relu(x[0]) }
     }
 
     func testDropoutUsesTheSameMaskForTheSameSeed() {

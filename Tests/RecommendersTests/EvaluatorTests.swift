@@ -45,6 +45,32 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(validation.report.part, .validation)
     }
 
+    func testFiguresOnTheEarlyStoppingSetAreLabelled() throws {
+        /// Popularity, posing as a model that stopped early on validation.
+        struct StoppedOnValidation: Recommender {
+            var popular = PopularRecommender()
+            var name: String { "stopped" }
+            var earlyStoppingPart: SplitPart? { .validation }
+            mutating func fit(_ training: ShopperHistories) throws { try popular.fit(training) }
+            func scores(for history: ShopperHistory, into scores: UnsafeMutableBufferPointer<Float>) {
+                popular.scores(for: history, into: scores)
+            }
+        }
+        let split = LeaveOneOutSplit().split(log)
+        var model = StoppedOnValidation()
+        try model.fit(split.trainingHistories)
+        let onValidation = Evaluator().evaluate(model, on: EvaluationSet(split: split, part: .validation)).report
+        XCTAssertTrue(onValidation.onEarlyStoppingSet)
+        XCTAssertEqual(onValidation.label, "stopped (validation = early-stopping set)")
+        let onTest = Evaluator().evaluate(model, on: EvaluationSet(split: split, part: .test)).report
+        XCTAssertFalse(onTest.onEarlyStoppingSet)
+        XCTAssertEqual(onTest.label, "stopped")
+        // Models that do not stop early are never marked.
+        var popular = PopularRecommender()
+        try popular.fit(split.trainingHistories)
+        XCTAssertFalse(Evaluator().evaluate(popular, on: EvaluationSet(split: split, part: .validation)).report.onEarlyStoppingSet)
+    }
+
     func testResultDoesNotDependOnBatchingOrThreads() throws {
         // A larger random log: the same report and rankings for any batch size and worker count.
         var generator = SplitMix(seed: 7)

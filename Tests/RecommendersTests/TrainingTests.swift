@@ -49,7 +49,7 @@ final class TrainingTests: XCTestCase {
 
     func testSequentialLearnsTheSuccessorPatternAndBeatsPopular() throws {
         let split = LeaveOneOutSplit().split(successorLog())
-        let test = split.evaluationSet(for: .test)
+        let test = EvaluationSet(split: split, part: .test)
         var popular = PopularRecommender()
         try popular.fit(split.histories(evaluating: .test))
         let popularNDCG = Evaluator().evaluate(popular, on: test).report["ndcg@10"] ?? 0
@@ -58,7 +58,7 @@ final class TrainingTests: XCTestCase {
             var model = try NeuralRecommender(configuration: smallConfiguration(.sequential, loss: loss), productCount: 30,
                                               productVectors: vectors(products: 30, dimension: 8), lmDimension: 8)
             var reports: [EpochReport] = []
-            let summary = try model.train(split.trainingHistories, validation: split.evaluationSet(for: .validation)) { reports.append($0) }
+            let summary = try model.train(split.trainingHistories, validation: EvaluationSet(split: split, part: .validation)) { reports.append($0) }
             XCTAssertEqual(reports.count, summary.epochs.count)
             XCTAssertNotNil(summary.bestValidationNDCG)
             let ndcg = Evaluator().evaluate(model, on: test).report["ndcg@10"] ?? 0
@@ -75,8 +75,8 @@ final class TrainingTests: XCTestCase {
             config.epochs = 15
             var model = try NeuralRecommender(configuration: config, productCount: 30,
                                               productVectors: vectors(products: 30, dimension: 8), lmDimension: 8)
-            _ = try model.train(split.trainingHistories, validation: split.evaluationSet(for: .validation), progress: nil)
-            let ndcg = Evaluator().evaluate(model, on: split.evaluationSet(for: .test)).report["ndcg@10"] ?? 0
+            _ = try model.train(split.trainingHistories, validation: EvaluationSet(split: split, part: .validation), progress: nil)
+            let ndcg = Evaluator().evaluate(model, on: EvaluationSet(split: split, part: .test)).report["ndcg@10"] ?? 0
             XCTAssertGreaterThan(ndcg, 0.5, "\(loss)")
         }
     }

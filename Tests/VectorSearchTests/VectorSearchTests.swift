@@ -247,30 +247,6 @@ final class HNSWIndexTests: XCTestCase {
     }
 }
 
-final class FacadeTests: XCTestCase {
-    func testFactoryChoosesByExpectedSize() throws {
-        let config = VectorSearch.Configuration(hnswThreshold: 1000)
-        XCTAssertTrue(try VectorSearch.makeIndex(dimension: 8, expectedCount: 999, configuration: config) is ExactIndex)
-        XCTAssertTrue(try VectorSearch.makeIndex(dimension: 8, expectedCount: 1000, configuration: config) is HNSWIndex)
-    }
-
-    func testAdaptiveIndexSwitchesToHNSWWithoutLosingWrites() throws {
-        let d = 32, n = 3000
-        let data = SyntheticEmbeddings(dimension: d, clusters: 10, subspaceDimension: 6, seed: 9).generate(count: n)
-        let index = AdaptiveIndex(dimension: d, configuration: VectorSearch.Configuration(hnswThreshold: 1000))
-        for start in stride(from: 0, to: n, by: 100) {
-            try index.upsert(ids: (start..<start + 100).map(Int64.init), vectors: Array(data[start * d..<(start + 100) * d]))
-            index.remove(id: Int64(start))
-        }
-        try index.waitUntilSettled()
-        XCTAssertTrue(index.usesHNSW)
-        XCTAssertEqual(index.count, n - n / 100)
-        XCTAssertFalse(index.contains(id: 1500))
-        let q = Array(data[1234 * d..<1235 * d])
-        XCTAssertEqual(index.search(query: q, k: 1).first?.id, 1234)
-    }
-}
-
 func recallAt10(_ approx: [[Neighbor]], _ truth: [[Neighbor]]) -> Double {
     var hit = 0, total = 0
     for (a, t) in zip(approx, truth) {

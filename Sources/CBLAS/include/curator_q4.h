@@ -16,8 +16,9 @@
 /// Σ_blocks d_w·d_a·Σ_j (nibble_j − 8)·q_j, the inner sum exact in int32.
 ///
 /// Layout after packing: panels of 16 weight rows; inside a panel, for each block, 8 groups of
-/// 64 bytes, each holding 4 consecutive nibbles (0…15, unsigned) of each of the 16 rows — the
-/// operand order of `vpdpbusd` — and one float scale per (row, block).
+/// 64 bytes, each holding 4 consecutive weights (nibble − 8, signed) of each of the 16 rows —
+/// the operand order of `vpdpbusd` — and per (panel, block) 16 float scales and 16 int32 start
+/// values of the sums (activations enter as q + 128; the start value −128·Σw takes that back).
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,7 +31,7 @@ int curator_q4_set_kernel(int kernel);
 
 /// Bytes of packed weights for n rows of k inputs (k a multiple of 32; n rounded up to 16).
 long curator_q4_packed_bytes(int n, int k);
-/// Floats of per-block scales for the same matrix.
+/// 4-byte words of per-block scales and sum start values for the same matrix.
 long curator_q4_scale_count(int n, int k);
 
 /// Packs `rows` rows of raw Q4_0 blocks (18 bytes each: fp16 scale, 16 bytes of nibbles; row r

@@ -5,12 +5,15 @@
 import { STRINGS } from './i18n.js';
 import { barChart } from './chart.js';
 
-const STORAGE_KEYS = { lang: 'curator.lang', shopper: 'curator.shopper', category: 'curator.category' };
+const STORAGE_KEYS = { lang: 'curator.lang', shopper: 'curator.shopper', category: 'curator.category', session: 'curator.session' };
 const NEW_SHOPPER = 'new';
 const METRICS = ['precision', 'recall', 'ndcg', 'hr', 'mrr'];
 
 const state = {
-  apiKey: null,
+  // The page holds no API key: a session token from POST /v1/sessions lets it record events and
+  // read recommendations for its own (anonymous) shopper only. { token, shopper, expiresAt }
+  session: null,
+  config: { existing_shoppers: false },
   lang: 'en',
   shopper: '',
   category: '',
@@ -110,15 +113,23 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = 'GET', body } = {}) {
+async function api(path, { method = 'GET', body, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
-  if (state.apiKey) headers.Authorization = `Bearer ${state.apiKey}`;
+  // The token speaks for the session's shopper only; an existing shopper picked in an open demo
+  // server (config.existing_shoppers) is acted as without one.
+  const token = state.session && state.shopper === state.session.shopper ? await sessionToken() : null;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(t('networkError'), 0);
+  }
+  // A token the server no longer accepts (it restarted with another secret): a new session, once.
+  if (response.status === 401 && token && !retried) {
+    await startSession();
+    return api(path, { method, body, retried: true });
   }
   const text = await response.text();
   let data = null;
@@ -132,6 +143,68 @@ async function api(path, { method = 'GET', body } = {}) {
     throw new ApiError(message, response.status);
   }
   return data;
+}
+
+// ---------------------------------------------------------------- sessions
+
+const RENEW_BEFORE_MS = 5 * 60 * 1000;
+let sessionRequest = null; // one session request at a time, shared by concurrent callers
+
+async function requestSession(token) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch('/v1/sessions', { method: 'POST', headers });
+  } catch {
+    throw new ApiError(t('networkError'), 0);
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(data?.error?.message ?? `${response.status} ${response.statusText}`, response.status);
+  return { token: data.token, shopper: data.shopper, expiresAt: Date.parse(data.expires_at) };
+}
+
+function keepSession(session) {
+  state.session = session;
+  savePreference(STORAGE_KEYS.session, JSON.stringify(session));
+}
+
+// A new anonymous shopper; the page acts as them from now on.
+async function startSession() {
+  sessionRequest ??= requestSession(null).finally(() => { sessionRequest = null; });
+  keepSession(await sessionRequest);
+  state.shopper = state.session.shopper;
+  savePreference(STORAGE_KEYS.shopper, state.shopper);
+  return state.session;
+}
+
+// The current token, renewed shortly before it expires (same shopper); an expired one is
+// replaced by a new anonymous session.
+async function sessionToken() {
+  const session = state.session;
+  if (!session) return null;
+  const left = session.expiresAt - Date.now();
+  if (left > RENEW_BEFORE_MS) return session.token;
+  if (left > 0) {
+    try {
+      sessionRequest ??= requestSession(session.token).finally(() => { sessionRequest = null; });
+      keepSession(await sessionRequest);
+      return state.session.token;
+    } catch {
+      // Too old to renew, or refused: start over below.
+    }
+  }
+  return (await startSession()).token;
+}
+
+function restoreSession() {
+  try {
+    const saved = JSON.parse(loadPreference(STORAGE_KEYS.session) || 'null');
+    if (saved?.token && saved?.shopper && saved.expiresAt > Date.now()) return saved;
+  } catch {
+    // A damaged entry is as good as none.
+  }
+  return null;
 }
 
 function rememberProducts(items) {
@@ -203,22 +276,17 @@ function renderShopperSelect() {
     if (shopper.top_category) parts.push(shopper.top_category);
     options.push(el('option', { value: shopper.shopper, title: shopper.shopper }, parts.join(' · ')));
   }
-  // A remembered shopper who is no longer among the 20 most recent stays selectable.
-  if (!isNewShopper(state.shopper) && !known.has(state.shopper)) {
+  // A remembered shopper who is no longer among the 20 most recent stays selectable (open demo servers only).
+  if (state.config.existing_shoppers && !isNewShopper(state.shopper) && !known.has(state.shopper)) {
     options.push(el('option', { value: state.shopper }, shortShopper(state.shopper)));
   }
   select.replaceChildren(...options);
   select.value = isNewShopper(state.shopper) ? NEW_SHOPPER : state.shopper;
 }
 
-// Ids the page made up itself; they stand for the "New shopper" entry.
+// The session's own anonymous shopper stands for the "New shopper" entry.
 function isNewShopper(id) {
-  return id.startsWith('web-');
-}
-
-function makeShopperId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return !id || id === state.session?.shopper;
 }
 
 async function loadCategories() {
@@ -232,7 +300,14 @@ async function loadCategories() {
   renderCategorySelect();
 }
 
+// Listing shoppers needs an admin key unless the server is an open demo; the page never holds a
+// key, so otherwise it offers new shoppers only (and asks for nothing it would be refused).
 async function loadShoppers() {
+  if (!state.config.existing_shoppers) {
+    state.shoppers = [];
+    renderShopperSelect();
+    return;
+  }
   try {
     const data = await api('/v1/shoppers?limit=20');
     state.shoppers = data.shoppers ?? [];
@@ -242,10 +317,20 @@ async function loadShoppers() {
   renderShopperSelect();
 }
 
-function onShopperChange(event) {
+async function onShopperChange(event) {
   const value = event.target.value;
-  state.shopper = value === NEW_SHOPPER ? makeShopperId() : value;
-  savePreference(STORAGE_KEYS.shopper, state.shopper);
+  if (value === NEW_SHOPPER) {
+    try {
+      await startSession();
+    } catch (error) {
+      showError(t('errorConfig'), error);
+      return;
+    }
+  } else {
+    state.shopper = value;
+    savePreference(STORAGE_KEYS.shopper, state.shopper);
+  }
+  renderShopperSelect();
   refreshShelf();
 }
 
@@ -686,8 +771,23 @@ function chartFigure(evaluation, names) {
 
 async function loadConfig() {
   try {
-    const config = await api('/storefront/config.json');
-    state.apiKey = config?.api_key ?? null;
+    state.config = { ...state.config, ...(await api('/storefront/config.json')) };
+  } catch (error) {
+    showError(t('errorConfig'), error);
+  }
+}
+
+// The shopper of a still-valid saved session (or an existing shopper on an open demo server);
+// otherwise a new anonymous session.
+async function restoreShopper() {
+  state.session = restoreSession();
+  const saved = loadPreference(STORAGE_KEYS.shopper);
+  if (saved && (saved === state.session?.shopper || state.config.existing_shoppers && saved !== '')) {
+    state.shopper = saved;
+    return;
+  }
+  try {
+    await startSession();
   } catch (error) {
     showError(t('errorConfig'), error);
   }
@@ -696,11 +796,6 @@ async function loadConfig() {
 function restorePreferences() {
   state.lang = loadPreference(STORAGE_KEYS.lang) === 'zh' ? 'zh' : 'en';
   state.category = loadPreference(STORAGE_KEYS.category);
-  state.shopper = loadPreference(STORAGE_KEYS.shopper);
-  if (!state.shopper) {
-    state.shopper = makeShopperId();
-    savePreference(STORAGE_KEYS.shopper, state.shopper);
-  }
 }
 
 function bindControls() {
@@ -723,6 +818,7 @@ async function start() {
   renderShopperSelect();
   bindControls();
   await loadConfig();
+  await restoreShopper();
   await Promise.all([loadCategories(), loadShoppers()]);
   renderRoute({ navigated: true });
   refreshShelf();

@@ -191,18 +191,6 @@ extension Tape {
         return y
     }
 
-    /// max(x, 0).
-    public func relu(_ x: Tensor) -> Tensor {
-        let y = output(rows: x.rows, cols: x.cols, from: x)
-        let n = x.count
-        for i in 0..<n { y.value[i] = max(x.value[i], 0) }
-        record(y) {
-            let gy = y.grad, gx = x.grad
-            for i in 0..<n where x.value[i] > 0 { gx[i] += gy[i] }
-        }
-        return y
-    }
-
     /// Inverted dropout: zeroes each value with probability `p` and scales the rest by 1/(1-p).
     /// The identity when the tape is not training or `p` is 0.
     public func dropout<G: RandomNumberGenerator>(_ x: Tensor, p: Float, using generator: inout G) -> Tensor {

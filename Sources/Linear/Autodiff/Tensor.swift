@@ -78,12 +78,6 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { value.update(from: $0.baseAddress!, count: count) }
     }
 
-    /// Copies another tensor's values (same shape).
-    public func copyValues(from other: Tensor) {
-        precondition(other.rows == rows && other.cols == cols)
-        value.update(from: other.value, count: count)
-    }
-
     /// The single value of a 1 × 1 tensor (a loss).
     public var scalar: Float { value[0] }
 }

@@ -211,6 +211,4 @@ struct PackedSequences {
         if let next { targets.append(contentsOf: next) }
         offsets.append(items.count)
     }
-
-    var sequenceCount: Int { offsets.count - 1 }
 }

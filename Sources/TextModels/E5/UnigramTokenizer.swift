@@ -270,12 +270,12 @@ final class E5PieceIndex: @unchecked Sendable {
     }
 
     /// Step 5: the best segmentation over character positions, then the backtrack.
-    private func viterbi(bytes: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Int32>) -> [Int32] {
+    private func viterbi(bytes: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Int>) -> [Int32] {
         let n = starts.count - 1
         guard n > 0, let base = bytes.baseAddress else { return [] }
         let best = UnsafeMutablePointer<Float>.allocate(capacity: n + 1)
         let pieceAt = UnsafeMutablePointer<Int32>.allocate(capacity: n + 1)
-        let from = UnsafeMutablePointer<Int32>.allocate(capacity: n + 1)
+        let from = UnsafeMutablePointer<Int>.allocate(capacity: n + 1)
         defer {
             best.deallocate()
             pieceAt.deallocate()
@@ -289,13 +289,13 @@ final class E5PieceIndex: @unchecked Sendable {
         for i in 0..<n {
             let here = best[i]
             if here == -.infinity { continue }
-            let first = Int(starts[i])
+            let first = starts[i]
             let span = base + first
             var hash = Self.fnvBasis
             var length = 0
             var e = i + 1
             while e <= n {
-                let newLength = Int(starts[e]) - first
+                let newLength = starts[e] - first
                 if newLength > longestPiece { break }
                 while length < newLength {
                     hash = (hash ^ UInt64(span[length])) &* Self.fnvPrime
@@ -308,7 +308,7 @@ final class E5PieceIndex: @unchecked Sendable {
                     if candidate > best[e] {
                         best[e] = candidate
                         pieceAt[e] = Int32(truncatingIfNeeded: id)
-                        from[e] = Int32(truncatingIfNeeded: i)
+                        from[e] = i
                     }
                 }
                 e += 1
@@ -317,14 +317,14 @@ final class E5PieceIndex: @unchecked Sendable {
             if candidate > best[i + 1] {
                 best[i + 1] = candidate
                 pieceAt[i + 1] = unkID
-                from[i + 1] = Int32(truncatingIfNeeded: i)
+                from[i + 1] = i
             }
         }
         var count = 0
         var position = n
         while position > 0 {
             count += 1
-            position = Int(from[position])
+            position = from[position]
         }
         return [Int32](unsafeUninitializedCapacity: count) { ids, initialized in
             var position = n
@@ -332,7 +332,7 @@ final class E5PieceIndex: @unchecked Sendable {
             while position > 0 {
                 slot -= 1
                 ids[slot] = pieceAt[position]
-                position = Int(from[position])
+                position = from[position]
             }
             initialized = count
         }
@@ -343,7 +343,7 @@ final class E5PieceIndex: @unchecked Sendable {
 /// because Viterbi runs over character positions but matches pieces by bytes.
 struct E5NormalizedText {
     var bytes: [UInt8] = []
-    var starts: [Int32] = []
+    var starts: [Int] = []
     private var lastWasSpace = false
 
     init(capacity: Int) {
@@ -353,7 +353,7 @@ struct E5NormalizedText {
 
     /// Writes "▁" (U+2581, E2 96 81) as one character.
     mutating func appendMetaspace() {
-        starts.append(Int32(truncatingIfNeeded: bytes.count))
+        starts.append(bytes.count)
         bytes.append(0xE2)
         bytes.append(0x96)
         bytes.append(0x81)
@@ -367,7 +367,7 @@ struct E5NormalizedText {
 
     /// One character given as its UTF-8 bytes (never a space).
     @inline(__always) mutating func appendCharacter(_ utf8: UnsafeBufferPointer<UInt8>) {
-        starts.append(Int32(truncatingIfNeeded: bytes.count))
+        starts.append(bytes.count)
         bytes.append(contentsOf: utf8)
         lastWasSpace = false
     }
@@ -378,7 +378,7 @@ struct E5NormalizedText {
             appendSpace()
             return
         }
-        starts.append(Int32(truncatingIfNeeded: bytes.count))
+        starts.append(bytes.count)
         switch scalar {
         case ..<0x80:
             bytes.append(UInt8(scalar))
@@ -400,6 +400,6 @@ struct E5NormalizedText {
 
     /// Closes the offsets with the end of the last character.
     mutating func finish() {
-        starts.append(Int32(truncatingIfNeeded: bytes.count))
+        starts.append(bytes.count)
     }
 }

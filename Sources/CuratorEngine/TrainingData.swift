@@ -1,0 +1,71 @@
+import CuratorCore
+import Foundation
+import Recommenders
+import Storage
+
+/// A saved split with the product vectors, ready for training (`curator train` and `tune`).
+public struct TrainingData: Sendable {
+    public let split: LoadedSplit
+    /// What the model learns from: the split's train part.
+    public let training: ShopperHistories
+    /// What early stopping watches: the validation part.
+    public let validation: EvaluationSet
+    /// The language-model vector of every product, in `productKeys` order.
+    public let vectors: [Float]
+    public let dimension: Int
+    /// `CuratorStore.dataFingerprint()` when the data was read.
+    public let dataFingerprint: String
+
+    public var productKeys: [String] { split.data.log.productKeys }
+
+    /// - Parameter vectors: the language-model vector of every live product in
+    ///   `CuratorStore.allProducts()` order (`CatalogueEmbedding.upToDateVectors`), asked for once.
+    public static func load(from store: CuratorStore, split name: String,
+                            vectors: () throws -> (vectors: [Float], dimension: Int)) throws -> TrainingData {
+        let split = try LoadedSplit.load(named: name, from: store)
+        let (productVectors, dimension) = try vectors()
+        return TrainingData(split: split, training: split.data.trainingHistories,
+                            validation: EvaluationSet(split: split.data, part: .validation),
+                            vectors: productVectors, dimension: dimension, dataFingerprint: try store.dataFingerprint())
+    }
+
+    /// A new, untrained model over these products.
+    public func makeModel(_ configuration: NeuralConfiguration) throws -> NeuralRecommender {
+        try NeuralRecommender(configuration: configuration, productCount: productKeys.count, productVectors: vectors, lmDimension: dimension)
+    }
+
+    /// Saves a model trained on this data as the next version of its name, with what it was
+    /// trained on (split, early-stopping part) so evaluation can hold it to that split; then
+    /// reads it back through `ServingModel`, as `curator evaluate` and the server will, and
+    /// checks that it scores exactly as before. Returns the version.
+    /// - Parameter extraMetrics: further figures to keep with it (test metrics, trials).
+    public func save(_ model: NeuralRecommender, summary: TrainingSummary, extraMetrics: [String: Double] = [:],
+                     in store: CuratorStore) throws -> Int {
+        let record = TrainingRecord(splitName: split.name, splitFingerprint: split.fingerprint, earlyStoppingPart: model.earlyStoppingPart)
+        var metrics: [String: Any] = [
+            "validation_ndcg@10": summary.bestValidationNDCG ?? 0, "best_epoch": summary.bestEpoch,
+            "epochs": summary.epochs.count, "training_seconds": summary.seconds,
+        ]
+        metrics.merge(extraMetrics) { $1 }
+        metrics.merge(record.metrics) { $1 }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let version = try store.saveModel(StoredModel(
+            name: model.name, dataFingerprint: dataFingerprint,
+            parameters: String(decoding: try encoder.encode(model.configuration), as: UTF8.self),
+            metrics: String(decoding: try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self),
+            payload: try model.serialized(productKeys: productKeys)))
+
+        let reloaded = try ServingModel.load(named: model.name, version: version, from: store, productIDs: productKeys,
+                                             vectors: vectors, lmDimension: dimension)
+        let sample = validation.shoppers.prefix(64).map { validation.histories[Int($0)] }
+        let n = productKeys.count
+        var before = [Float](repeating: 0, count: sample.count * n), after = before
+        before.withUnsafeMutableBufferPointer { model.scores(for: sample, productCount: n, into: $0) }
+        after.withUnsafeMutableBufferPointer { reloaded.recommender.scores(for: sample, productCount: n, into: $0) }
+        guard before == after else {
+            throw CuratorError.model("the saved \(model.name) version \(version) scores differently after loading")
+        }
+        return version
+    }
+}

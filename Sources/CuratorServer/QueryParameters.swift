@@ -1,0 +1,68 @@
+import CuratorCore
+import CuratorEngine
+import Explanations
+import Foundation
+
+/// Parsing and bounds of the parameters a recommendation takes, shared by the query string
+/// (`GET /v1/shoppers/{id}/recommendations`) and the JSON body (`POST /v1/recommendations`),
+/// so both refuse the same values with the same messages.
+enum QueryParameters {
+    static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text, !text.isEmpty else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError.badRequest("'\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound) (got '\(text)')", field: name)
+        }
+        return number
+    }
+
+    static func language(_ text: String?) throws -> ReasonLanguage {
+        guard let text, !text.isEmpty else { return .en }
+        guard let language = ReasonLanguage(rawValue: text.lowercased()) else {
+            throw APIError.badRequest("'lang' must be en or zh (got '\(text)')", field: "lang")
+        }
+        return language
+    }
+
+    /// A list of ids, at most `ServerConfiguration.maxListedIDs`: each one costs a lookup, so
+    /// an unbounded list would let one request do unbounded work.
+    static func idList(_ ids: [String], name: String) throws -> [String] {
+        guard ids.count <= ServerConfiguration.maxListedIDs else {
+            throw APIError.badRequest("'\(name)' holds at most \(ServerConfiguration.maxListedIDs.grouped) ids (got \(ids.count.grouped))", field: name)
+        }
+        return ids
+    }
+
+    static func commaSeparated(_ text: String?) -> [String]? {
+        text.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
+    /// The recommendation options, from text values as a query string gives them.
+    static func recommendationRequest(k: String?, lang: String?, category: String?, minPrice: String?, maxPrice: String?,
+                                      exclude: [String]?, excludeIDs: [String]?) throws -> RecommendationRequest {
+        var request = RecommendationRequest()
+        request.k = try integer(k, name: "k", default: 10, range: 1...100)
+        request.language = try language(lang)
+        if let category, !category.isEmpty { request.category = category }
+        request.minPrice = try price(minPrice, name: "min_price")
+        request.maxPrice = try price(maxPrice, name: "max_price")
+        if let exclude {
+            let names: [String: EventType] = ["purchased": .purchase, "viewed": .view, "carted": .cart, "clicked": .click, "favorited": .favorite]
+            var types = Set<EventType>()
+            for item in exclude.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !item.isEmpty {
+                guard let type = names[item] ?? EventType(rawValue: item) else {
+                    throw APIError.badRequest("'exclude': unknown value '\(item)' (use purchased, viewed, cart, clicked, favorited)", field: "exclude")
+                }
+                types.insert(type)
+            }
+            request.exclude = types
+        }
+        if let excludeIDs { request.excludeIDs = Set(try idList(excludeIDs, name: "exclude_ids")) }
+        return request
+    }
+
+    private static func price(_ text: String?, name: String) throws -> Double? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = Double(text), value >= 0 else { throw APIError.badRequest("'\(name)' must be a non-negative number (got '\(text)')", field: name) }
+        return value
+    }
+}

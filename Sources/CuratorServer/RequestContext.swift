@@ -1,0 +1,32 @@
+import Foundation
+import Hummingbird
+
+/// Per-request state: who is asking (resolved once by `CredentialMiddleware`) and the body limit,
+/// plus the API's JSON decoder and encoder for `request.decode(as:)` and `ResponseEncodable`.
+struct CuratorRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    var credential: Credential = .none
+    var maxBodyBytes = 8 << 20
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    var maxUploadSize: Int { maxBodyBytes }
+    var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
+    var responseEncoder: JSONEncoder { APIEncoding.encoder }
+}
+
+/// Reads the credential and sets the body limit before any route runs.
+struct CredentialMiddleware: RouterMiddleware {
+    typealias Context = CuratorRequestContext
+    let access: AccessPolicy
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.credential = access.credential(for: request)
+        context.maxBodyBytes = maxBodyBytes
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,211 @@
+import CuratorCore
+import CuratorEngine
+import Foundation
+import Hummingbird
+import Storage
+
+/// `/v1/products`: the catalogue — pages and semantic search, one product, its similar
+/// products, and (admin) upserts and deletes.
+extension CuratorHTTPServer {
+    /// A product as the API shows it.
+    struct ProductJSON: ResponseEncodable, Sendable {
+        var productID: String
+        var title: String
+        var description: String
+        var brand: String
+        var category: String
+        var price: String?
+        var inStock: Bool
+        /// Similarity to the search query, on search results only.
+        var score: Float?
+
+        enum CodingKeys: String, CodingKey {
+            case productID = "product_id", title, description, brand, category, price, inStock = "in_stock", score
+        }
+
+        init(_ product: Product, score: Float? = nil) {
+            productID = product.id
+            title = product.title
+            description = product.description
+            brand = product.brand
+            category = product.category
+            price = product.price
+            inStock = product.inStock
+            self.score = score
+        }
+    }
+
+    /// A product as a client sends it: fields left out are stored empty (a product is replaced
+    /// whole), `price` as a string or a number.
+    struct ProductInput: Decodable, Sendable {
+        var productID: String?
+        var title: String
+        var description: String
+        var brand: String
+        var category: String
+        var price: String?
+        var inStock: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case productID = "product_id", title, description, brand, category, price, inStock = "in_stock"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let fields = try FieldReader(decoder, keyedBy: CodingKeys.self, what: "the body")
+            productID = try fields.string(.productID)
+            title = try fields.string(.title) ?? ""
+            description = try fields.string(.description) ?? ""
+            brand = try fields.string(.brand) ?? ""
+            category = try fields.string(.category) ?? ""
+            if let text = try fields.string(.price) {
+                guard let canonical = Decimals.canonical(text) else {
+                    throw APIError.badRequest("field '\(fields.field(.price))': '\(text)' is not a non-negative decimal number", field: fields.field(.price))
+                }
+                price = canonical
+            }
+            inStock = try fields.bool(.inStock) ?? true
+            // In a batch every product names itself; checked here, where its path is known.
+            if !fields.path.text.isEmpty, (productID ?? "").isEmpty {
+                throw APIError.badRequest(productID == nil ? "missing field '\(fields.field(.productID))'" : "field '\(fields.field(.productID))' is empty",
+                                          field: fields.field(.productID))
+            }
+        }
+
+        func product(id: String) -> Product {
+            Product(id: id, title: title, description: description, brand: brand, category: category, price: price, inStock: inStock)
+        }
+    }
+
+    /// An array of products or `{"products": [...]}`; at most `ServerConfiguration.maxBatch`.
+    struct ProductBatch: Decodable, Sendable {
+        var products: [ProductInput]
+
+        init(from decoder: any Decoder) throws {
+            products = try Batch<ProductInput>.decode(from: decoder, wrapper: "products", allowSingle: false,
+                                                      limit: ServerConfiguration.maxBatch, noun: "products").items
+        }
+    }
+
+    struct ProductList: ResponseEncodable, Sendable {
+        var products: [ProductJSON]
+    }
+
+    struct ProductPage: ResponseEncodable, Sendable {
+        var items: [ProductJSON]
+        var total: Int
+    }
+
+    struct Deleted: ResponseEncodable, Sendable {
+        var deleted: String
+    }
+
+    func addProductRoutes(to products: RouterGroup<CuratorRequestContext>) {
+        products.get { request, context in
+            try access.requireCatalogueRead(context.credential)
+            let query = request.uri.queryParameters
+            let limit = try QueryParameters.integer(query.get("k"), name: "k", default: 24, range: 1...100)
+            let offset = try QueryParameters.integer(query.get("offset"), name: "offset", default: 0, range: 0...10_000_000)
+            let category = query.get("category").flatMap { $0.isEmpty ? nil : $0 }
+            let page: RecommendationEngine.Page
+            if let text = query.get("q")?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+                guard text.count <= 500 else { throw APIError.badRequest("'q' is longer than 500 characters", field: "q") }
+                let vector = try await searchVector(text)
+                page = engine.search(vector: vector, category: category, limit: limit)
+            } else {
+                page = engine.browse(category: category, offset: offset, limit: limit)
+            }
+            let items = page.products.enumerated().map { i, product in ProductJSON(product, score: page.scores?[i]) }
+            return ProductPage(items: items, total: page.total)
+        }
+        products.post { request, context in
+            try access.requireAdmin(context.credential)
+            let batch = try await request.decode(as: ProductBatch.self, context: context)
+            let stored = try await upsert(batch.products.map { $0.product(id: $0.productID ?? "") })
+            return ProductList(products: stored.map { ProductJSON($0) })
+        }
+        products.get(":id") { request, context in
+            try access.requireCatalogueRead(context.credential)
+            let id = try context.parameters.require("id")
+            guard let product = engine.catalogue.product(id) else { throw APIError.notFound("unknown product '\(id)'") }
+            return ProductJSON(product)
+        }
+        products.put(":id") { request, context in
+            try access.requireAdmin(context.credential)
+            let id = try context.parameters.require("id")
+            let input = try await request.decode(as: ProductInput.self, context: context)
+            if let bodyID = input.productID, bodyID != id {
+                throw APIError.badRequest("field 'product_id' ('\(bodyID)') differs from the id in the path ('\(id)')", field: "product_id")
+            }
+            let stored = try await upsert([input.product(id: id)])
+            return ProductJSON(stored[0])
+        }
+        products.delete(":id") { request, context in
+            try access.requireAdmin(context.credential)
+            let id = try context.parameters.require("id")
+            let deleted = try await work.catalogue.run { [store, engine] in
+                guard try store.deleteProduct(id: id) else { return false }
+                engine.catalogue.remove(id)
+                return true
+            }
+            guard deleted else { throw APIError.notFound("unknown product '\(id)'") }
+            return Deleted(deleted: id)
+        }
+        products.get(":id/similar") { request, context in
+            try access.requireCatalogueRead(context.credential)
+            let id = try context.parameters.require("id")
+            let query = request.uri.queryParameters
+            let k = try QueryParameters.integer(query.get("k"), name: "k", default: 10, range: 1...100)
+            let lang = try QueryParameters.language(query.get("lang"))
+            guard engine.catalogue.contains(id) else { throw APIError.notFound("unknown product '\(id)'") }
+            let items = try engine.similar(to: id, k: k, language: lang)
+            return RecommendationJSON(RecommendationList(shopper: "", model: "semantic", items: items))
+        }
+    }
+
+    /// A search query's vector, encoded on the encoder lane between the chunks of any upsert.
+    func searchVector(_ text: String) async throws -> [Float] {
+        try await work.encoder.run { [embedding] in Array(embedding.encoder.encodeMatrix([text], role: .query)[0]) }
+    }
+
+    /// Stores, encodes and indexes products; returns when they can be recommended. The whole
+    /// upsert runs on the catalogue-writes lane (one upsert or delete at a time, so the store
+    /// and the live catalogue see writes in the same order); the encoding goes to the encoder
+    /// lane a chunk at a time, so searches queued meanwhile wait for one chunk, not the lot.
+    func upsert(_ products: [Product]) async throws -> [Product] {
+        try await work.catalogue.run { [store, embedding, engine, work] in
+            let stored = try store.upsertProducts(products)
+            for start in stride(from: 0, to: stored.count, by: BlockingWork.encodingChunk) {
+                let chunk = Array(stored[start..<min(start + BlockingWork.encodingChunk, stored.count)])
+                try work.encoder.runAndWait {
+                    let vectors = try embedding.vectors(for: chunk.map(\.product))
+                    for (entry, vector) in zip(chunk, vectors) {
+                        try engine.catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
+                    }
+                }
+            }
+            return stored.map(\.product)
+        }
+    }
+}
+
+/// `GET /v1/categories`: departments and category paths with their product counts.
+extension CuratorHTTPServer {
+    struct CategoryCount: Encodable, Sendable {
+        var name: String
+        var count: Int
+    }
+
+    struct CategoryTree: ResponseEncodable, Sendable {
+        var departments: [CategoryCount]
+        var categories: [CategoryCount]
+    }
+
+    func addCategoryRoutes(to categories: RouterGroup<CuratorRequestContext>) {
+        categories.get { _, context in
+            try access.requireCatalogueRead(context.credential)
+            let tree = engine.categories()
+            return CategoryTree(departments: tree.departments.map { CategoryCount(name: $0.name, count: $0.count) },
+                                categories: tree.categories.map { CategoryCount(name: $0.name, count: $0.count) })
+        }
+    }
+}

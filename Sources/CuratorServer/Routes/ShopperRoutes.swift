@@ -1,0 +1,115 @@
+import CuratorCore
+import CuratorEngine
+import Foundation
+import Hummingbird
+import Storage
+
+/// `/v1/shoppers`: shopper data — the list (admin), one shopper's history, and their
+/// recommendations. Every route here needs a key or that shopper's session token unless the
+/// server runs with `--open-shopper-reads`.
+extension CuratorHTTPServer {
+    struct ShopperListing: ResponseEncodable, Sendable {
+        struct Entry: Encodable, Sendable {
+            /// `~` + the stored pseudonym: usable wherever a shopper id is, never the shop's clear id.
+            var shopper: String
+            var events: Int
+            var lastSeen: String
+            var topCategory: String
+
+            enum CodingKeys: String, CodingKey {
+                case shopper, events, lastSeen = "last_seen", topCategory = "top_category"
+            }
+        }
+
+        var shoppers: [Entry]
+    }
+
+    struct ShopperSummary: ResponseEncodable, Sendable {
+        struct RecentEvent: Encodable, Sendable {
+            var productID: String
+            var event: String
+            var timestamp: String
+            /// Nil once the product has left the catalogue.
+            var title: String?
+
+            enum CodingKeys: String, CodingKey {
+                case productID = "product_id", event, timestamp, title
+            }
+        }
+
+        var shopper: String
+        var counts: [String: Int]
+        var recentEvents: [RecentEvent]
+
+        enum CodingKeys: String, CodingKey {
+            case shopper, counts, recentEvents = "recent_events"
+        }
+    }
+
+    func addShopperRoutes(to shoppers: RouterGroup<CuratorRequestContext>) {
+        shoppers.get { request, context in
+            try access.requireShopperList(context.credential)
+            let limit = try QueryParameters.integer(request.uri.queryParameters.get("limit"), name: "limit", default: 20, range: 1...1000)
+            let recent = try store.recentShoppers(limit: limit)
+            return ShopperListing(shoppers: recent.map {
+                .init(shopper: "~" + $0.pseudonym, events: $0.events, lastSeen: Timestamps.format(millis: $0.lastSeenMillis), topCategory: $0.topCategory)
+            })
+        }
+        shoppers.get(":id") { _, context in
+            let id = try context.parameters.require("id")
+            try access.requireShopperRead(context.credential, shopper: id)
+            guard let summary = try store.shopperSummary(shopID: id) else { throw APIError.notFound("no events for shopper '\(id)'") }
+            var counts: [String: Int] = [:]
+            for type in EventType.allCases { counts[type.rawValue] = summary.counts[type] ?? 0 }
+            let recent = summary.recent.map {
+                ShopperSummary.RecentEvent(productID: $0.productID, event: $0.type.rawValue, timestamp: Timestamps.format(millis: $0.timestampMillis),
+                                           title: engine.catalogue.product($0.productID)?.title)
+            }
+            return ShopperSummary(shopper: id, counts: counts, recentEvents: recent)
+        }
+        shoppers.get(":id/recommendations") { request, context in
+            let id = try context.parameters.require("id")
+            try access.requireShopperRead(context.credential, shopper: id)
+            let query = request.uri.queryParameters
+            let options = try QueryParameters.recommendationRequest(
+                k: query.get("k"), lang: query.get("lang"), category: query.get("category"), minPrice: query.get("min_price"),
+                maxPrice: query.get("max_price"), exclude: QueryParameters.commaSeparated(query.get("exclude")),
+                excludeIDs: QueryParameters.commaSeparated(query.get("exclude_ids")))
+            return RecommendationJSON(try engine.recommend(shopper: id, request: options))
+        }
+    }
+}
+
+/// `POST /v1/recommendations`: recommendations for a history the caller sends (an anonymous
+/// session that keeps its own history), no shopper data involved.
+extension CuratorHTTPServer {
+    struct AnonymousRecommendationRequest: Decodable, Sendable {
+        var viewed: [String]
+        var options: RecommendationRequest
+
+        enum CodingKeys: String, CodingKey {
+            case viewed, k, lang, category, minPrice = "min_price", maxPrice = "max_price", exclude, excludeIDs = "exclude_ids"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let fields = try FieldReader(decoder, keyedBy: CodingKeys.self, what: "the body (a JSON object like {\"viewed\": [\"P1\", \"P2\"]})")
+            guard let viewed = try fields.stringList(.viewed), fields.contains(.viewed) else {
+                throw APIError.badRequest("field 'viewed' must be an array of product ids", field: "viewed")
+            }
+            self.viewed = try QueryParameters.idList(viewed, name: "viewed")
+            options = try QueryParameters.recommendationRequest(
+                k: try fields.string(.k), lang: try fields.string(.lang), category: try fields.string(.category),
+                minPrice: try fields.string(.minPrice), maxPrice: try fields.string(.maxPrice),
+                exclude: try fields.stringList(.exclude), excludeIDs: try fields.stringList(.excludeIDs))
+        }
+    }
+
+    func addRecommendationRoutes(to recommendations: RouterGroup<CuratorRequestContext>) {
+        recommendations.post { request, context in
+            try access.requireCatalogueRead(context.credential)
+            let body = try await request.decode(as: AnonymousRecommendationRequest.self, context: context)
+            let history = body.viewed.enumerated().map { (productID: $1, type: EventType.view, timestampMillis: Int64($0)) }
+            return RecommendationJSON(engine.recommend(shopper: "anonymous", history: history, request: body.options))
+        }
+    }
+}
