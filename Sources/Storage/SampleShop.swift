@@ -38,6 +38,8 @@ public struct SampleShop: Sendable {
 
     struct Department {
         var name: String
+        /// In the Chinese shop the Chinese name, a space, then the Latin one ("声悦 Sonora"), as
+        /// brands sold in China are listed.
         var brands: [String]
         var adjectives: [String]
         var kinds: [Kind]
