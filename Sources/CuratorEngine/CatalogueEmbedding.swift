@@ -11,6 +11,8 @@ public struct CatalogueEmbedding: Sendable {
     public let store: CuratorStore
     public let encoder: any TextEncoder
     public var template = ProductTextTemplate.standard
+    /// How the model was named when opened (`modelSpec`), recorded by `runAndRecord`.
+    public var modelSpec: String?
 
     public init(store: CuratorStore, encoder: any TextEncoder, template: ProductTextTemplate = .standard) {
         self.store = store
@@ -37,18 +39,28 @@ public struct CatalogueEmbedding: Sendable {
         case (nil, let recorded?): choice = recorded
         case (nil, nil): choice = TextEncoders.defaultModel
         }
+        let encoder: any TextEncoder
         do {
-            return CatalogueEmbedding(store: store, encoder: try TextEncoders.load(choice, options: options))
+            encoder = try TextEncoders.load(choice, options: options)
         } catch {
             throw error.curatorError
         }
+        // The first model used on a store is its model from then on: every vector cached here
+        // will come from it (an explicit switch is recorded by `runAndRecord` once embedded).
+        if recorded == nil { try store.recordLanguageModel(modelSpec(choice)) }
+        var embedding = CatalogueEmbedding(store: store, encoder: encoder)
+        embedding.modelSpec = modelSpec(choice)
+        return embedding
     }
 
     /// How a `--model` value is recorded: a known model by its name, anything else by its path.
     public static func modelSpec(_ model: String) -> String {
         let path = TextEncoders.resolve(model, environment: [:])
         let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
-        for entry in TextEncoders.known where URL(fileURLWithPath: entry.folder).standardizedFileURL.path == standardized {
+        for entry in TextEncoders.known
+        where URL(fileURLWithPath: entry.folder).standardizedFileURL.path == standardized
+            || URL(fileURLWithPath: standardized).lastPathComponent == entry.name {
+            // A known model's folder, wherever it is given from, is recorded by name.
             return entry.name
         }
         return path
@@ -72,9 +84,9 @@ public struct CatalogueEmbedding: Sendable {
     }
 
     /// `run`, then records this encoder as the store's model (`curator embed`).
-    public func runAndRecord(as model: String?, batch: Int = 256, progress: Progress? = nil) throws -> Report {
+    public func runAndRecord(batch: Int = 256, progress: Progress? = nil) throws -> Report {
         let report = try run(batch: batch, progress: progress)
-        try store.recordLanguageModel(Self.modelSpec(model ?? encoder.name))
+        try store.recordLanguageModel(modelSpec ?? encoder.name)
         return report
     }
 

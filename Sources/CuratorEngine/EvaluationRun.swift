@@ -164,7 +164,13 @@ public struct EvaluationRun: Sendable {
         guard !versions.isEmpty else {
             throw CuratorError.notFound(what: "trained model '\(name)' (train one with: curator train --model \(name) --split \(split.name))")
         }
-        let records = versions.map { (model: $0, training: TrainingRecord(metricsJSON: $0.metrics)) }
+        let languageModel = try store.languageModel()
+        let all = versions.map { (model: $0, training: TrainingRecord(metricsJSON: $0.metrics)) }
+        let records = all.filter { $0.training.fits(languageModel: languageModel) }
+        if records.isEmpty, let other = all.compactMap(\.training.languageModel).first {
+            throw CuratorError.configuration(
+                "every saved \(name) was trained over \(other) vectors, but \(store.path) now uses \(languageModel ?? "another language model"); train it again: curator train --model \(name)")
+        }
         if let newest = records.filter({ $0.training.wasTrained(on: split) }).max(by: { $0.model.version < $1.model.version }) {
             return newest.model
         }

@@ -50,9 +50,12 @@ public struct ServingModel: Sendable {
                                 currentDataFingerprint: try store.dataFingerprint())
     }
 
-    /// The newest saved version among the servable models, without its weights.
+    /// The newest saved version among the servable models trained over the store's current
+    /// language model, without its weights.
     public static func latest(in store: CuratorStore) throws -> StoredModel? {
-        try store.models().filter { servableNames.contains($0.name) }
+        let languageModel = try store.languageModel()
+        return try store.models()
+            .filter { servableNames.contains($0.name) && TrainingRecord(metricsJSON: $0.metrics).fits(languageModel: languageModel) }
             .max { ($0.createdAtMillis, $0.version) < ($1.createdAtMillis, $1.version) }
     }
 }

@@ -41,7 +41,8 @@ public struct TrainingData: Sendable {
     /// - Parameter extraMetrics: further figures to keep with it (test metrics, trials).
     public func save(_ model: NeuralRecommender, summary: TrainingSummary, extraMetrics: [String: Double] = [:],
                      in store: CuratorStore) throws -> Int {
-        let record = TrainingRecord(splitName: split.name, splitFingerprint: split.fingerprint, earlyStoppingPart: model.earlyStoppingPart)
+        let record = TrainingRecord(splitName: split.name, splitFingerprint: split.fingerprint, earlyStoppingPart: model.earlyStoppingPart,
+                                    languageModel: try store.languageModel())
         var metrics: [String: Any] = [
             "validation_ndcg@10": summary.bestValidationNDCG ?? 0, "best_epoch": summary.bestEpoch,
             "epochs": summary.epochs.count, "training_seconds": summary.seconds,

@@ -13,11 +13,21 @@ public struct TrainingRecord: Sendable, Equatable {
     public var splitFingerprint: String?
     /// The part watched for early stopping (`curator train` and `tune` stop on validation).
     public var earlyStoppingPart: SplitPart?
+    /// The store's language model when it was trained (`CuratorStore.languageModel()`): a model
+    /// learned over one model's vectors means nothing over another's.
+    public var languageModel: String?
 
-    public init(splitName: String?, splitFingerprint: String?, earlyStoppingPart: SplitPart?) {
+    public init(splitName: String?, splitFingerprint: String?, earlyStoppingPart: SplitPart?, languageModel: String? = nil) {
         self.splitName = splitName
         self.splitFingerprint = splitFingerprint
         self.earlyStoppingPart = earlyStoppingPart
+        self.languageModel = languageModel
+    }
+
+    /// Whether it can score with the vectors of `current` (models saved before the language
+    /// model was recorded are taken to match).
+    public func fits(languageModel current: String?) -> Bool {
+        languageModel == nil || current == nil || languageModel == current
     }
 
     /// Reads the record from a saved model's metrics JSON. Models saved before the part was
@@ -27,6 +37,7 @@ public struct TrainingRecord: Sendable, Equatable {
         let object = (try? JSONSerialization.jsonObject(with: Data(metricsJSON.utf8))) as? [String: Any] ?? [:]
         splitName = object[Key.split] as? String
         splitFingerprint = object[Key.splitFingerprint] as? String
+        languageModel = object[Key.languageModel] as? String
         if let part = object[Key.earlyStoppingPart] as? String {
             earlyStoppingPart = SplitPart(rawValue: part)
         } else {
@@ -40,6 +51,7 @@ public struct TrainingRecord: Sendable, Equatable {
         if let splitName { out[Key.split] = splitName }
         if let splitFingerprint { out[Key.splitFingerprint] = splitFingerprint }
         if let earlyStoppingPart { out[Key.earlyStoppingPart] = earlyStoppingPart.rawValue }
+        if let languageModel { out[Key.languageModel] = languageModel }
         return out
     }
 
@@ -54,5 +66,6 @@ public struct TrainingRecord: Sendable, Equatable {
         static let splitFingerprint = "split_fingerprint"
         static let earlyStoppingPart = "early_stopping_part"
         static let bestEpoch = "best_epoch"
+        static let languageModel = "language_model"
     }
 }

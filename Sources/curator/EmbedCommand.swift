@@ -22,7 +22,7 @@ struct EmbedCommand: ParsableCommand {
             let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model, switching: true)
             let encoder = embedding.encoder
             if let warning = try embedding.unreadableCatalogueWarning() { printErr("curator: warning: \(warning)") }
-            let report = try embedding.runAndRecord(as: model, batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
+            let report = try embedding.runAndRecord(batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
             print("embedded \(report.encoded) product texts (\(report.cached) already cached) with \(encoder.modelID) in \(String(format: "%.1f", report.seconds)) s")
         } catch {
             throw fail(error)

@@ -60,4 +60,22 @@ final class SecretCommandTests: XCTestCase {
             XCTAssertEqual(report?["new_shoppers"] as? Int, 0, reimport.stdout)
         }
     }
+
+    /// A server given the wrong secret does not start, and the test helper fails with what the
+    /// server wrote to stderr rather than skipping.
+    func testServeRefusesAWrongSecretAndSaysWhy() throws {
+        let created = try run(["import", "products", "--store", "s.sqlite", try write("p.csv", "product_id,title\nP1,Tea\n")],
+                              environment: [PseudonymSecret.hexVariable: String(repeating: "a5", count: 32)])
+        XCTAssertEqual(created.status, 0, created.stderr)
+        XCTAssertThrowsError(try RunningServer(folder: folder, store: "s.sqlite",
+                                               environment: [PseudonymSecret.hexVariable: String(repeating: "5a", count: 32)])) { error in
+            XCTAssertTrue(error is SetupFailure, "\(error)")
+            XCTAssertTrue("\(error)".contains("is not the one this store's pseudonyms were made with"), "\(error)")
+        }
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        return name
+    }
 }
