@@ -59,20 +59,12 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// An HNSW graph over `modelVectors`, keyed like `index`, for large catalogues; see `ModelGraph`.
     private var modelIndex: ModelGraph?
     /// Where a model's graph is built from and saved to (the store for deletions, the options for size and path).
-    private let store: CuratorStore?
+    private let store: CuratorStore
     private let indexOptions: IndexOptions
     /// Bumped by every upsert; `rowRevision[row]` is the revision that last changed a row, so a
     /// model built from an older snapshot knows which rows to redo.
     private var revision: UInt64 = 0
     private var rowRevision: [UInt64] = []
-
-    public init(dimension: Int) {
-        self.dimension = dimension
-        index = nil
-        indexOrigin = "exact scan"
-        store = nil
-        indexOptions = IndexOptions()
-    }
 
     /// Loads every live product of the store with its vector and popularity from its events,
     /// and builds, or loads and reconciles, the HNSW graph when the catalogue is large.
@@ -243,7 +235,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         precondition(table.count == ids.count * d, "the model was built for \(ids.count) products")
         // Large catalogues: the model's own graph, loaded and reconciled or built, still off the lock.
         var graph: ModelGraph?
-        if let store, snapshotLiveCount >= indexOptions.threshold {
+        if snapshotLiveCount >= indexOptions.threshold {
             var options = indexOptions
             options.path = Self.modelIndexPath(indexOptions.path)
             // Learned vectors cluster less cleanly than the language model's: a wider beam keeps recall@10 ≥ 0.98.

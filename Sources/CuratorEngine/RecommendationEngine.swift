@@ -66,10 +66,11 @@ public struct RecommendationEngine: Sendable {
 
     public let store: CuratorStore
     public let catalogue: LiveCatalogue
-    /// A recommendation reads at most this many of the shopper's newest events. Without a bound
-    /// anyone who can post events could make one shopper's requests arbitrarily slow; the
-    /// models weigh recent events most anyway (the trained ones read their `maxLength`
-    /// newest, 50 by default), so older ones change little.
+    /// A recommendation reads at most this many of the shopper's newest events (the server's
+    /// `--history-limit`). Without a bound anyone who can post events could make one shopper's
+    /// requests arbitrarily slow. Older events change next to nothing: the trained models read
+    /// their `maxLength` newest (50 by default), and the language-model pooling halves an
+    /// event's weight every `recencyHalfLife` events back (0.5^40 at 200 with the default 5).
     public let historyLimit: Int
     /// A history event's weight halves every `recencyHalfLife` events back from the newest.
     public var recencyHalfLife: Float = 5

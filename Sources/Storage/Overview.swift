@@ -13,23 +13,19 @@ public struct ShopperOverview: Sendable, Hashable {
 }
 
 extension CuratorStore {
-    /// The most recently active shoppers, newest first.
+    /// The most recently active shoppers, newest first. Read from the `shoppers_last_seen`
+    /// index, so the cost follows `limit` (and those shoppers' histories), not the event table.
     public func recentShoppers(limit: Int) throws -> [ShopperOverview] {
         try read { db in
-            // One statement: the recent shoppers, then each one's most frequent category.
             try Row.fetchAll(db, sql: """
                 WITH recent AS (
-                    SELECT shopper_id, count(*) AS events, max(ts) AS last_seen FROM events
-                    GROUP BY shopper_id ORDER BY last_seen DESC, shopper_id DESC LIMIT ?),
-                categories AS (
-                    SELECT e.shopper_id, p.category, count(*) AS n
-                    FROM events e JOIN recent r ON r.shopper_id = e.shopper_id JOIN products p ON p.id = e.product_id
-                    GROUP BY e.shopper_id, p.category)
-                SELECT s.shopper_key, r.events, r.last_seen,
-                       ifnull((SELECT c.category FROM categories c WHERE c.shopper_id = r.shopper_id
-                               ORDER BY c.n DESC, c.category LIMIT 1), '')
-                FROM recent r JOIN shoppers s ON s.id = r.shopper_id
-                ORDER BY r.last_seen DESC, r.shopper_id DESC
+                    SELECT id, shopper_key, last_seen FROM shoppers WHERE last_seen > 0
+                    ORDER BY last_seen DESC, id DESC LIMIT ?)
+                SELECT r.shopper_key, (SELECT count(*) FROM events e WHERE e.shopper_id = r.id), r.last_seen,
+                       ifnull((SELECT p.category FROM events e JOIN products p ON p.id = e.product_id
+                               WHERE e.shopper_id = r.id GROUP BY p.category ORDER BY count(*) DESC, p.category LIMIT 1), '')
+                FROM recent r
+                ORDER BY r.last_seen DESC, r.id DESC
                 """, arguments: [limit]).map { row in
                 ShopperOverview(pseudonym: row[0], events: row[1], lastSeenMillis: row[2], topCategory: row[3])
             }
