@@ -57,10 +57,10 @@ public struct CatalogueEmbedding: Sendable {
     public static func modelSpec(_ model: String) -> String {
         let path = TextEncoders.resolve(model, environment: [:])
         let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
-        for entry in TextEncoders.known
-        where URL(fileURLWithPath: entry.folder).standardizedFileURL.path == standardized
-            || URL(fileURLWithPath: standardized).lastPathComponent == entry.name {
-            // A known model's folder, wherever it is given from, is recorded by name.
+        // A known model's folder under ./models is recorded by name; any other path as given
+        // (a name resolves against the current folder, so recording it for an absolute path
+        // would break commands run from elsewhere).
+        for entry in TextEncoders.known where URL(fileURLWithPath: entry.folder).standardizedFileURL.path == standardized {
             return entry.name
         }
         return path
