@@ -88,8 +88,6 @@ struct FieldReader<Key: CodingKey> {
         }
     }
 
-    func contains(_ key: Key) -> Bool { container.contains(key) }
-
     /// A string, or a number written as text; nil when absent or null.
     func string(_ key: Key) throws -> String? {
         guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }

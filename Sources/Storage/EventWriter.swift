@@ -4,6 +4,7 @@ import GRDB
 /// Writes events inside one open transaction: finds or creates each shopper under their
 /// pseudonym (cached per shop id) and inserts the event unless an identical one is stored.
 /// Shared by file imports and the online API so both store events exactly the same way.
+/// Call `finish()` before the transaction commits.
 struct EventWriter {
     private let db: Database
     private let pseudonymizer: ShopperPseudonymizer
@@ -12,6 +13,8 @@ struct EventWriter {
     private let findShopper: Statement
     private let insertEvent: RawStatement
     private var shoppers: [String: Int64] = [:]
+    /// The newest event time written per shopper row, for `shoppers.last_seen`.
+    private var lastSeen: [Int64: Int64] = [:]
     /// Shoppers this writer created.
     private(set) var newShoppers = 0
 
@@ -50,6 +53,16 @@ struct EventWriter {
         insertEvent.bind(4, timestampMillis)
         insertEvent.bind(5, quantity)
         insertEvent.bind(6, price)
-        return try insertEvent.run(db) > 0
+        guard try insertEvent.run(db) > 0 else { return false }
+        if timestampMillis > lastSeen[shopper] ?? .min { lastSeen[shopper] = timestampMillis }
+        return true
+    }
+
+    /// Moves each written shopper's `last_seen` forward (the index behind the recent-shoppers
+    /// list): one update per shopper, not per event.
+    mutating func finish() throws {
+        let update = try db.makeStatement(sql: "UPDATE shoppers SET last_seen = max(last_seen, ?) WHERE id = ?")
+        for (shopper, newest) in lastSeen { try update.execute(arguments: [newest, shopper]) }
+        lastSeen.removeAll()
     }
 }

@@ -67,6 +67,7 @@ extension CuratorStore {
                                               type: event.type, timestampMillis: event.timestampMillis,
                                               quantity: event.quantity, price: event.price))
             }
+            try writer.finish()
             return AppendedEvents(isNew: isNew, problems: [])
         }
     }

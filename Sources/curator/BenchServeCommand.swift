@@ -172,6 +172,39 @@ struct BenchServe: AsyncParsableCommand {
         latencies.sort()
         print(String(format: "product upserts (encode + index + store): p50 %.1f ms, p99 %.1f ms over %d", latencies[latencies.count / 2],
                      latencies[latencies.count * 99 / 100], latencies.count))
+
+        // /healthz while one large batch of products is encoded: encoding runs on the server's own
+        // threads, so the request threads must stay free to answer.
+        let bulk = (0..<3_000).map { i in
+            "{\"product_id\":\"BULK-\(i)\",\"title\":\"Summit Trail Hiking Backpack \(i)L\",\"brand\":\"Summit\",\"category\":\"Outdoor > Hiking Backpack\",\"description\":\"Carries your gear on long day hikes, batch model \(i).\",\"price\":\"59.90\"}"
+        }
+        var bulkRequest = URLRequest(url: URL(string: "\(base)/v1/products")!)
+        bulkRequest.httpMethod = "POST"
+        bulkRequest.timeoutInterval = 900
+        bulkRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        bulkRequest.httpBody = Data(("{\"products\":[" + bulk.joined(separator: ",") + "]}").utf8)
+        let healthURL = URL(string: "\(base)/healthz")!
+        let poller = Task { () -> [Double] in
+            var health: [Double] = []
+            while !Task.isCancelled {
+                let start = Date()
+                guard let (_, response) = try? await URLSession.shared.data(from: healthURL),
+                      (response as? HTTPURLResponse)?.statusCode == 200 else { continue }
+                health.append(Date().timeIntervalSince(start) * 1000)
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return health
+        }
+        let bulkStart = Date()
+        let (_, bulkResponse) = try await URLSession.shared.data(for: bulkRequest)
+        let bulkSeconds = Date().timeIntervalSince(bulkStart)
+        poller.cancel()
+        let health = await poller.value.sorted()
+        guard (bulkResponse as? HTTPURLResponse)?.statusCode == 200, !health.isEmpty else {
+            throw fail(CuratorError.configuration("the 3,000-product upsert failed"))
+        }
+        print(String(format: "/healthz during one upsert of 3,000 products (%.1f s): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d", bulkSeconds,
+                     health[health.count / 2], health[health.count * 99 / 100], health[health.count - 1], health.count))
         serverTask.cancel()
         _ = try? await serverTask.value
 

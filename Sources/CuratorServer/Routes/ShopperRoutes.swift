@@ -93,7 +93,7 @@ extension CuratorHTTPServer {
 
         init(from decoder: any Decoder) throws {
             let fields = try FieldReader(decoder, keyedBy: CodingKeys.self, what: "the body (a JSON object like {\"viewed\": [\"P1\", \"P2\"]})")
-            guard let viewed = try fields.stringList(.viewed), fields.contains(.viewed) else {
+            guard let viewed = try fields.stringList(.viewed) else {
                 throw APIError.badRequest("field 'viewed' must be an array of product ids", field: "viewed")
             }
             self.viewed = try QueryParameters.idList(viewed, name: "viewed")

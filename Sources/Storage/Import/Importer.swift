@@ -155,6 +155,7 @@ extension CuratorStore {
                     report.rejected += 1
                     try rejects.add(line: problem.line, reason: problem.reason, record: problem.raw)
                 })
+                try writer.finish()
             }
         }
     }
