@@ -94,21 +94,29 @@ enum ModelFolder {
     }
 }
 
-final class ServerTests: XCTestCase {
-    var folder: URL!
-
-    override func setUpWithError() throws {
+/// A temporary folder with the small sample shop imported into `s.sqlite`: what every server test starts from.
+enum SampleStore {
+    static func make(named name: String) throws -> URL {
         guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else {
             throw SetupFailure("curator binary not found at \(CLI.binary.path)")
         }
         guard FileManager.default.fileExists(atPath: ModelFolder.path + "/model.safetensors") else {
             throw Prerequisite.missing("model not fetched (scripts/setup)")
         }
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-server-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         XCTAssertEqual(try CLI.run(["sample", "--out", "shop", "--products", "90", "--shoppers", "20", "--seed", "5"], in: folder).status, 0)
         XCTAssertEqual(try CLI.run(["import", "products", "--store", "s.sqlite", "shop/products.csv"], in: folder).status, 0)
         XCTAssertEqual(try CLI.run(["import", "events", "--store", "s.sqlite", "shop/events.csv"], in: folder).status, 0)
+        return folder
+    }
+}
+
+final class ServerTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = try SampleStore.make(named: "server")
     }
 
     override func tearDownWithError() throws {

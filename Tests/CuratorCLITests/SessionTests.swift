@@ -14,17 +14,7 @@ final class SessionTests: XCTestCase {
     let secret = "session-secret-0123456789abcdef-0123456789"
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: CLI.binary.path) else {
-            throw SetupFailure("curator binary not found at \(CLI.binary.path)")
-        }
-        guard FileManager.default.fileExists(atPath: ModelFolder.path + "/model.safetensors") else {
-            throw Prerequisite.missing("model not fetched (scripts/setup)")
-        }
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-sessions-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        XCTAssertEqual(try CLI.run(["sample", "--out", "shop", "--products", "90", "--shoppers", "20", "--seed", "5"], in: folder).status, 0)
-        XCTAssertEqual(try CLI.run(["import", "products", "--store", "s.sqlite", "shop/products.csv"], in: folder).status, 0)
-        XCTAssertEqual(try CLI.run(["import", "events", "--store", "s.sqlite", "shop/events.csv"], in: folder).status, 0)
+        folder = try SampleStore.make(named: "sessions")
     }
 
     override func tearDownWithError() throws {
