@@ -6,6 +6,10 @@ A new shopper starts with popular items; after viewing three products of one dep
 card in English, then in Chinese after switching language; the models page must show the
 evaluation table; the browser console must stay free of errors.
 
+With --shop-lang zh (a Chinese shop, `curator sample --lang zh`) the browser's language is zh-CN:
+the page must open in 中文 by itself, a Chinese search (防水登山鞋) must find hiking boots, and the
+reasons must be Chinese first (no English outside the quoted titles), then English after switching.
+
     python3 Tests/Browser/storefront_test.py --url http://127.0.0.1:8080 --screenshot shop.png
 """
 import argparse
@@ -17,6 +21,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 CHROMIUM = '/usr/bin/chromium'
@@ -26,6 +31,15 @@ VIEWS = 3
 MIN_DEPARTMENT_SHARE = 0.6
 CJK = re.compile(r'[\u4e00-\u9fff]')
 ASCII_LETTERS = re.compile(r'[A-Za-z]')
+# The sentence templates of Sources/Explanations/ReasonWriter.swift; titles may be in any language.
+ENGLISH_REASON = re.compile(r'^(Because you recently |Popular with shoppers right now: |Similar to |Picked for you from )')
+CHINESE_REASON = re.compile(r'^(因为您最近|近期热门商品|与「|根据您的购物记录)')
+QUOTED_TITLE = re.compile(r'「[^」]*」')
+# The Chinese shop's search check: a query by kind of product, and the category it must find.
+CHINESE_QUERY = '防水登山鞋'
+CHINESE_QUERY_CATEGORY = '户外用品 > 登山鞋'
+MIN_SEARCH_SHARE = 0.75
+SEARCH_CARDS = 8
 
 # Read in one script call so a shelf re-rendering mid-read cannot hand back stale elements.
 READ_SHELF = """
@@ -60,11 +74,13 @@ def testid(name):
     return f'[data-testid="{name}"]'
 
 
-def make_driver(width, height):
+def make_driver(width, height, browser_language):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', f'--window-size={width},{height}'):
+    for argument in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', f'--window-size={width},{height}',
+                     f'--lang={browser_language}'):
         options.add_argument(argument)
+    options.add_experimental_option('prefs', {'intl.accept_languages': browser_language})
     options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
@@ -131,10 +147,34 @@ class Storefront:
         self.wait_shelf_after(version, f'viewing {product_id}')
         return title
 
+    def route(self):
+        return self.driver.execute_script("return [location.hash || '#/', document.body.dataset.route || '']")
+
     def back_to_grid(self, department):
         self.driver.back()
         prefix = department + ' >'
-        self.wait(lambda: (cards := self.grid()) and all(c['category'].startswith(prefix) for c in cards), 'the grid again')
+        # The route first: until the page has taken the hash change, the old grid would match too.
+        self.wait(lambda: self.route() == ['#/', 'grid'] and (cards := self.grid())
+                  and all(c['category'].startswith(prefix) for c in cards), 'the grid again')
+
+    def search(self, query):
+        box = self.find('search-input')
+        box.clear()
+        box.send_keys(query, Keys.ENTER)
+        # The results replace the page in one step, under a heading that names the query.
+        self.wait(lambda: query in self.driver.execute_script("return document.querySelector('#main h1')?.textContent || ''")
+                  and len(self.grid()) > 0, f'results for "{query}"')
+        return self.grid()
+
+    def clear_search(self, query):
+        box = self.find('search-input')
+        box.clear()
+        box.send_keys(Keys.ENTER)
+        self.wait(lambda: self.exists('product-card') and self.driver.execute_script(
+            "return !document.querySelector('#main h1')?.textContent.includes(arguments[0])", query), 'the grid without the search')
+
+    def language(self):
+        return self.find('lang-select').get_attribute('value')
 
     def switch_language(self, value):
         version = self.shelf_version()
@@ -169,9 +209,48 @@ def describe(cards):
     return ', '.join(f"{c['id']} ({c['category']})" for c in cards)
 
 
+def check_reasons(cards, language, shop_language):
+    """Every card has a reason in `language`. The shop's own names are quoted as they are, so only in
+    a Chinese shop must a Chinese reason be free of Latin letters outside its quoted titles (an
+    English shop's department, "Beauty", stays "Beauty")."""
+    for card in cards:
+        reason = card['reason']
+        if language == 'en':
+            check(ENGLISH_REASON.search(reason), f'card {card["id"]} has no English reason: "{reason}"')
+        elif shop_language == 'zh':
+            outside_titles = QUOTED_TITLE.sub('', reason)
+            check(CHINESE_REASON.search(reason) and not ASCII_LETTERS.search(outside_titles),
+                  f'card {card["id"]} has no Chinese reason (or English outside the quoted titles): "{reason}"')
+        else:
+            check(CHINESE_REASON.search(reason), f'card {card["id"]} has no Chinese reason: "{reason}"')
+
+
+def check_heading(page, language):
+    heading = page.driver.find_element(By.ID, 'shelf-heading').text
+    if language == 'zh':
+        check(CJK.search(heading), f'the shelf heading is not in Chinese: "{heading}"')
+    else:
+        check(not CJK.search(heading), f'the shelf heading is not in English: "{heading}"')
+    return heading
+
+
+def check_chinese_search(page):
+    step(f'search "{CHINESE_QUERY}"')
+    cards = page.search(CHINESE_QUERY)[:SEARCH_CARDS]
+    hits = sum(c['category'] == CHINESE_QUERY_CATEGORY for c in cards)
+    print(f'   {hits}/{len(cards)} of the first results are {CHINESE_QUERY_CATEGORY}: {describe(cards)}')
+    check(len(cards) > 0 and hits / len(cards) >= MIN_SEARCH_SHARE,
+          f'"{CHINESE_QUERY}" found {hits}/{len(cards)} {CHINESE_QUERY_CATEGORY} (need {MIN_SEARCH_SHARE:.0%}): {describe(cards)}')
+    page.clear_search(CHINESE_QUERY)
+
+
 def run(page, args):
-    step(f'open {page.base_url}/')
+    primary = args.shop_lang
+    other = 'en' if primary == 'zh' else 'zh'
+    step(f'open {page.base_url}/ (browser language {args.browser_language})')
     page.open()
+    check(page.language() == primary, f'the page opened in "{page.language()}", expected "{primary}" for a {args.browser_language} browser')
+    print(f'   opened in {primary}: "{check_heading(page, primary)}"')
 
     label = page.choose_new_shopper()
     initial = page.shelf()
@@ -181,6 +260,9 @@ def run(page, args):
     check('popular' in (status.get_attribute('class') or ''),
           f'the shelf does not say a new shopper sees popular items (status: "{status.text}", model "{status.get_attribute("data-model")}")')
     print(f'   shelf status: {status.text}')
+
+    if primary == 'zh':
+        check_chinese_search(page)
 
     department = page.department_options()[0]
     step(f'filter the grid to department "{department}"')
@@ -202,25 +284,20 @@ def run(page, args):
     print(f'   {in_department}/{len(shelf)} cards in {department} ({share:.0%}); model: {status.get_attribute("data-model")}')
     check(share >= MIN_DEPARTMENT_SHARE,
           f'only {share:.0%} of the shelf is in {department} (need {MIN_DEPARTMENT_SHARE:.0%}): {describe(shelf)}')
-    for card in shelf:
-        reason = card['reason']
-        check(reason and ASCII_LETTERS.search(reason) and not CJK.search(reason),
-              f'card {card["id"]} has no English reason: "{reason}"')
-    print(f'   English reasons, e.g. "{shelf[0]["reason"]}"')
+    check_reasons(shelf, primary, args.shop_lang)
+    print(f'   {primary} reasons, e.g. "{shelf[0]["reason"]}"')
     print(f'   why? {page.open_why()}')
 
     Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
     page.driver.save_screenshot(args.screenshot)
     step(f'screenshot {args.screenshot}')
 
-    step('switch to 中文')
-    page.switch_language('zh')
-    chinese = page.shelf()
-    for card in chinese:
-        check(CJK.search(card['reason']), f'card {card["id"]} has no Chinese reason: "{card["reason"]}"')
-    heading = page.driver.find_element(By.ID, 'shelf-heading').text
-    check(CJK.search(heading), f'the shelf heading is not in Chinese: "{heading}"')
-    print(f'   "{heading}": {len(chinese)} Chinese reasons, e.g. "{chinese[0]["reason"]}"')
+    step('switch to ' + ('中文' if other == 'zh' else 'English'))
+    page.switch_language(other)
+    switched = page.shelf()
+    check_reasons(switched, other, args.shop_lang)
+    heading = check_heading(page, other)
+    print(f'   "{heading}": {len(switched)} {other} reasons, e.g. "{switched[0]["reason"]}"')
 
     step('models page')
     models = page.open_models()
@@ -245,9 +322,12 @@ def main():
     parser.add_argument('--url', required=True, help='base URL of a running curator serve')
     parser.add_argument('--screenshot', required=True, help='PNG of the shop page after the three views')
     parser.add_argument('--mobile-screenshot', help='optional PNG of the shop page in a 390x844 window')
+    parser.add_argument('--shop-lang', choices=('en', 'zh'), default='en',
+                        help='the shop\'s language: zh runs a zh-CN browser against a Chinese shop')
     args = parser.parse_args()
+    args.browser_language = 'zh-CN' if args.shop_lang == 'zh' else 'en-US'
 
-    driver = make_driver(1280, 1600)
+    driver = make_driver(1280, 1600, args.browser_language)
     page = Storefront(driver, args.url)
     try:
         run(page, args)

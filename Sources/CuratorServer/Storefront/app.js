@@ -358,8 +358,12 @@ function debounce(fn, ms) {
   };
 }
 
-// Semantic search runs the language model on the server, so wait until typing pauses.
-const searchSoon = debounce(() => runSearch(), 400);
+// Semantic search runs the language model on the server, so wait until typing pauses. Only a
+// changed query counts: a pause after Enter already ran the search must not pull a shopper who
+// has since opened a product back to the results.
+const searchSoon = debounce(() => {
+  if ($('search-input').value.trim() !== state.query) runSearch();
+}, 400);
 
 function runSearch() {
   const query = $('search-input').value.trim();
@@ -793,8 +797,12 @@ async function restoreShopper() {
   }
 }
 
+// A shopper's own choice wins; before there is one, the browser's language decides (a zh-CN,
+// zh-TW or zh-HK browser opens in Chinese).
 function restorePreferences() {
-  state.lang = loadPreference(STORAGE_KEYS.lang) === 'zh' ? 'zh' : 'en';
+  const saved = loadPreference(STORAGE_KEYS.lang);
+  const browser = (navigator.language || '').toLowerCase();
+  state.lang = saved ? (saved === 'zh' ? 'zh' : 'en') : (browser.startsWith('zh') ? 'zh' : 'en');
   state.category = loadPreference(STORAGE_KEYS.category);
 }
 
