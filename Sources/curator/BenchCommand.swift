@@ -6,7 +6,7 @@ import Storage
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Curator's speed on this machine.",
-        subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self])
+        subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self])
 }
 
 struct BenchImport: ParsableCommand {
@@ -34,4 +34,11 @@ struct BenchImport: ParsableCommand {
             }
         }
     }
+}
+
+/// The value below which a share `p` of `values` lies (nearest rank; 0 for no values).
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }

@@ -278,9 +278,3 @@ struct BenchSearch: ParsableCommand {
             name, served, percentile(r.latenciesMs, 0.5), p99, r.latenciesMs.max() ?? 0, r.short, verdict, rate))
     }
 }
-
-private func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
