@@ -15,16 +15,25 @@ public struct SemanticRecommender: Recommender {
     public let productCount: Int
     /// Row-major [productCount × dimension], each row L2-normalised.
     public let productVectors: [Float]
+    /// What a history item contributes to the shopper vector: the product vectors themselves,
+    /// unless the same products were encoded another way (e5's `query:` role, to compare).
+    public let historyVectors: [Float]
     public var recency: RecencyDecay
 
-    /// - Parameter productVectors: row-major [productCount × dimension], L2-normalised rows
-    ///   (a zero row is allowed for a product without text; it then scores 0).
-    public init(productVectors: [Float], dimension: Int, recency: RecencyDecay = RecencyDecay(halfLife: 5)) {
+    /// - Parameters:
+    ///   - productVectors: row-major [productCount × dimension], L2-normalised rows
+    ///     (a zero row is allowed for a product without text; it then scores 0).
+    ///   - historyVectors: the same shape, used for history items only (nil: `productVectors`).
+    public init(productVectors: [Float], dimension: Int, historyVectors: [Float]? = nil,
+                recency: RecencyDecay = RecencyDecay(halfLife: 5)) {
         precondition(dimension > 0 && productVectors.count % dimension == 0,
                      "product vectors must be productCount × dimension")
+        precondition(historyVectors.map { $0.count == productVectors.count } ?? true,
+                     "history vectors must have the shape of the product vectors")
         self.dimension = dimension
         self.productCount = productVectors.count / dimension
         self.productVectors = productVectors
+        self.historyVectors = historyVectors ?? productVectors
         self.recency = recency
     }
 
@@ -44,7 +53,7 @@ public struct SemanticRecommender: Recommender {
         vector.update(repeating: 0)
         var total: Float = 0
         let d = dimension
-        productVectors.withUnsafeBufferPointer { vectors in
+        historyVectors.withUnsafeBufferPointer { vectors in
             history.products.withUnsafeBufferPointer { products in
                 recency.forEachWeighted(history) { i, weight in
                     let row = Int(products[i]) * d
