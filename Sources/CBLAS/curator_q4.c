@@ -324,10 +324,18 @@ Q4_VNNI_MICRO(1, 1)
         }                                                                                             \
         int count = tile->cols - half * 8;                                                            \
         if (count > 8) count = 8;                                                                     \
+        const float *bias = tile->bias ? tile->bias + half * 8 : NULL;                                \
         for (int t = 0; t < MT && count > 0; t++) {                                                   \
-            float tmp[8];                                                                             \
-            _mm256_storeu_ps(tmp, facc[t]);                                                           \
-            store_row(tile->c + (size_t)t * tile->ldc + half * 8, tmp, tile->bias ? tile->bias + half * 8 : NULL, count); \
+            float *out = tile->c + (size_t)t * tile->ldc + half * 8;                                  \
+            if (count == 8) {                                                                         \
+                __m256 v = facc[t];                                                                   \
+                if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));                                \
+                _mm256_storeu_ps(out, v);                                                             \
+            } else {                                                                                  \
+                float tmp[8];                                                                         \
+                _mm256_storeu_ps(tmp, facc[t]);                                                       \
+                store_row(out, tmp, bias, count);                                                     \
+            }                                                                                         \
         }                                                                                             \
     }
 Q4_AVX2_MICRO(4)
