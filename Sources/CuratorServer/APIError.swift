@@ -20,6 +20,8 @@ struct APIError: Error, HTTPResponseError, Sendable {
     var message: String
     var field: String?
     var items: [Item] = []
+    /// For 405: the methods the path is served with, sent as `Allow`.
+    var allowedMethods: [HTTPRequest.Method] = []
 
     static func badRequest(_ message: String, field: String? = nil) -> APIError {
         APIError(status: .badRequest, message: message, field: field)
@@ -29,7 +31,11 @@ struct APIError: Error, HTTPResponseError, Sendable {
     static func forbidden(_ message: String) -> APIError { APIError(status: .forbidden, message: message) }
     static func notFound(_ message: String) -> APIError { APIError(status: .notFound, message: message) }
 
-    var headers: HTTPFields { [.contentType: "application/json"] }
+    var headers: HTTPFields {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if !allowedMethods.isEmpty { headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ") }
+        return headers
+    }
 
     private struct Body: Encodable {
         struct Detail: Encodable {

@@ -71,6 +71,8 @@ public struct CuratorHTTPServer: Sendable {
         addShopperRoutes(to: v1.group("shoppers"))
         addRecommendationRoutes(to: v1.group("recommendations"))
         addModelRoutes(to: v1.group("models"))
+        // Last: a middleware wraps only what is added after it, so this one sees just the requests no route took.
+        router.add(middleware: UnroutedRequestMiddleware(routes: router.routes.map { ($0.path, $0.method) }))
         return router
     }
 

@@ -2,6 +2,40 @@ import CuratorCore
 import CuratorEngine
 import Explanations
 import Foundation
+import Hummingbird
+
+/// A query string's parameters as browsers (`URLSearchParams`) and HTTP libraries write them
+/// (`application/x-www-form-urlencoded`): `+` is a space, and a plus itself comes as `%2B`.
+/// Hummingbird's `queryParameters` keeps `+`, so `category=Outdoor+%3E+Rain+Jacket` matched no
+/// category. The first of a repeated name counts.
+struct FormQuery: Sendable {
+    private var values: [String: String] = [:]
+
+    init(_ query: String?) {
+        for pair in (query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.decode(parts[0])
+            if values[name] == nil { values[name] = parts.count > 1 ? Self.decode(parts[1]) : "" }
+        }
+    }
+
+    func get(_ name: String) -> String? { values[name] }
+
+    private static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}
+
+extension CuratorRequestContext {
+    /// A path parameter, percent-decoded as clients encode it (`encodeURIComponent`):
+    /// `/v1/products/two%20words` names `two words`. Hummingbird hands parameters over as they
+    /// appear in the path; text that is not valid percent-encoding is taken as it is.
+    func pathParameter(_ name: String) throws -> String {
+        let raw = try parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+}
 
 /// Parsing and bounds of the parameters a recommendation takes, shared by the query string
 /// (`GET /v1/shoppers/{id}/recommendations`) and the JSON body (`POST /v1/recommendations`),

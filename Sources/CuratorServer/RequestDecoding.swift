@@ -97,6 +97,36 @@ struct FieldReader<Key: CodingKey> {
         throw APIError.badRequest("field '\(field(key))' must be a string", field: field(key))
     }
 
+    /// A decimal as text: a string as sent, or a JSON number in plain digits. Swift writes very
+    /// small and very large doubles with an exponent (`1e-05`), which decimal fields refuse, so a
+    /// number is spelled out (`0.00001`) before the field's own check; nil when absent or null.
+    func decimal(_ key: Key) throws -> String? {
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        if let text = try? container.decode(String.self, forKey: key) { return text }
+        if let whole = try? container.decode(Int64.self, forKey: key) { return String(whole) }
+        if let number = try? container.decode(Double.self, forKey: key), number.isFinite { return Self.plainDigits(number) }
+        throw APIError.badRequest("field '\(field(key))' must be a number or a decimal string", field: field(key))
+    }
+
+    /// A finite double's shortest decimal form without an exponent: `1e-05` → `0.00001`, `1e+21` → `1` and 21 zeros.
+    static func plainDigits(_ number: Double) -> String {
+        let text = "\(number)"
+        guard let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }), let exponent = Int(text[text.index(after: e)...]) else { return text }
+        var mantissa = text[..<e]
+        let sign = mantissa.hasPrefix("-") ? "-" : ""
+        if !sign.isEmpty { mantissa = mantissa.dropFirst() }
+        let parts = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        var digits = String(parts[0]) + (parts.count > 1 ? String(parts[1]) : "")
+        // Where the decimal point falls in `digits`.
+        var point = parts[0].count + exponent
+        if point < 1 {
+            digits = String(repeating: "0", count: 1 - point) + digits
+            point = 1
+        }
+        if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
+        return sign + digits.prefix(point) + "." + digits.dropFirst(point)
+    }
+
     func requiredString(_ key: Key) throws -> String {
         guard let text = try string(key) else { throw APIError.badRequest("missing field '\(field(key))'", field: field(key)) }
         return text

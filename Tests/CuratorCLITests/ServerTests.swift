@@ -70,6 +70,8 @@ final class RunningServer {
         var status: Int
         var json: Any?
         var text: String
+        /// Response headers, by lowercased name.
+        var headers: [String: String] = [:]
         var object: [String: Any] { json as? [String: Any] ?? [:] }
     }
 
@@ -81,9 +83,13 @@ final class RunningServer {
         if let raw { request.httpBody = raw }
         if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         let (data, response) = try await URLSession.shared.data(for: request)
+        var headers: [String: String] = [:]
+        for (name, value) in (response as? HTTPURLResponse)?.allHeaderFields ?? [:] {
+            headers["\(name)".lowercased()] = "\(value)"
+        }
         return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
                      json: try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-                     text: String(decoding: data, as: UTF8.self))
+                     text: String(decoding: data, as: UTF8.self), headers: headers)
     }
 }
 
@@ -283,6 +289,104 @@ final class ServerTests: XCTestCase {
         let openapi = try await server.request("GET", "/openapi.yaml")
         XCTAssertEqual(openapi.status, 200)
         XCTAssertTrue(openapi.text.contains("/v1/shoppers/{id}/recommendations"))
+    }
+
+    /// What `scripts/api-fuzz` (Schemathesis against openapi.yaml) found: before the fixes, each
+    /// of these requests got an answer the document does not describe.
+    func testRequestsAsHTTPLibrariesWriteThemGetTheDocumentedAnswers() async throws {
+        let admin = "admin-key-0123456789abcdef"
+        let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0"],
+                                       environment: ["CURATOR_API_KEYS": admin])
+        defer { _ = server.stop() }
+        func field(_ reply: RunningServer.Reply) -> String? { (reply.object["error"] as? [String: Any])?["field"] as? String }
+        func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+
+        // A `+` in a query string is a space, as URLSearchParams and Python's requests write one;
+        // a plus itself comes as %2B.
+        let categories = try await server.request("GET", "/v1/categories")
+        let category = try XCTUnwrap((categories.object["categories"] as? [[String: Any]])?.first?["name"] as? String)
+        XCTAssertTrue(category.contains(" "), category)
+        let spaced = try await server.request("GET", "/v1/products?category=\(encoded(category))")
+        XCTAssertGreaterThan(spaced.object["total"] as? Int ?? 0, 0, spaced.text)
+        let plussed = try await server.request("GET", "/v1/products?category=\(encoded(category).replacingOccurrences(of: "%20", with: "+"))")
+        XCTAssertEqual(plussed.text, spaced.text)
+        let literalPlus = try await server.request("GET", "/v1/products?category=\(encoded(category + "+"))")
+        XCTAssertEqual(literalPlus.object["total"] as? Int, 0, literalPlus.text)
+        let exclude = try await server.request("GET", "/v1/shoppers/S00001/recommendations?exclude=purchased+,+viewed", key: admin)
+        XCTAssertEqual(exclude.status, 200, exclude.text)
+
+        // A price sent as a JSON number is a decimal however the number is written.
+        for (number, stored) in [("1e-05", "0.00001"), ("1.5E+21", "1500000000000000000000"), ("19.99", "19.99")] {
+            let put = try await server.request("PUT", "/v1/products/TINY", raw: Data(#"{"title": "Tiny", "price": \#(number)}"#.utf8), key: admin)
+            XCTAssertEqual(put.status, 200, put.text)
+            XCTAssertEqual(put.object["price"] as? String, stored, number)
+        }
+        let event = try await server.request("POST", "/v1/events",
+                                             raw: Data(#"{"user_id": "u1", "product_id": "TINY", "event": "purchase", "price": 2.5e-7}"#.utf8), key: admin)
+        XCTAssertEqual(event.status, 200, event.text)
+        let negative = try await server.request("PUT", "/v1/products/TINY", raw: Data(#"{"title": "Tiny", "price": -1e-05}"#.utf8), key: admin)
+        XCTAssertEqual(negative.status, 400, negative.text)
+        XCTAssertEqual(field(negative), "price")
+
+        // Lengths count code points as sent, as the document's maxLength does: one character
+        // made of 501 code points is too long, and so is a short query padded past 500.
+        let accent = String(repeating: "\u{301}", count: 500)
+        let combining = try await server.request("GET", "/v1/products?q=\(encoded("e" + accent))")
+        XCTAssertEqual(combining.status, 400, combining.text)
+        XCTAssertEqual(field(combining), "q")
+        let padded = try await server.request("GET", "/v1/products?q=\(encoded(String(repeating: " ", count: 495) + "chef knife"))")
+        XCTAssertEqual(padded.status, 400, padded.text)
+        let search = try await server.request("GET", "/v1/products?q=\(encoded("chef knife"))")
+        XCTAssertEqual(search.status, 200, search.text)
+        let longShopper = try await server.request("POST", "/v1/sessions", body: ["shopper": "S" + String(repeating: "\u{301}", count: 200)], key: admin)
+        XCTAssertEqual(longShopper.status, 400, longShopper.text)
+        XCTAssertEqual(field(longShopper), "shopper")
+        let shopper = try await server.request("POST", "/v1/sessions", body: ["shopper": String(repeating: "S", count: 200)], key: admin)
+        XCTAssertEqual(shopper.status, 201, shopper.text)
+
+        // Ids in paths are percent-decoded, as encodeURIComponent writes them; blank ids are refused,
+        // not stored as the product or shopper "" (the store trims ids, as `curator import` does).
+        let named = try await server.request("POST", "/v1/products", body: [["product_id": "two words", "title": "Two Words Lamp"],
+                                                                             ["product_id": "灯-1", "title": "台灯"]], key: admin)
+        XCTAssertEqual(named.status, 200, named.text)
+        for path in ["/v1/products/two%20words", "/v1/products/\(encoded("灯-1"))", "/v1/products/two%20words/similar?k=2"] {
+            let reply = try await server.request("GET", path)
+            XCTAssertEqual(reply.status, 200, "\(path): \(reply.text)")
+        }
+        let renamed = try await server.request("PUT", "/v1/products/two%20words", body: ["product_id": "two words", "title": "Lamp"], key: admin)
+        XCTAssertEqual(renamed.status, 200, renamed.text)
+        let mail = try await server.request("POST", "/v1/events", body: ["user_id": "ann@example.com", "product_id": "two words", "event": "view"], key: admin)
+        XCTAssertEqual(mail.status, 200, mail.text)
+        let history = try await server.request("GET", "/v1/shoppers/ann%40example.com", key: admin)
+        XCTAssertEqual(history.status, 200, history.text)
+        let removed = try await server.request("DELETE", "/v1/products/\(encoded("灯-1"))", key: admin)
+        XCTAssertEqual(removed.status, 200, removed.text)
+        let blankProduct = try await server.request("POST", "/v1/products", body: [["product_id": "\u{0B} ", "title": "Blank"]], key: admin)
+        XCTAssertEqual(blankProduct.status, 400, blankProduct.text)
+        XCTAssertEqual(field(blankProduct), "[0].product_id")
+        let blankPath = try await server.request("PUT", "/v1/products/%20%20", body: ["title": "Blank"], key: admin)
+        XCTAssertEqual(blankPath.status, 400, blankPath.text)
+        let blankShopper = try await server.request("POST", "/v1/events", body: ["user_id": "  ", "product_id": "P00001", "event": "view"], key: admin)
+        XCTAssertEqual(blankShopper.status, 400, blankShopper.text)
+        XCTAssertEqual(field(blankShopper), "user_id")
+        let unnamed = try await server.request("GET", "/v1/products/%20")
+        XCTAssertEqual(unnamed.status, 404, unnamed.text)
+
+        // A method a path does not take gets 405 and the methods it does take; an unknown path 404;
+        // both in the API's error shape (they were empty 404s).
+        for (method, path, allow) in [("PATCH", "/v1/categories", "GET"), ("DELETE", "/v1/products", "GET, POST"),
+                                      ("POST", "/v1/products/P00001", "DELETE, GET, PUT"), ("PUT", "/storefront/config.json", "GET")] {
+            let reply = try await server.request(method, path, key: admin)
+            XCTAssertEqual(reply.status, 405, "\(method) \(path): \(reply.text)")
+            XCTAssertEqual(reply.headers["allow"], allow, "\(method) \(path)")
+            XCTAssertEqual((reply.object["error"] as? [String: Any])?["status"] as? Int, 405, reply.text)
+        }
+        for (method, path) in [("GET", "/v2/products"), ("DELETE", "/v1/products/")] {
+            let reply = try await server.request(method, path, key: admin)
+            XCTAssertEqual(reply.status, 404, "\(method) \(path): \(reply.text)")
+            XCTAssertEqual((reply.object["error"] as? [String: Any])?["status"] as? Int, 404, reply.text)
+            XCTAssertEqual(reply.headers["content-type"], "application/json")
+        }
     }
 
     func testStorefrontEndpointsAndAnEventsKeyThatOnlyRecordsAndReads() async throws {

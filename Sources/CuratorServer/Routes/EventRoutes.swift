@@ -23,7 +23,10 @@ extension CuratorHTTPServer {
         init(from decoder: any Decoder) throws {
             let fields = try FieldReader(decoder, keyedBy: CodingKeys.self, what: "the event")
             userID = try fields.requiredString(.userID)
-            guard !userID.isEmpty else { throw APIError.badRequest("field '\(fields.field(.userID))' is empty", field: fields.field(.userID)) }
+            // Blank counts as empty: the store trims ids (as `curator import` does), so "  " would be the shopper "".
+            guard !TextCleaning.identifier(userID).isEmpty else {
+                throw APIError.badRequest("field '\(fields.field(.userID))' is empty", field: fields.field(.userID))
+            }
             productID = try fields.requiredString(.productID)
             let typeText = try fields.requiredString(.event)
             guard let type = EventType(rawValue: typeText.lowercased()) else {
@@ -39,7 +42,7 @@ extension CuratorHTTPServer {
                 timestampMillis = parsed
             }
             quantity = try fields.wholeNumber(.quantity)
-            if let text = try fields.string(.price) {
+            if let text = try fields.decimal(.price) {
                 guard let canonical = Decimals.canonical(text) else {
                     throw APIError.badRequest("field '\(fields.field(.price))': '\(text)' is not a decimal number", field: fields.field(.price))
                 }

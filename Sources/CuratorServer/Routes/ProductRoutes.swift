@@ -57,15 +57,16 @@ extension CuratorHTTPServer {
             description = try fields.string(.description) ?? ""
             brand = try fields.string(.brand) ?? ""
             category = try fields.string(.category) ?? ""
-            if let text = try fields.string(.price) {
+            if let text = try fields.decimal(.price) {
                 guard let canonical = Decimals.canonical(text) else {
                     throw APIError.badRequest("field '\(fields.field(.price))': '\(text)' is not a non-negative decimal number", field: fields.field(.price))
                 }
                 price = canonical
             }
             inStock = try fields.bool(.inStock) ?? true
-            // In a batch every product names itself; checked here, where its path is known.
-            if !fields.path.text.isEmpty, (productID ?? "").isEmpty {
+            // In a batch every product names itself; checked here, where its path is known. Blank
+            // counts as empty: the store trims ids, so " " would be stored as the product "".
+            if !fields.path.text.isEmpty, TextCleaning.identifier(productID ?? "").isEmpty {
                 throw APIError.badRequest(productID == nil ? "missing field '\(fields.field(.productID))'" : "field '\(fields.field(.productID))' is empty",
                                           field: fields.field(.productID))
             }
@@ -102,13 +103,16 @@ extension CuratorHTTPServer {
     func addProductRoutes(to products: RouterGroup<CuratorRequestContext>) {
         products.get { request, context in
             try access.requireCatalogueRead(context.credential)
-            let query = request.uri.queryParameters
+            let query = FormQuery(request.uri.query)
             let limit = try QueryParameters.integer(query.get("k"), name: "k", default: 24, range: 1...100)
             let offset = try QueryParameters.integer(query.get("offset"), name: "offset", default: 0, range: 0...10_000_000)
             let category = query.get("category").flatMap { $0.isEmpty ? nil : $0 }
             let page: RecommendationEngine.Page
-            if let text = query.get("q")?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-                guard text.count <= 500 else { throw APIError.badRequest("'q' is longer than 500 characters", field: "q") }
+            let q = query.get("q")
+            // Counted as sent and in code points (as openapi.yaml's maxLength counts): a count of
+            // characters after trimming let one "character" of many combining marks through.
+            if let q, q.unicodeScalars.count > 500 { throw APIError.badRequest("'q' is longer than 500 characters", field: "q") }
+            if let text = q?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
                 let vector = try await searchVector(text)
                 page = engine.search(vector: vector, category: category, limit: limit)
             } else {
@@ -125,13 +129,14 @@ extension CuratorHTTPServer {
         }
         products.get(":id") { request, context in
             try access.requireCatalogueRead(context.credential)
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
             guard let product = engine.catalogue.product(id) else { throw APIError.notFound("unknown product '\(id)'") }
             return ProductJSON(product)
         }
         products.put(":id") { request, context in
             try access.requireAdmin(context.credential)
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
+            guard !TextCleaning.identifier(id).isEmpty else { throw APIError.badRequest("the product id in the path is blank", field: "id") }
             let input = try await request.decode(as: ProductInput.self, context: context)
             if let bodyID = input.productID, bodyID != id {
                 throw APIError.badRequest("field 'product_id' ('\(bodyID)') differs from the id in the path ('\(id)')", field: "product_id")
@@ -141,7 +146,7 @@ extension CuratorHTTPServer {
         }
         products.delete(":id") { request, context in
             try access.requireAdmin(context.credential)
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
             let deleted = try await work.catalogue.run { [store, engine] in
                 guard try store.deleteProduct(id: id) else { return false }
                 engine.catalogue.remove(id)
@@ -152,8 +157,8 @@ extension CuratorHTTPServer {
         }
         products.get(":id/similar") { request, context in
             try access.requireCatalogueRead(context.credential)
-            let id = try context.parameters.require("id")
-            let query = request.uri.queryParameters
+            let id = try context.pathParameter("id")
+            let query = FormQuery(request.uri.query)
             let k = try QueryParameters.integer(query.get("k"), name: "k", default: 10, range: 1...100)
             let lang = try QueryParameters.language(query.get("lang"))
             guard engine.catalogue.contains(id) else { throw APIError.notFound("unknown product '\(id)'") }

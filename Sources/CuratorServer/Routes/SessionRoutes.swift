@@ -16,8 +16,11 @@ extension CuratorHTTPServer {
 
         init(from decoder: any Decoder) throws {
             let fields = try FieldReader(decoder, keyedBy: CodingKeys.self, what: "the body")
-            shopper = try fields.string(.shopper).map { $0.trimmingCharacters(in: .whitespaces) }
-            if let shopper, shopper.isEmpty || shopper.count > 200 {
+            let sent = try fields.string(.shopper)
+            shopper = sent?.trimmingCharacters(in: .whitespaces)
+            // The length as sent, in code points (openapi.yaml's maxLength): characters after
+            // trimming let a shopper of any size through as a few characters of combining marks.
+            if let sent, let shopper, shopper.isEmpty || sent.unicodeScalars.count > 200 {
                 throw APIError.badRequest("field 'shopper' must be a shopper id of 1 to 200 characters", field: "shopper")
             }
         }

@@ -49,14 +49,14 @@ extension CuratorHTTPServer {
     func addShopperRoutes(to shoppers: RouterGroup<CuratorRequestContext>) {
         shoppers.get { request, context in
             try access.requireShopperList(context.credential)
-            let limit = try QueryParameters.integer(request.uri.queryParameters.get("limit"), name: "limit", default: 20, range: 1...1000)
+            let limit = try QueryParameters.integer(FormQuery(request.uri.query).get("limit"), name: "limit", default: 20, range: 1...1000)
             let recent = try store.recentShoppers(limit: limit)
             return ShopperListing(shoppers: recent.map {
                 .init(shopper: "~" + $0.pseudonym, events: $0.events, lastSeen: Timestamps.format(millis: $0.lastSeenMillis), topCategory: $0.topCategory)
             })
         }
         shoppers.get(":id") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
             try access.requireShopperRead(context.credential, shopper: id)
             guard let summary = try store.shopperSummary(shopID: id) else { throw APIError.notFound("no events for shopper '\(id)'") }
             var counts: [String: Int] = [:]
@@ -68,9 +68,9 @@ extension CuratorHTTPServer {
             return ShopperSummary(shopper: id, counts: counts, recentEvents: recent)
         }
         shoppers.get(":id/recommendations") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try context.pathParameter("id")
             try access.requireShopperRead(context.credential, shopper: id)
-            let query = request.uri.queryParameters
+            let query = FormQuery(request.uri.query)
             let options = try QueryParameters.recommendationRequest(
                 k: query.get("k"), lang: query.get("lang"), category: query.get("category"), minPrice: query.get("min_price"),
                 maxPrice: query.get("max_price"), exclude: QueryParameters.commaSeparated(query.get("exclude")),
