@@ -215,31 +215,17 @@ struct BenchServe: AsyncParsableCommand {
 
     /// Starts `curator serve` on the store and returns the seconds until `/healthz` answers 200.
     func timeServeStart(store: String) async throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = ["serve", "--store", store, "--port", "0", "--model-poll", "0", "--hnsw-threshold", String(hnswThreshold)]
-            + (model.map { ["--model", $0] } ?? [])
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        let folder = URL(fileURLWithPath: store).deletingLastPathComponent()
         let start = Date()
-        try process.run()
-        defer {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+        let server = try ServeProcess.start(
+            store: store, arguments: ["--model-poll", "0", "--hnsw-threshold", String(hnswThreshold)] + (model.map { ["--model", $0] } ?? []),
+            folder: folder, timeout: 120)
+        defer { server.stop() }
+        let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+            throw fail(CuratorError.configuration("curator serve did not answer /healthz on the bench store:\n\(server.stderrTail())"))
         }
-        var buffer = ""
-        while process.isRunning, Date().timeIntervalSince(start) < 120 {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { continue }
-            buffer += String(decoding: data, as: UTF8.self)
-            guard let range = buffer.range(of: "on http://"), let end = buffer[range.upperBound...].firstIndex(of: "\n"),
-                  let url = URL(string: "http://" + buffer[range.upperBound..<end] + "/healthz") else { continue }
-            let (_, response) = try await URLSession.shared.data(from: url)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else { break }
-            return Date().timeIntervalSince(start)
-        }
-        throw fail(CuratorError.configuration("curator serve did not start on the bench store: \(buffer)"))
+        return Date().timeIntervalSince(start)
     }
 
     struct WrkResult {

@@ -59,7 +59,9 @@ struct BenchSoak: AsyncParsableCommand {
         print(String(format: "ready in %.0f s", Date().timeIntervalSince(setupStart)))
 
         let keys = SoakKeys()
-        let server = try SoakServer.start(store: store, keys: keys, folder: folder)
+        let server = try ServeProcess.start(
+            store: store, arguments: ["--model-poll", "0"], folder: folder,
+            environment: ["CURATOR_API_KEYS": "\(keys.admin):admin,\(keys.events):events", "CURATOR_SESSION_SECRET": keys.sessionSecret])
         defer { server.stop() }
         print("== curator serve (pid \(server.pid)) at \(server.base)")
         let client = SoakClient(base: server.base, keys: keys, products: products, shoppers: shoppers)
@@ -149,55 +151,6 @@ struct SoakKeys: Sendable {
     static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-}
-
-/// `curator serve` as a child process; its standard output and error go to files in the run's folder.
-struct SoakServer: Sendable {
-    let process: Process
-    let pid: Int32
-    let base: String
-    let stderrPath: String
-
-    static func start(store: String, keys: SoakKeys, folder: URL) throws -> SoakServer {
-        let outPath = folder.appendingPathComponent("serve.out").path
-        let errPath = folder.appendingPathComponent("serve.err").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = ["serve", "--store", store, "--port", "0", "--model-poll", "0"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CURATOR_API_KEYS"] = "\(keys.admin):admin,\(keys.events):events"
-        environment["CURATOR_SESSION_SECRET"] = keys.sessionSecret
-        process.environment = environment
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        try process.run()
-        let deadline = Date().addingTimeInterval(180)
-        while Date() < deadline {
-            let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-            if let range = output.range(of: " on http://"), let lineEnd = output[range.upperBound...].firstIndex(of: "\n") {
-                return SoakServer(process: process, pid: process.processIdentifier,
-                                  base: "http://" + output[range.upperBound..<lineEnd], stderrPath: errPath)
-            }
-            guard process.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        if process.isRunning { process.terminate() }
-        let errors = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        throw CuratorError.configuration("curator serve did not start:\n\(errors.suffix(2_000))")
-    }
-
-    func stderrTail() -> String {
-        String(((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "").suffix(2_000))
-    }
-
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
     }
 }
 
