@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         // HMAC and SHA-256 for pseudonyms, text hashes and signed tokens: security code is not hand-written.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // PostgreSQL, the shared store of several replicas (issue #11, under way).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Domain types, configuration and errors shared by every room.
@@ -37,6 +39,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // PostgreSQL stores: their URLs and a connection check with clear errors (the store itself is issue #11's next step).
+        .target(name: "PostgresStorage", dependencies: ["CuratorCore", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
         // Nearest-neighbour search for serving: exact (BLAS) and HNSW (hnswlib via a C shim).
         .target(name: "CHNSW", linkerSettings: [.linkedLibrary("stdc++")]),
@@ -67,6 +71,7 @@ let package = Package(
         .testTarget(name: "LinearTests", dependencies: ["Linear", "TestSupport"]),
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "CuratorCore", "TestSupport"]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),

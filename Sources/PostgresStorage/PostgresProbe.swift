@@ -1,0 +1,92 @@
+import CuratorCore
+import Foundation
+import PostgresNIO
+
+/// Connects once to a PostgreSQL store and asks for its version: the check a command makes before
+/// it relies on the store, so that a wrong URL, password, database or an unreachable host is one
+/// clear line (postgres-nio's own error text is a generic placeholder) rather than a hang.
+public enum PostgresProbe {
+    /// The server's version string (`PostgreSQL 15.18 …`).
+    public static func serverVersion(at location: PostgresLocation, timeout: Duration = .seconds(10)) async throws -> String {
+        let logger = Logger(label: "curator.postgres")
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try configuration(for: location, timeout: timeout),
+                                                              id: 1, logger: logger)
+        } catch {
+            throw describe(error, at: location)
+        }
+        do {
+            var version = "unknown"
+            for try await (text) in try await connection.query("SELECT version()", logger: logger).decode(String.self) {
+                version = text
+            }
+            try? await connection.close()
+            return version
+        } catch {
+            try? await connection.close()
+            throw describe(error, at: location)
+        }
+    }
+
+    static func configuration(for location: PostgresLocation, timeout: Duration) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch location.tls {
+        case .disable:
+            tls = .disable
+        case .prefer, .require:
+            let context = try NIOSSLContext(configuration: .makeClientConfiguration())
+            tls = location.tls == .require ? .require(context) : .prefer(context)
+        }
+        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                             password: location.password, database: location.database, tls: tls)
+        let (seconds, attoseconds) = timeout.components
+        configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        return configuration
+    }
+
+    /// One line saying what went wrong and where, from the SQLSTATE or the socket error.
+    public static func describe(_ error: any Error, at location: PostgresLocation) -> CuratorError {
+        let place = "PostgreSQL at \(location.host):\(location.port)"
+        guard let error = error as? PSQLError else {
+            return .storage("\(place): \(error)")
+        }
+        if let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? ""
+            switch state {
+            case "28P01": return .configuration("\(place) refused user '\(location.username)': wrong password")
+            case "28000": return .configuration("\(place) refused user '\(location.username)': \(message)")
+            case "3D000": return .configuration("\(place) has no database '\(location.database)' (create it, or name another in the URL)")
+            case "53300": return .storage("\(place) has no free connection slots: \(message)")
+            case "57P03": return .storage("\(place) is starting up or shutting down; try again")
+            default: return .storage("\(place): \(message) (SQLSTATE \(state))")
+            }
+        }
+        switch error.code {
+        case .connectionError:
+            return .configuration("cannot reach \(place): \(error.underlying.map(socketReason) ?? "connection failed")")
+        case .sslUnsupported:
+            return .configuration("\(place) does not offer TLS, which sslmode=require asks for")
+        case .authMechanismRequiresPassword:
+            return .configuration("\(place) wants a password for user '\(location.username)'; put it in the URL (postgres://USER:PASSWORD@…)")
+        case .serverClosedConnection, .uncleanShutdown:
+            return .storage("\(place) closed the connection")
+        default:
+            return .storage("\(place): \(error.code)")
+        }
+    }
+
+    /// "connection refused", "the host name does not resolve", "no answer within 10 s" rather than NIO's nested dumps.
+    static func socketReason(_ error: any Error) -> String {
+        if let connection = error as? NIOConnectionError {
+            if let first = connection.connectionErrors.first { return socketReason(first.error) }
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil { return "the host name does not resolve" }
+            return "connection failed"
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if case let ChannelError.connectTimeout(time)? = error as? ChannelError {
+            return "no answer within \(time.nanoseconds / 1_000_000_000) s"
+        }
+        return "\(error)"
+    }
+}
