@@ -6,16 +6,19 @@ import PostgresNIO
 /// it relies on the store, so that a wrong URL, password, database or an unreachable host is one
 /// clear line (postgres-nio's own error text is a generic placeholder) rather than a hang.
 public enum PostgresProbe {
-    /// The server's version string (`PostgreSQL 15.18 …`).
-    public static func serverVersion(at location: PostgresLocation, timeout: Duration = .seconds(10)) async throws -> String {
-        let logger = Logger(label: "curator.postgres")
-        let connection: PostgresConnection
+    /// One connection, or the one-line error of `describe`.
+    public static func connect(to location: PostgresLocation, timeout: Duration = .seconds(10), logger: Logger) async throws -> PostgresConnection {
         do {
-            connection = try await PostgresConnection.connect(configuration: try configuration(for: location, timeout: timeout),
-                                                              id: 1, logger: logger)
+            return try await PostgresConnection.connect(configuration: try configuration(for: location, timeout: timeout), id: 1, logger: logger)
         } catch {
             throw describe(error, at: location)
         }
+    }
+
+    /// The server's version string (`PostgreSQL 15.18 …`).
+    public static func serverVersion(at location: PostgresLocation, timeout: Duration = .seconds(10)) async throws -> String {
+        let logger = Logger(label: "curator.postgres")
+        let connection = try await connect(to: location, timeout: timeout, logger: logger)
         do {
             var version = "unknown"
             for try await (text) in try await connection.query("SELECT version()", logger: logger).decode(String.self) {
@@ -74,6 +77,19 @@ public enum PostgresProbe {
         default:
             return .storage("\(place): \(error.code)")
         }
+    }
+
+    /// What the server said (and its SQLSTATE), through a transaction's wrapper; postgres-nio's own
+    /// description of an error is a placeholder that hides this.
+    public static func serverMessage(_ error: any Error) -> String {
+        if let wrapped = error as? PostgresTransactionError {
+            if let inner = wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError { return serverMessage(inner) }
+        }
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let state = error.serverInfo?[.sqlState] {
+            return "\(error.serverInfo?[.message] ?? "error") (SQLSTATE \(state))"
+        }
+        return error.underlying.map(socketReason) ?? "\(error.code)"
     }
 
     /// "connection refused", "the host name does not resolve", "no answer within 10 s" rather than NIO's nested dumps.

@@ -1,0 +1,85 @@
+import CuratorCore
+import Foundation
+import PostgresNIO
+import PostgresStorage
+import TestSupport
+import XCTest
+
+/// The migrations on a real PostgreSQL (CURATOR_TEST_POSTGRES_URL, started by scripts/test), each
+/// test in a schema of its own that it drops at the end.
+final class PostgresSchemaTests: XCTestCase {
+    private let logger = Logger(label: "curator.test")
+
+    /// A connection whose search_path is a new, empty schema; the schema is dropped afterwards.
+    private func withFreshSchema(_ body: (PostgresConnection, String) async throws -> Void) async throws {
+        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
+            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
+        }
+        let location = try PostgresLocation(url: url)
+        let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let connection = try await PostgresProbe.connect(to: location, logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "SET search_path TO \(schema)"), logger: logger)
+        do {
+            try await body(connection, schema)
+        } catch {
+            _ = try? await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+            try? await connection.close()
+            throw error
+        }
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+        try await connection.close()
+    }
+
+    private func strings(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [String] {
+        var out: [String] = []
+        for try await value in try await connection.query(query, logger: logger).decode(String.self) { out.append(value) }
+        return out
+    }
+
+    func testAFreshDatabaseGetsEveryTableOfTheSQLiteStoreOnce() async throws {
+        try await withFreshSchema { connection, schema in
+            let applied = try await PostgresSchema.migrate(connection, logger: logger)
+            XCTAssertEqual(applied, ["v1", "v2", "shopper-last-seen"])
+            let tables = try await strings(connection, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(schema) ORDER BY 1")
+            XCTAssertEqual(tables, ["embeddings", "evaluations", "events", "products", "schema_migrations", "shoppers",
+                                    "split_events", "splits", "store_meta", "trained_models"])
+            let again = try await PostgresSchema.migrate(connection, logger: logger)
+            XCTAssertEqual(again, [], "a second start applies nothing")
+        }
+    }
+
+    func testAnEventIdenticalInEveryColumnIsStoredOnceEvenWithoutQuantityOrPrice() async throws {
+        try await withFreshSchema { connection, _ in
+            try await PostgresSchema.migrate(connection, logger: logger)
+            try await connection.query("INSERT INTO products(id, product_key, updated_at) VALUES (1, 'P1', 0)", logger: logger)
+            try await connection.query("INSERT INTO shoppers(id, shopper_key, created_at) VALUES (1, '~s', 0)", logger: logger)
+            for _ in 0..<2 {
+                try await connection.query("INSERT INTO events(shopper_id, product_id, type, ts) VALUES (1, 1, 0, 42) ON CONFLICT DO NOTHING",
+                                           logger: logger)
+                try await connection.query("INSERT INTO events(shopper_id, product_id, type, ts, quantity, price) VALUES (1, 1, 4, 42, 2, '9.90') ON CONFLICT DO NOTHING",
+                                           logger: logger)
+            }
+            var count = 0
+            for try await n in try await connection.query("SELECT count(*) FROM events", logger: logger).decode(Int.self) { count = n }
+            XCTAssertEqual(count, 2)
+        }
+    }
+
+    func testTwoReplicasStartingTogetherApplyEachMigrationOnce() async throws {
+        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
+            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
+        }
+        let location = try PostgresLocation(url: url)
+        try await withFreshSchema { first, schema in
+            let second = try await PostgresProbe.connect(to: location, logger: logger)
+            try await second.query(PostgresQuery(unsafeSQL: "SET search_path TO \(schema)"), logger: logger)
+            let logger = self.logger
+            async let a = PostgresSchema.migrate(first, logger: logger)
+            async let b = PostgresSchema.migrate(second, logger: logger)
+            let (fromA, fromB) = try await (a, b)
+            try await second.close()
+            XCTAssertEqual((fromA + fromB).sorted(), ["shopper-last-seen", "v1", "v2"], "A applied \(fromA), B applied \(fromB)")
+        }
+    }
+}
