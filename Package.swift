@@ -61,7 +61,7 @@ let package = Package(
             name: "curator",
             dependencies: [
                 "CuratorCore", "Linear", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
-                "VectorSearch",
+                "VectorSearch", "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
-        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage", "TestSupport"]),
+        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage", "TestSupport", "PostgresStorage",
+                                                             .product(name: "PostgresNIO", package: "postgres-nio")]),
     ]
 )

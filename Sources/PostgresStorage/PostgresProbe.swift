@@ -15,19 +15,29 @@ public enum PostgresProbe {
         }
     }
 
-    /// The server's version string (`PostgreSQL 15.18 …`).
+    /// The server's version string (`PostgreSQL 15.18 …`), on a connection of its own.
     public static func serverVersion(at location: PostgresLocation, timeout: Duration = .seconds(10)) async throws -> String {
         let logger = Logger(label: "curator.postgres")
         let connection = try await connect(to: location, timeout: timeout, logger: logger)
         do {
-            var version = "unknown"
-            for try await (text) in try await connection.query("SELECT version()", logger: logger).decode(String.self) {
-                version = text
-            }
+            let version = try await serverVersion(on: connection, at: location, logger: logger)
             try? await connection.close()
             return version
         } catch {
             try? await connection.close()
+            throw error
+        }
+    }
+
+    /// The server's version string, on an open connection.
+    public static func serverVersion(on connection: PostgresConnection, at location: PostgresLocation, logger: Logger) async throws -> String {
+        do {
+            var version = "unknown"
+            for try await text in try await connection.query("SELECT version()", logger: logger).decode(String.self) {
+                version = text
+            }
+            return version
+        } catch {
             throw describe(error, at: location)
         }
     }

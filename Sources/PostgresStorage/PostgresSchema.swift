@@ -111,6 +111,24 @@ public enum PostgresSchema {
         ]),
     ]
 
+    /// The migrations this database does not have yet (all of them when it has none).
+    public static func missingMigrations(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        do {
+            var present = false
+            for try await _ in try await connection.query("SELECT 1 FROM pg_tables WHERE tablename = 'schema_migrations' AND schemaname = ANY (current_schemas(false))", logger: logger) {
+                present = true
+            }
+            guard present else { return migrations.map(\.name) }
+            var done: Set<String> = []
+            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+                done.insert(name)
+            }
+            return migrations.map(\.name).filter { !done.contains($0) }
+        } catch {
+            throw CuratorError.storage("PostgreSQL: \(PostgresProbe.serverMessage(error))")
+        }
+    }
+
     /// A fixed key for `pg_advisory_xact_lock`: "curator" in ASCII.
     static let migrationLock: Int64 = 0x63_75_72_61_74_6F_72
 
@@ -144,5 +162,30 @@ public enum PostgresSchema {
             if done { applied.append(migration.name) }
         }
         return applied
+    }
+}
+
+/// What `curator store check` reports about a PostgreSQL store.
+public struct PostgresStoreCheck: Sendable {
+    public var version: String
+    /// Migrations applied by this check (with `migrate`).
+    public var applied: [String]
+    /// Migrations the database still lacks.
+    public var missing: [String]
+
+    /// Connects, reads the server version and the applied migrations, and with `migrate` applies the missing ones.
+    public static func run(_ location: PostgresLocation, migrate: Bool) async throws -> PostgresStoreCheck {
+        let logger = Logger(label: "curator.postgres")
+        let connection = try await PostgresProbe.connect(to: location, logger: logger)
+        do {
+            let version = try await PostgresProbe.serverVersion(on: connection, at: location, logger: logger)
+            let applied = migrate ? try await PostgresSchema.migrate(connection, logger: logger) : []
+            let missing = try await PostgresSchema.missingMigrations(connection, logger: logger)
+            try? await connection.close()
+            return PostgresStoreCheck(version: version, applied: applied, missing: missing)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 }

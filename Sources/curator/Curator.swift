@@ -1,5 +1,6 @@
 import ArgumentParser
 import CuratorCore
+import PostgresStorage
 import Storage
 import Foundation
 
@@ -9,7 +10,7 @@ struct Curator: AsyncParsableCommand {
         commandName: "curator",
         abstract: "Product recommendations with a language model inside.",
         subcommands: [
-            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self, RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, SecretCommand.self, BenchCommand.self,
+            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self, RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, SecretCommand.self, StoreCommand.self, BenchCommand.self,
         ]
     )
 }
@@ -32,6 +33,11 @@ struct StoreOptions: ParsableArguments {
     /// having to pass it on. Parsing finishes before a command starts any work, so nothing reads
     /// the environment while it changes.
     func validate() throws {
+        // Otherwise SQLite would make a file named "postgres:…" in the working directory.
+        if PostgresLocation.isPostgresURL(path) {
+            let shown = (try? PostgresLocation(url: path)).map { "\($0)" } ?? "a postgres:// URL"
+            throw ValidationError("\(shown): this command does not run on a PostgreSQL store yet (scale-out is under way); `curator store check --store URL` checks one")
+        }
         guard let pseudonymSecretFile else { return }
         guard !pseudonymSecretFile.isEmpty else { throw ValidationError("--pseudonym-secret-file needs a path") }
         unsetenv(PseudonymSecret.hexVariable)
