@@ -40,7 +40,7 @@ let package = Package(
             ]
         ),
         // PostgreSQL stores: their URLs and a connection check with clear errors (the store itself is issue #11's next step).
-        .target(name: "PostgresStorage", dependencies: ["CuratorCore", .product(name: "PostgresNIO", package: "postgres-nio")]),
+        .target(name: "PostgresStorage", dependencies: ["CuratorCore", "Storage", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
         // Nearest-neighbour search for serving: exact (BLAS) and HNSW (hnswlib via a C shim).
         .target(name: "CHNSW", linkerSettings: [.linkedLibrary("stdc++")]),
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "LinearTests", dependencies: ["Linear", "TestSupport"]),
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "CuratorCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]),
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "CuratorCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),

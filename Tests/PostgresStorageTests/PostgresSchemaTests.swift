@@ -6,29 +6,12 @@ import TestSupport
 import XCTest
 
 /// The migrations on a real PostgreSQL (CURATOR_TEST_POSTGRES_URL, started by scripts/test), each
-/// test in a schema of its own that it drops at the end.
+/// test in a schema of its own (`TestDatabase`).
 final class PostgresSchemaTests: XCTestCase {
     private let logger = Logger(label: "curator.test")
 
-    /// A connection whose search_path is a new, empty schema; the schema is dropped afterwards.
     private func withFreshSchema(_ body: (PostgresConnection, String) async throws -> Void) async throws {
-        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
-        }
-        let location = try PostgresLocation(url: url)
-        let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let connection = try await PostgresProbe.connect(to: location, logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "SET search_path TO \(schema)"), logger: logger)
-        do {
-            try await body(connection, schema)
-        } catch {
-            _ = try? await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
-            try? await connection.close()
-            throw error
-        }
-        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
-        try await connection.close()
+        try await TestDatabase.withFreshSchema { connections, schema in try await body(connections[0], schema) }
     }
 
     private func strings(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [String] {
@@ -67,18 +50,11 @@ final class PostgresSchemaTests: XCTestCase {
     }
 
     func testTwoReplicasStartingTogetherApplyEachMigrationOnce() async throws {
-        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
-        }
-        let location = try PostgresLocation(url: url)
-        try await withFreshSchema { first, schema in
-            let second = try await PostgresProbe.connect(to: location, logger: logger)
-            try await second.query(PostgresQuery(unsafeSQL: "SET search_path TO \(schema)"), logger: logger)
+        try await TestDatabase.withFreshSchema(connections: 2) { connections, _ in
             let logger = self.logger
-            async let a = PostgresSchema.migrate(first, logger: logger)
-            async let b = PostgresSchema.migrate(second, logger: logger)
+            async let a = PostgresSchema.migrate(connections[0], logger: logger)
+            async let b = PostgresSchema.migrate(connections[1], logger: logger)
             let (fromA, fromB) = try await (a, b)
-            try await second.close()
             XCTAssertEqual((fromA + fromB).sorted(), ["shopper-last-seen", "v1", "v2"], "A applied \(fromA), B applied \(fromB)")
         }
     }
