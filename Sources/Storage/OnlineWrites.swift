@@ -85,11 +85,7 @@ extension CuratorStore {
                     in_stock = excluded.in_stock, deleted = 0, updated_at = excluded.updated_at
                 """)
             return try products.map { product in
-                let cleaned = Product(
-                    id: TextCleaning.identifier(product.id), title: TextCleaning.clean(product.title),
-                    description: TextCleaning.clean(product.description), brand: TextCleaning.clean(product.brand),
-                    category: TextCleaning.clean(product.category), price: product.price.flatMap(FieldParsing.decimal),
-                    inStock: product.inStock)
+                let cleaned = product.cleanedForStore()
                 try statement.execute(arguments: [cleaned.id, cleaned.title, cleaned.description, cleaned.brand,
                                                   cleaned.category, cleaned.price, cleaned.inStock, now])
                 let rowID = try Int64.fetchOne(db, sql: "SELECT id FROM products WHERE product_key = ?", arguments: [cleaned.id]) ?? 0
@@ -128,5 +124,15 @@ extension CuratorStore {
                 """, arguments: [key, id, recent]).map(Self.storedEvent(from:))
             return (counts, events)
         }
+    }
+}
+
+extension Product {
+    /// The product as a store keeps it (either store): text cleaned as on import, e-mail
+    /// addresses and phone numbers masked, the id trimmed, the price in canonical decimal form.
+    public func cleanedForStore() -> Product {
+        Product(id: TextCleaning.identifier(id), title: TextCleaning.clean(title), description: TextCleaning.clean(description),
+                brand: TextCleaning.clean(brand), category: TextCleaning.clean(category), price: price.flatMap(FieldParsing.decimal),
+                inStock: inStock)
     }
 }
