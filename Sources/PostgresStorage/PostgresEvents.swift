@@ -39,7 +39,7 @@ public enum PostgresEvents {
         if !problems.isEmpty { return AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems) }
 
         // Shoppers: created when new (a concurrent creator wins or waits; either way one row), then read back.
-        let shopperKeys = events.map { pseudonymizer.pseudonym(for: TextCleaning.identifier($0.shopperID)) }
+        let shopperKeys = events.map { pseudonymizer.key(forShopID: $0.shopperID) }
         let distinctShoppers = Array(Set(shopperKeys))
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try await connection.query("""

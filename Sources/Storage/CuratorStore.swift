@@ -144,7 +144,7 @@ public final class CuratorStore: Sendable {
 
     /// The stored key for a shop's shopper id.
     public func shopperKey(for shopID: String) -> String {
-        pseudonymizer.pseudonym(for: TextCleaning.identifier(shopID))
+        pseudonymizer.key(forShopID: shopID)
     }
 
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -19,6 +19,12 @@ public struct ShopperPseudonymizer: Sendable {
         return mac.withUnsafeBytes { Hex.lowercase($0.prefix(16)) }
     }
 
+    /// The stored key for an id as a shop sends it (trimmed and cleaned first): what every store
+    /// keeps and looks shoppers up by.
+    public func key(forShopID shopID: String) -> String {
+        pseudonym(for: TextCleaning.identifier(shopID))
+    }
+
     /// The pseudonym in `~` + 32 lowercase hex digits, else nil.
     public static func storedPseudonym(in shopID: String) -> String? {
         let utf8 = shopID.utf8

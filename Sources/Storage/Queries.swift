@@ -10,6 +10,16 @@ public struct StoredEvent: Sendable, Hashable {
     public var timestampMillis: Int64
     public var quantity: Int64?
     public var price: String?
+
+    public init(id: Int64, shopperKey: String, productID: String, type: EventType, timestampMillis: Int64, quantity: Int64?, price: String?) {
+        self.id = id
+        self.shopperKey = shopperKey
+        self.productID = productID
+        self.type = type
+        self.timestampMillis = timestampMillis
+        self.quantity = quantity
+        self.price = price
+    }
 }
 
 extension CuratorStore {
