@@ -55,18 +55,28 @@ extension CuratorStore {
                 ON CONFLICT(model_id, text_hash) DO UPDATE SET dimension = excluded.dimension, vector = excluded.vector
                 """)
             for (hash, vector) in vectors {
-                let data = vector.withUnsafeBufferPointer { Data(buffer: $0) }
-                try statement.execute(arguments: [modelID, hash, vector.count, data])
+                try statement.execute(arguments: [modelID, hash, vector.count, VectorBytes.data(vector)])
             }
         }
     }
 
-    static func floats(from data: Data) -> [Float] {
-        data.withUnsafeBytes { floats(from: $0) }
+    static func floats(from data: Data) -> [Float] { VectorBytes.floats(data) }
+
+    static func floats(from bytes: UnsafeRawBufferPointer) -> [Float] { VectorBytes.floats(bytes) }
+}
+
+/// How every store keeps a vector: its Floats as raw little-endian bytes.
+public enum VectorBytes {
+    public static func data(_ vector: [Float]) -> Data {
+        vector.withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
-    /// Copied, not bound: SQLite's blob bytes carry no alignment promise.
-    static func floats(from bytes: UnsafeRawBufferPointer) -> [Float] {
+    public static func floats(_ data: Data) -> [Float] {
+        data.withUnsafeBytes { floats($0) }
+    }
+
+    /// Copied, not bound: a database's bytes carry no alignment promise.
+    public static func floats(_ bytes: UnsafeRawBufferPointer) -> [Float] {
         var out = [Float](repeating: 0, count: bytes.count / MemoryLayout<Float>.size)
         out.withUnsafeMutableBytes { target in target.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<target.count])) }
         return out
