@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Storage
 
 /// Decodes request bodies for `request.decode(as:context:)`, answering every problem in the
 /// API's error shape: an empty or oversized body, invalid JSON, and a field of the wrong type
@@ -106,6 +107,16 @@ struct FieldReader<Key: CodingKey> {
         if let whole = try? container.decode(Int64.self, forKey: key) { return String(whole) }
         if let number = try? container.decode(Double.self, forKey: key), number.isFinite { return Self.plainDigits(number) }
         throw APIError.badRequest("field '\(field(key))' must be a number or a decimal string", field: field(key))
+    }
+
+    /// A decimal field (see `decimal`) in canonical form ("02.10" → "2.10"); text that is not a
+    /// plain non-negative decimal is a 400 saying the field is not `what`.
+    func canonicalDecimal(_ key: Key, mustBe what: String) throws -> String? {
+        guard let text = try decimal(key) else { return nil }
+        guard let canonical = Decimals.canonical(text) else {
+            throw APIError.badRequest("field '\(field(key))': '\(text)' is not \(what)", field: field(key))
+        }
+        return canonical
     }
 
     /// A finite double's shortest decimal form without an exponent: `1e-05` → `0.00001`, `1e+21` → `1` and 21 zeros.

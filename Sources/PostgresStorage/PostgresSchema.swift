@@ -179,8 +179,9 @@ public struct PostgresStoreCheck: Sendable {
         let connection = try await PostgresProbe.connect(to: location, logger: logger)
         do {
             let version = try await PostgresProbe.serverVersion(on: connection, at: location, logger: logger)
+            // A migration run leaves none missing (or throws), so only a plain check asks.
             let applied = migrate ? try await PostgresSchema.migrate(connection, logger: logger) : []
-            let missing = try await PostgresSchema.missingMigrations(connection, logger: logger)
+            let missing = migrate ? [] : try await PostgresSchema.missingMigrations(connection, logger: logger)
             try? await connection.close()
             return PostgresStoreCheck(version: version, applied: applied, missing: missing)
         } catch {

@@ -16,8 +16,9 @@ struct ServeProcess: Sendable {
                       timeout: TimeInterval = 180) throws -> ServeProcess {
         let outPath = folder.appendingPathComponent("serve-\(UUID().uuidString).out").path
         let errPath = folder.appendingPathComponent("serve-\(UUID().uuidString).err").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        guard FileManager.default.createFile(atPath: outPath, contents: nil), FileManager.default.createFile(atPath: errPath, contents: nil) else {
+            throw CuratorError.configuration("cannot write the server's output files in \(folder.path)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         process.arguments = ["serve", "--store", store, "--port", "0"] + arguments

@@ -7,12 +7,7 @@ import XCTest
 /// Against a real PostgreSQL: `scripts/test` starts a throwaway one (`scripts/postgres start`) and
 /// passes its URL in CURATOR_TEST_POSTGRES_URL. Without it these skip locally and fail in CI.
 final class PostgresProbeTests: XCTestCase {
-    private func server() throws -> PostgresLocation {
-        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
-        }
-        return try PostgresLocation(url: url)
-    }
+    private func server() throws -> PostgresLocation { try TestDatabase.server() }
 
     private func message(of body: () async throws -> String) async -> String {
         do {

@@ -42,12 +42,7 @@ extension CuratorHTTPServer {
                 timestampMillis = parsed
             }
             quantity = try fields.wholeNumber(.quantity)
-            if let text = try fields.decimal(.price) {
-                guard let canonical = Decimals.canonical(text) else {
-                    throw APIError.badRequest("field '\(fields.field(.price))': '\(text)' is not a decimal number", field: fields.field(.price))
-                }
-                price = canonical
-            }
+            price = try fields.canonicalDecimal(.price, mustBe: "a decimal number")
         }
     }
 

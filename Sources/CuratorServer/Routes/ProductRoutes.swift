@@ -57,12 +57,7 @@ extension CuratorHTTPServer {
             description = try fields.string(.description) ?? ""
             brand = try fields.string(.brand) ?? ""
             category = try fields.string(.category) ?? ""
-            if let text = try fields.decimal(.price) {
-                guard let canonical = Decimals.canonical(text) else {
-                    throw APIError.badRequest("field '\(fields.field(.price))': '\(text)' is not a non-negative decimal number", field: fields.field(.price))
-                }
-                price = canonical
-            }
+            price = try fields.canonicalDecimal(.price, mustBe: "a non-negative decimal number")
             inStock = try fields.bool(.inStock) ?? true
             // In a batch every product names itself; checked here, where its path is known. Blank
             // counts as empty: the store trims ids, so " " would be stored as the product "".
