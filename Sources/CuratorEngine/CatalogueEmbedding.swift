@@ -8,13 +8,16 @@ public struct CatalogueEmbedding: Sendable {
     /// Called with (done, total) after each saved batch.
     public typealias Progress = @Sendable (Int, Int) -> Void
 
-    public let store: CuratorStore
+    public let store: any CuratorStoring
     public let encoder: any TextEncoder
+    /// Where encoding runs when set (a server's encoder lane, so it never holds a thread of the
+    /// cooperative pool); inline otherwise (the CLI, which has nothing else to do meanwhile).
+    public var lane: WorkerLane?
     public var template = ProductTextTemplate.standard
     /// How the model was named when opened (`modelSpec`), recorded by `runAndRecord`.
     public var modelSpec: String?
 
-    public init(store: CuratorStore, encoder: any TextEncoder, template: ProductTextTemplate = .standard) {
+    public init(store: any CuratorStoring, encoder: any TextEncoder, template: ProductTextTemplate = .standard) {
         self.store = store
         self.encoder = encoder
         self.template = template
@@ -25,16 +28,16 @@ public struct CatalogueEmbedding: Sendable {
     /// recorded one is an error unless `switching` (what `curator embed --model` does), because
     /// its vectors would not be comparable with the stored ones.
     public static func open(
-        store: CuratorStore, model requested: String?, options: SentenceEncoder.Options = .init(), switching: Bool = false,
+        store: any CuratorStoring, model requested: String?, options: SentenceEncoder.Options = .init(), switching: Bool = false,
         environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> CatalogueEmbedding {
+    ) async throws -> CatalogueEmbedding {
         let asked = [requested, environment[ModelFiles.environmentVariable]].compactMap { $0 }.first { !$0.isEmpty }
-        let recorded = try store.languageModel()
+        let recorded = try await store.languageModel()
         let choice: String
         switch (asked, recorded) {
         case (let asked?, let recorded?) where !switching && modelSpec(asked) != recorded:
             throw CuratorError.configuration(
-                "\(store.path) was embedded with \(recorded), not \(modelSpec(asked)); leave out --model (and CURATOR_MODEL) to use \(recorded), or run `curator embed --model \(asked)` to re-embed the catalogue with it")
+                "\(store.name) was embedded with \(recorded), not \(modelSpec(asked)); leave out --model (and CURATOR_MODEL) to use \(recorded), or run `curator embed --model \(asked)` to re-embed the catalogue with it")
         case (let asked?, _): choice = asked
         case (nil, let recorded?): choice = recorded
         case (nil, nil): choice = TextEncoders.defaultModel
@@ -47,7 +50,7 @@ public struct CatalogueEmbedding: Sendable {
         }
         // The first model used on a store is its model from then on: every vector cached here
         // will come from it (an explicit switch is recorded by `runAndRecord` once embedded).
-        if recorded == nil { try store.recordLanguageModel(modelSpec(choice)) }
+        if recorded == nil { try await store.recordLanguageModel(modelSpec(choice)) }
         var embedding = CatalogueEmbedding(store: store, encoder: encoder)
         embedding.modelSpec = modelSpec(choice)
         return embedding
@@ -71,8 +74,8 @@ public struct CatalogueEmbedding: Sendable {
 
     /// A warning when the model cannot read much of the catalogue (all-MiniLM-L6-v2 on Chinese
     /// titles: most characters become `[UNK]`), measured on up to 1,000 product texts.
-    public func unreadableCatalogueWarning() throws -> String? {
-        let products = try store.allProducts()
+    public func unreadableCatalogueWarning() async throws -> String? {
+        let products = try await store.allProducts()
         let step = max(1, products.count / 1000)
         let sample = stride(from: 0, to: products.count, by: step).map { template.render(products[$0].product) }
         let share = encoder.unknownTokenShare(sample)
@@ -84,9 +87,9 @@ public struct CatalogueEmbedding: Sendable {
     }
 
     /// `run`, then records this encoder as the store's model (`curator embed`).
-    public func runAndRecord(batch: Int = 256, progress: Progress? = nil) throws -> Report {
-        let report = try run(batch: batch, progress: progress)
-        try store.recordLanguageModel(modelSpec ?? encoder.name)
+    public func runAndRecord(batch: Int = 256, progress: Progress? = nil) async throws -> Report {
+        let report = try await run(batch: batch, progress: progress)
+        try await store.recordLanguageModel(modelSpec ?? encoder.name)
         return report
     }
 
@@ -96,12 +99,12 @@ public struct CatalogueEmbedding: Sendable {
         public var seconds: Double
     }
 
-    public func run(batch: Int = 256, progress: Progress? = nil) throws -> Report {
+    public func run(batch: Int = 256, progress: Progress? = nil) async throws -> Report {
         let start = Date()
-        let products = try store.allProducts()
+        let products = try await store.allProducts()
         let texts = products.map { template.render($0.product) }
         let hashes = texts.map(CuratorStore.textHash)
-        let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
+        let cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
         var seen = Set(cached.keys)
         var missing: [Int] = []
         for (i, hash) in hashes.enumerated() where seen.insert(hash).inserted { missing.append(i) }
@@ -109,8 +112,8 @@ public struct CatalogueEmbedding: Sendable {
         progress?(0, missing.count)
         for chunk in stride(from: 0, to: missing.count, by: max(1, batch)) {
             let indices = Array(missing[chunk..<min(chunk + max(1, batch), missing.count)])
-            let matrix = encoder.encodeMatrix(indices.map { texts[$0] }, role: .passage)
-            try store.saveEmbeddings(modelID: encoder.modelID, indices.enumerated().map { (row, i) in (hashes[i], Array(matrix[row])) })
+            let matrix = try await encode(indices.map { texts[$0] }, role: .passage)
+            try await store.saveEmbeddings(modelID: encoder.modelID, indices.enumerated().map { (row, i) in (hashes[i], matrix[row]) })
             done += indices.count
             progress?(done, missing.count)
         }
@@ -119,42 +122,53 @@ public struct CatalogueEmbedding: Sendable {
 
     /// One vector per live product, encoding first whatever the cache lacks: what every command
     /// that ranks products needs before it starts.
-    public func upToDateVectors(progress: Progress? = nil) throws -> (vectors: [Float], dimension: Int) {
-        let current = try upToDateCatalogue(progress: progress)
+    public func upToDateVectors(progress: Progress? = nil) async throws -> (vectors: [Float], dimension: Int) {
+        let current = try await upToDateCatalogue(progress: progress)
         return (current.vectors, current.dimension)
     }
 
     /// The vector for one product's text, from the cache or freshly encoded (and then cached).
-    public func vector(for product: Product) throws -> [Float] {
+    public func vector(for product: Product) async throws -> [Float] {
         let text = template.render(product)
         let hash = CuratorStore.textHash(text)
-        if let cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: [hash])[hash] { return cached }
-        let vector = Array(encoder.encodeMatrix([text], role: .passage)[0])
-        try store.saveEmbeddings(modelID: encoder.modelID, [(hash, vector)])
+        if let cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: [hash])[hash] { return cached }
+        let vector = try await encode([text], role: .passage)[0]
+        try await store.saveEmbeddings(modelID: encoder.modelID, [(hash, vector)])
         return vector
     }
 
     /// Vectors for many products at once (one batched forward pass for the uncached ones).
-    public func vectors(for products: [Product]) throws -> [[Float]] {
+    public func vectors(for products: [Product]) async throws -> [[Float]] {
         let texts = products.map { template.render($0) }
         let hashes = texts.map(CuratorStore.textHash)
-        var cached = try store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
+        var cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
         let missing = Array(Set(hashes.indices.filter { cached[hashes[$0]] == nil }.map { hashes[$0] }))
         if !missing.isEmpty {
             let firstIndex = Dictionary(hashes.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-            let matrix = encoder.encodeMatrix(missing.map { texts[firstIndex[$0]!] }, role: .passage)
-            let fresh = missing.enumerated().map { ($1, Array(matrix[$0])) }
-            try store.saveEmbeddings(modelID: encoder.modelID, fresh)
+            let matrix = try await encode(missing.map { texts[firstIndex[$0]!] }, role: .passage)
+            let fresh = missing.enumerated().map { ($1, matrix[$0]) }
+            try await store.saveEmbeddings(modelID: encoder.modelID, fresh)
             for (hash, vector) in fresh { cached[hash] = vector }
         }
         return hashes.map { cached[$0]! }
     }
 
+    /// Rows of vectors for `texts`, encoded on `lane` when there is one.
+    func encode(_ texts: [String], role: TextRole) async throws -> [[Float]] {
+        let encoder = self.encoder
+        let body: @Sendable () -> [[Float]] = {
+            let matrix = encoder.encodeMatrix(texts, role: role)
+            return (0..<texts.count).map { Array(matrix[$0]) }
+        }
+        guard let lane else { return body() }
+        return try await lane.run(body)
+    }
+
     /// The live products (in `interactionLog()` order) and their L2-normalised vectors (zeros
     /// where the cache has none), read once: the cached vectors stream straight into one matrix,
     /// which is most of a server's start.
-    public func catalogueVectors() throws -> CatalogueVectors {
-        let products = try store.allProducts()
+    public func catalogueVectors() async throws -> CatalogueVectors {
+        let products = try await store.allProducts()
         let dimension = encoder.dimension
         var rowsOfHash: [String: [Int]] = [:]
         rowsOfHash.reserveCapacity(products.count)
@@ -163,24 +177,24 @@ public struct CatalogueEmbedding: Sendable {
         }
         var vectors = [Float](repeating: 0, count: products.count * dimension)
         var found = 0
-        try vectors.withUnsafeMutableBytes { target in
-            try store.scanEmbeddings(modelID: encoder.modelID) { hash, bytes in
-                guard let rows = rowsOfHash[hash], bytes.count == dimension * MemoryLayout<Float>.size else { return }
+        try await store.scanEmbeddings(modelID: encoder.modelID) { hash, bytes in
+            guard let rows = rowsOfHash[hash], bytes.count == dimension * MemoryLayout<Float>.size else { return }
+            vectors.withUnsafeMutableBytes { target in
                 for row in rows {
                     UnsafeMutableRawBufferPointer(rebasing: target[(row * bytes.count)..<((row + 1) * bytes.count)]).copyMemory(from: bytes)
                 }
-                found += rows.count
             }
+            found += rows.count
         }
         return CatalogueVectors(products: products, vectors: vectors, dimension: dimension, missing: products.count - found)
     }
 
     /// `catalogueVectors()`, encoding first whatever the cache lacks.
-    public func upToDateCatalogue(progress: Progress? = nil) throws -> CatalogueVectors {
-        var current = try catalogueVectors()
+    public func upToDateCatalogue(progress: Progress? = nil) async throws -> CatalogueVectors {
+        var current = try await catalogueVectors()
         if current.missing > 0 {
-            _ = try run(progress: progress)
-            current = try catalogueVectors()
+            _ = try await run(progress: progress)
+            current = try await catalogueVectors()
         }
         return current
     }

@@ -29,9 +29,9 @@ extension EvaluationRun {
 
     /// Saves `storefrontJSON()` as the store's newest evaluation; returns whether there was one.
     @discardableResult
-    public func saveForStorefront(in store: CuratorStore) throws -> Bool {
+    public func saveForStorefront(in store: any CuratorStoring) async throws -> Bool {
         guard let json = try storefrontJSON() else { return false }
-        try store.saveEvaluation(json: json)
+        try await store.saveEvaluation(json: json)
         return true
     }
 

@@ -66,13 +66,13 @@ public struct EvaluationRun: Sendable {
     /// Evaluates `models` (nil: every baseline, and each trained model with a version trained
     /// on this split) on `part` of the split saved as `splitName`.
     /// - Parameter vectors: the language-model vector of every live product in
-    ///   `CuratorStore.allProducts()` order, asked for once and only if a model needs them.
+    ///   `CuratorStoring.allProducts()` order, asked for once and only if a model needs them.
     ///   When evaluating every model and they cannot be had, the models needing them are skipped with a note.
-    public static func run(store: CuratorStore, split splitName: String, part: SplitPart, models: [String]? = nil,
-                           vectors: () throws -> (vectors: [Float], dimension: Int)) throws -> EvaluationRun {
+    public static func run(store: any CuratorStoring, split splitName: String, part: SplitPart, models: [String]? = nil,
+                           vectors: () async throws -> (vectors: [Float], dimension: Int)) async throws -> EvaluationRun {
         guard part != .train else { throw EvaluationError.trainPart }
         for name in models ?? [] where !modelNames.contains(name) { throw EvaluationError.unknownModel(name) }
-        let split = try LoadedSplit.load(named: splitName, from: store)
+        let split = try await LoadedSplit.load(named: splitName, from: store)
         var run = EvaluationRun(split: split, part: part, set: EvaluationSet(split: split.data, part: part))
         if split.dataChanged {
             run.notes.append("the data changed since split '\(splitName)' was made; events added since are left out")
@@ -80,16 +80,16 @@ public struct EvaluationRun: Sendable {
         let explicit = models != nil
         var names = models ?? baselineNames
         if models == nil {
-            let saved = Set(try store.models().map(\.name))
+            let saved = Set(try await store.models().map(\.name))
             names += trainedNames.filter { saved.contains($0) }
         }
         var productVectors: (vectors: [Float], dimension: Int)?
         var vectorFailure: String?
-        func languageModelVectors() throws -> (vectors: [Float], dimension: Int)? {
+        func languageModelVectors() async throws -> (vectors: [Float], dimension: Int)? {
             if let productVectors { return productVectors }
             if vectorFailure != nil { return nil }
             do {
-                productVectors = try vectors()
+                productVectors = try await vectors()
                 return productVectors
             } catch where !explicit {
                 vectorFailure = "\(error)"
@@ -100,18 +100,18 @@ public struct EvaluationRun: Sendable {
             if trainedNames.contains(name) {
                 let stored: StoredModel
                 do {
-                    stored = try run.trainedVersion(named: name, in: store)
+                    stored = try await run.trainedVersion(named: name, in: store)
                 } catch let error as EvaluationError where !explicit {
                     run.notes.append("\(name) skipped: \(error)")
                     continue
                 }
-                guard let lm = try languageModelVectors() else {
+                guard let lm = try await languageModelVectors() else {
                     run.notes.append("\(name) skipped: \(vectorFailure ?? "no product vectors")")
                     continue
                 }
-                try run.evaluateTrained(stored, vectors: lm, store: store)
+                try await run.evaluateTrained(stored, vectors: lm, store: store)
             } else if name == "semantic" {
-                guard let lm = try languageModelVectors() else {
+                guard let lm = try await languageModelVectors() else {
                     run.notes.append("semantic skipped: \(vectorFailure ?? "no product vectors")")
                     continue
                 }
@@ -143,9 +143,9 @@ public struct EvaluationRun: Sendable {
     }
 
     private mutating func evaluateTrained(_ stored: StoredModel, vectors lm: (vectors: [Float], dimension: Int),
-                                          store: CuratorStore) throws {
+                                          store: any CuratorStoring) async throws {
         let start = Date()
-        let model = try ServingModel.load(named: stored.name, version: stored.version, from: store,
+        let model = try await ServingModel.load(named: stored.name, version: stored.version, from: store,
                                           productIDs: split.data.log.productKeys, vectors: lm.vectors, lmDimension: lm.dimension)
         if !model.trainedOnCurrentData {
             notes.append("\(model.name) v\(model.version) was trained on different data (events or products changed since)")
@@ -159,17 +159,17 @@ public struct EvaluationRun: Sendable {
     }
 
     /// The newest version of `name` trained on this split, without its weights.
-    func trainedVersion(named name: String, in store: CuratorStore) throws -> StoredModel {
-        let versions = try store.models().filter { $0.name == name }
+    func trainedVersion(named name: String, in store: any CuratorStoring) async throws -> StoredModel {
+        let versions = try await store.models().filter { $0.name == name }
         guard !versions.isEmpty else {
             throw CuratorError.notFound(what: "trained model '\(name)' (train one with: curator train --model \(name) --split \(split.name))")
         }
-        let languageModel = try store.languageModel()
+        let languageModel = try await store.languageModel()
         let all = versions.map { (model: $0, training: TrainingRecord(metricsJSON: $0.metrics)) }
         let records = all.filter { $0.training.fits(languageModel: languageModel) }
         if records.isEmpty, let other = all.compactMap(\.training.languageModel).first {
             throw CuratorError.configuration(
-                "every saved \(name) was trained over \(other) vectors, but \(store.path) now uses \(languageModel ?? "another language model"); train it again: curator train --model \(name)")
+                "every saved \(name) was trained over \(other) vectors, but \(store.name) now uses \(languageModel ?? "another language model"); train it again: curator train --model \(name)")
         }
         if let newest = records.filter({ $0.training.wasTrained(on: split) }).max(by: { $0.model.version < $1.model.version }) {
             return newest.model

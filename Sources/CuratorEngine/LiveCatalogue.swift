@@ -58,8 +58,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var modelVectors: [Float] = []
     /// An HNSW graph over `modelVectors`, keyed like `index`, for large catalogues; see `ModelGraph`.
     private var modelIndex: ModelGraph?
-    /// Where a model's graph is built from and saved to (the store for deletions, the options for size and path).
-    private let store: CuratorStore
+    /// Where a model's graph is saved to, and from what size there is one.
     private let indexOptions: IndexOptions
     /// Bumped by every upsert; `rowRevision[row]` is the revision that last changed a row, so a
     /// model built from an older snapshot knows which rows to redo.
@@ -68,15 +67,27 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     /// Loads every live product of the store with its vector and popularity from its events,
     /// and builds, or loads and reconciles, the HNSW graph when the catalogue is large.
-    public convenience init(store: CuratorStore, vectors: [Float], dimension: Int, indexOptions: IndexOptions = IndexOptions()) throws {
-        try self.init(store: store, products: try store.allProducts(), vectors: vectors, dimension: dimension, indexOptions: indexOptions)
+    public static func load(from store: any CuratorStoring, vectors: [Float], dimension: Int,
+                            indexOptions: IndexOptions = IndexOptions()) async throws -> LiveCatalogue {
+        try await load(from: store, products: try await store.allProducts(), vectors: vectors, dimension: dimension, indexOptions: indexOptions)
     }
 
     /// As above, for products already read from the store (with `vectors` in their order).
-    public init(store: CuratorStore, products stored: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
+    public static func load(from store: any CuratorStoring, products: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
+                            indexOptions: IndexOptions = IndexOptions()) async throws -> LiveCatalogue {
+        let counts = try await store.productEventCounts()
+        let deleted = products.count >= indexOptions.threshold ? try await store.deletedProductRowIDs() : []
+        return try LiveCatalogue(products: products, vectors: vectors, dimension: dimension, eventCounts: counts,
+                                 deletedRowIDs: deleted, indexOptions: indexOptions)
+    }
+
+    /// A catalogue from what was read from the store: live products with `vectors` in their
+    /// order, event counts per product (popularity), and the row ids of deleted products (to take
+    /// out of a saved graph).
+    public init(products stored: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
+                eventCounts: [(productID: String, type: EventType, count: Int)], deletedRowIDs: [Int64],
                 indexOptions: IndexOptions = IndexOptions()) throws {
         self.dimension = dimension
-        self.store = store
         self.indexOptions = indexOptions
         guard vectors.count == stored.count * dimension else {
             throw CuratorError.model("there are \(vectors.count / max(dimension, 1)) product vectors for \(stored.count) products; run curator embed")
@@ -97,18 +108,19 @@ public final class LiveCatalogue: @unchecked Sendable {
         categoryKeys = stored.map { $0.product.category.lowercased() }
         prices = stored.map { $0.product.priceValue ?? .nan }
         popularity = Popularity(productCount: stored.count)
-        for (productID, type, count) in try store.productEventCounts() {
+        for (productID, type, count) in eventCounts {
             if let row = rows[productID] { popularity.add(type, count: count, toProductAt: row) }
         }
         if stored.count >= indexOptions.threshold {
-            (index, indexOrigin) = try Self.prepareIndex(store: store, ids: storeIDs, vectors: vectors, dimension: dimension, options: indexOptions)
+            (index, indexOrigin) = try Self.prepareIndex(ids: storeIDs, vectors: vectors, dimension: dimension, deletedRowIDs: deletedRowIDs,
+                                                         options: indexOptions)
         } else {
             index = nil
             indexOrigin = "exact scan"
         }
     }
 
-    private static func prepareIndex(store: CuratorStore, ids: [Int64], vectors: [Float], dimension: Int,
+    private static func prepareIndex(ids: [Int64], vectors: [Float], dimension: Int, deletedRowIDs: [Int64],
                                      options: IndexOptions) throws -> (HNSWIndex, String) {
         let start = Date()
         var parameters = options.parameters
@@ -127,7 +139,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             // Re-linking many existing nodes costs more than building afresh; patch only small drifts.
             if changedIDs.count <= max(1_000, ids.count / 10) {
                 try loaded.upsert(ids: changedIDs, vectors: changedVectors)
-                for id in try store.deletedProductRowIDs() where loaded.contains(id: id) { loaded.remove(id: id) }
+                for id in deletedRowIDs where loaded.contains(id: id) { loaded.remove(id: id) }
                 return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
             }
         }
@@ -218,7 +230,8 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// Swaps in a trained model (nil: back to the language-model vectors alone) without
     /// stopping requests: `build` gets the products and their vectors in row order, off the
     /// lock; rows added or changed meanwhile are brought up to date before the swap.
-    public func installModel(_ build: (_ productIDs: [String], _ vectors: [Float]) throws -> ServingModel?) throws {
+    /// `deletedRowIDs` (the store's deleted products) are taken out of a saved model graph.
+    public func installModel(deletedRowIDs: [Int64], _ build: (_ productIDs: [String], _ vectors: [Float]) throws -> ServingModel?) throws {
         let (ids, snapshot, snapshotRevision, snapshotStoreIDs, snapshotLiveCount) = lock.withReadLock {
             (products.map(\.id), vectors, revision, storeIDs, liveCount)
         }
@@ -241,8 +254,8 @@ public final class LiveCatalogue: @unchecked Sendable {
             // Learned vectors cluster less cleanly than the language model's: a wider beam keeps recall@10 ≥ 0.98.
             options.parameters.efSearch = max(options.parameters.efSearch, ModelGraph.efSearch)
             let scale = ModelGraph.scale(of: table, dimension: d)
-            let index = try Self.prepareIndex(store: store, ids: snapshotStoreIDs, vectors: ModelGraph.augmented(table, dimension: d, scale: scale),
-                                              dimension: d + 1, options: options).0
+            let index = try Self.prepareIndex(ids: snapshotStoreIDs, vectors: ModelGraph.augmented(table, dimension: d, scale: scale),
+                                              dimension: d + 1, deletedRowIDs: deletedRowIDs, options: options).0
             graph = ModelGraph(graph: index, dimension: d, scale: scale)
         }
         try lock.withWriteLock {

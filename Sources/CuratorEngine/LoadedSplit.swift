@@ -16,11 +16,11 @@ public struct LoadedSplit: Sendable {
     public var name: String { saved.name }
 
     /// Rebuilds the split saved as `name` (`curator split`).
-    public static func load(named name: String, from store: CuratorStore) throws -> LoadedSplit {
-        guard let saved = try store.split(named: name) else {
+    public static func load(named name: String, from store: any CuratorStoring) async throws -> LoadedSplit {
+        guard let saved = try await store.split(named: name) else {
             throw CuratorError.notFound(what: "split '\(name)' (make one with: curator split)")
         }
-        let log = try store.interactionLog()
+        let log = try await store.interactionLog()
         var assigned = Set<Int64>()
         assigned.reserveCapacity(saved.assignments.count)
         var assignments: [SplitAssignment] = []
@@ -38,8 +38,9 @@ public struct LoadedSplit: Sendable {
             throw CuratorError.configuration(
                 "\(assignments.count - kept.interactions.count) events of split '\(saved.name)' are no longer in the store; make the split again")
         }
+        let currentFingerprint = try await store.dataFingerprint()
         return LoadedSplit(saved: saved, data: try DataSplit(log: kept, assignments: assignments),
-                           dataChanged: try saved.dataFingerprint != store.dataFingerprint(),
+                           dataChanged: saved.dataFingerprint != currentFingerprint,
                            fingerprint: Self.fingerprint(of: saved.assignments))
     }
 

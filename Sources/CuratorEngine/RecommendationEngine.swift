@@ -64,7 +64,7 @@ public struct RecommendationEngine: Sendable {
     /// How many of a shopper's newest events a recommendation reads, unless configured.
     public static let defaultHistoryLimit = 200
 
-    public let store: CuratorStore
+    public let store: any CuratorStoring
     public let catalogue: LiveCatalogue
     /// A recommendation reads at most this many of the shopper's newest events (the server's
     /// `--history-limit`). Without a bound anyone who can post events could make one shopper's
@@ -76,7 +76,7 @@ public struct RecommendationEngine: Sendable {
     public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
 
-    public init(store: CuratorStore, catalogue: LiveCatalogue, historyLimit: Int = Self.defaultHistoryLimit) {
+    public init(store: any CuratorStoring, catalogue: LiveCatalogue, historyLimit: Int = Self.defaultHistoryLimit) {
         precondition(historyLimit > 0, "the history limit must be positive")
         self.store = store
         self.catalogue = catalogue
@@ -84,30 +84,33 @@ public struct RecommendationEngine: Sendable {
     }
 
     /// The engine over products and vectors already read (`CatalogueEmbedding.upToDateCatalogue`).
-    public init(store: CuratorStore, catalogue: CatalogueVectors, indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
-                historyLimit: Int = Self.defaultHistoryLimit) throws {
-        self.init(store: store, catalogue: try LiveCatalogue(store: store, products: catalogue.products, vectors: catalogue.vectors,
-                                                            dimension: catalogue.dimension, indexOptions: indexOptions),
-                  historyLimit: historyLimit)
+    public static func load(store: any CuratorStoring, catalogue: CatalogueVectors,
+                            indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
+                            historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
+        RecommendationEngine(store: store, catalogue: try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
+                                                                                   dimension: catalogue.dimension, indexOptions: indexOptions),
+                             historyLimit: historyLimit)
     }
 
     /// - Parameter vectors: one unit vector per product in `store.allProducts()` order.
-    public init(store: CuratorStore, vectors: [Float], dimension: Int,
-                indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(), historyLimit: Int = Self.defaultHistoryLimit) throws {
-        self.init(store: store, catalogue: try LiveCatalogue(store: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions),
-                  historyLimit: historyLimit)
+    public static func load(store: any CuratorStoring, vectors: [Float], dimension: Int,
+                            indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
+                            historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
+        RecommendationEngine(store: store, catalogue: try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension,
+                                                                                   indexOptions: indexOptions),
+                             historyLimit: historyLimit)
     }
 
     /// What a recommendation for this shopper reads: their newest `historyLimit` events, oldest first.
-    public func history(ofShopper shopID: String) throws -> [StoredEvent] {
-        try store.events(forShopID: shopID, newest: historyLimit)
+    public func history(ofShopper shopID: String) async throws -> [StoredEvent] {
+        try await store.events(forShopID: shopID, newest: historyLimit)
     }
 
-    /// Stores a batch of events (all or none, see `CuratorStore.appendEvents`) and applies the
+    /// Stores a batch of events (all or none, see `CuratorStoring.appendEvents`) and applies the
     /// ones that were new to the live catalogue before returning, so the next request sees them.
     /// A re-sent event, which the store ignores, leaves popularity unchanged.
-    public func record(_ events: [Event]) throws -> AppendedEvents {
-        let appended = try store.appendEvents(events)
+    public func record(_ events: [Event]) async throws -> AppendedEvents {
+        let appended = try await store.appendEvents(events)
         guard appended.problems.isEmpty else { return appended }
         catalogue.countTowardPopularity(zip(events, appended.isNew).compactMap { event, isNew in
             isNew ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
@@ -115,8 +118,8 @@ public struct RecommendationEngine: Sendable {
         return appended
     }
 
-    public func recommend(shopper shopID: String, request: RecommendationRequest) throws -> RecommendationList {
-        let events = try history(ofShopper: shopID)
+    public func recommend(shopper shopID: String, request: RecommendationRequest) async throws -> RecommendationList {
+        let events = try await history(ofShopper: shopID)
         return recommend(shopper: shopID, history: events.map { ($0.productID, $0.type, $0.timestampMillis) }, request: request)
     }
 
@@ -216,15 +219,37 @@ public struct RecommendationEngine: Sendable {
 
     /// Serves the newest saved `sequential` or `two-tower` model, if it is not already in use.
     /// Returns the model now in use (nil: none saved, the language-model vectors alone).
+    /// The swap blocks for as long as the model takes to build: a server runs `newerModel()`
+    /// and then `install(_:)` on a thread of its own.
     @discardableResult
-    public func loadLatestModel() throws -> ServingModel? {
+    public func loadLatestModel() async throws -> ServingModel? {
+        guard let newer = try await newerModel() else { return catalogue.servingModel }
+        return try install(newer)
+    }
+
+    /// A saved model newer than the one in use, read from the store with what installing it needs.
+    public struct NewerModel: Sendable {
+        let stored: StoredModel
+        let deletedRowIDs: [Int64]
+    }
+
+    /// The newest servable model when it is not the one in use (nil: nothing to change).
+    public func newerModel() async throws -> NewerModel? {
+        guard let latest = try await ServingModel.latest(in: store) else { return nil }
+        if let current = catalogue.servingModel, current.name == latest.name, current.version == latest.version { return nil }
+        guard let stored = try await store.model(named: latest.name, version: latest.version) else { return nil }
+        return NewerModel(stored: stored, deletedRowIDs: try await store.deletedProductRowIDs())
+    }
+
+    /// Builds and swaps in `newer` (blocking: seconds on a large catalogue); returns the model in use.
+    @discardableResult
+    public func install(_ newer: NewerModel) throws -> ServingModel? {
         try catalogue.oneSwapAtATime {
-            guard let latest = try ServingModel.latest(in: store) else { return catalogue.servingModel }
-            if let current = catalogue.servingModel, current.name == latest.name, current.version == latest.version { return current }
-            guard let stored = try store.model(named: latest.name, version: latest.version) else { return catalogue.servingModel }
+            // Another swap may have installed it meanwhile.
+            if let current = catalogue.servingModel, current.name == newer.stored.name, current.version == newer.stored.version { return current }
             let dimension = catalogue.dimension
-            try catalogue.installModel { ids, vectors in
-                try ServingModel(stored, productIDs: ids, vectors: vectors, lmDimension: dimension)
+            try catalogue.installModel(deletedRowIDs: newer.deletedRowIDs) { ids, vectors in
+                try ServingModel(newer.stored, productIDs: ids, vectors: vectors, lmDimension: dimension)
             }
             return catalogue.servingModel
         }

@@ -25,7 +25,7 @@ public struct ServingModel: Sendable {
     public static let servableNames = ["sequential", "two-tower"]
 
     /// Rebuilds a saved model for the catalogue's products (ids and language-model vectors in row order).
-    /// - Parameter currentDataFingerprint: `CuratorStore.dataFingerprint()` now, if known.
+    /// - Parameter currentDataFingerprint: `CuratorStoring.dataFingerprint()` now, if known.
     public init(_ stored: StoredModel, productIDs: [String], vectors: [Float], lmDimension: Int,
                 currentDataFingerprint: String? = nil) throws {
         guard let payload = stored.payload else { throw CuratorError.model("\(stored.name) v\(stored.version) has no saved weights") }
@@ -41,20 +41,20 @@ public struct ServingModel: Sendable {
     }
 
     /// Loads version `version` of `name` (nil: the newest) from the store.
-    public static func load(named name: String, version: Int? = nil, from store: CuratorStore,
-                            productIDs: [String], vectors: [Float], lmDimension: Int) throws -> ServingModel {
-        guard let stored = try store.model(named: name, version: version) else {
+    public static func load(named name: String, version: Int? = nil, from store: any CuratorStoring,
+                            productIDs: [String], vectors: [Float], lmDimension: Int) async throws -> ServingModel {
+        guard let stored = try await store.model(named: name, version: version) else {
             throw CuratorError.notFound(what: "trained model '\(name)'\(version.map { " version \($0)" } ?? "") (train one with: curator train --model \(name))")
         }
         return try ServingModel(stored, productIDs: productIDs, vectors: vectors, lmDimension: lmDimension,
-                                currentDataFingerprint: try store.dataFingerprint())
+                                currentDataFingerprint: try await store.dataFingerprint())
     }
 
     /// The newest saved version among the servable models trained over the store's current
     /// language model, without its weights.
-    public static func latest(in store: CuratorStore) throws -> StoredModel? {
-        let languageModel = try store.languageModel()
-        return try store.models()
+    public static func latest(in store: any CuratorStoring) async throws -> StoredModel? {
+        let languageModel = try await store.languageModel()
+        return try await store.models()
             .filter { servableNames.contains($0.name) && TrainingRecord(metricsJSON: $0.metrics).fits(languageModel: languageModel) }
             .max { ($0.createdAtMillis, $0.version) < ($1.createdAtMillis, $1.version) }
     }

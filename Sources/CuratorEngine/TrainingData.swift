@@ -13,20 +13,21 @@ public struct TrainingData: Sendable {
     /// The language-model vector of every product, in `productKeys` order.
     public let vectors: [Float]
     public let dimension: Int
-    /// `CuratorStore.dataFingerprint()` when the data was read.
+    /// `CuratorStoring.dataFingerprint()` when the data was read.
     public let dataFingerprint: String
 
     public var productKeys: [String] { split.data.log.productKeys }
 
     /// - Parameter vectors: the language-model vector of every live product in
-    ///   `CuratorStore.allProducts()` order (`CatalogueEmbedding.upToDateVectors`), asked for once.
-    public static func load(from store: CuratorStore, split name: String,
-                            vectors: () throws -> (vectors: [Float], dimension: Int)) throws -> TrainingData {
-        let split = try LoadedSplit.load(named: name, from: store)
-        let (productVectors, dimension) = try vectors()
+    ///   `CuratorStoring.allProducts()` order (`CatalogueEmbedding.upToDateVectors`), asked for once.
+    public static func load(from store: any CuratorStoring, split name: String,
+                            vectors: () async throws -> (vectors: [Float], dimension: Int)) async throws -> TrainingData {
+        let split = try await LoadedSplit.load(named: name, from: store)
+        let (productVectors, dimension) = try await vectors()
+        let fingerprint = try await store.dataFingerprint()
         return TrainingData(split: split, training: split.data.trainingHistories,
                             validation: EvaluationSet(split: split.data, part: .validation),
-                            vectors: productVectors, dimension: dimension, dataFingerprint: try store.dataFingerprint())
+                            vectors: productVectors, dimension: dimension, dataFingerprint: fingerprint)
     }
 
     /// A new, untrained model over these products.
@@ -40,9 +41,9 @@ public struct TrainingData: Sendable {
     /// checks that it scores exactly as before. Returns the version.
     /// - Parameter extraMetrics: further figures to keep with it (test metrics, trials).
     public func save(_ model: NeuralRecommender, summary: TrainingSummary, extraMetrics: [String: Double] = [:],
-                     in store: CuratorStore) throws -> Int {
+                     in store: any CuratorStoring) async throws -> Int {
         let record = TrainingRecord(splitName: split.name, splitFingerprint: split.fingerprint, earlyStoppingPart: model.earlyStoppingPart,
-                                    languageModel: try store.languageModel())
+                                    languageModel: try await store.languageModel())
         var metrics: [String: Any] = [
             "validation_ndcg@10": summary.bestValidationNDCG ?? 0, "best_epoch": summary.bestEpoch,
             "epochs": summary.epochs.count, "training_seconds": summary.seconds,
@@ -51,13 +52,13 @@ public struct TrainingData: Sendable {
         metrics.merge(record.metrics) { $1 }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let version = try store.saveModel(StoredModel(
+        let version = try await store.saveModel(StoredModel(
             name: model.name, dataFingerprint: dataFingerprint,
             parameters: String(decoding: try encoder.encode(model.configuration), as: UTF8.self),
             metrics: String(decoding: try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self),
             payload: try model.serialized(productKeys: productKeys)))
 
-        let reloaded = try ServingModel.load(named: model.name, version: version, from: store, productIDs: productKeys,
+        let reloaded = try await ServingModel.load(named: model.name, version: version, from: store, productIDs: productKeys,
                                              vectors: vectors, lmDimension: dimension)
         let sample = validation.shoppers.prefix(64).map { validation.histories[Int($0)] }
         let n = productKeys.count

@@ -13,7 +13,7 @@ public struct TrainingRecord: Sendable, Equatable {
     public var splitFingerprint: String?
     /// The part watched for early stopping (`curator train` and `tune` stop on validation).
     public var earlyStoppingPart: SplitPart?
-    /// The store's language model when it was trained (`CuratorStore.languageModel()`): a model
+    /// The store's language model when it was trained (`CuratorStoring.languageModel()`): a model
     /// learned over one model's vectors means nothing over another's.
     public var languageModel: String?
 

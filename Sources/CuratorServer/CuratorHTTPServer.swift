@@ -4,15 +4,15 @@ import Foundation
 import Hummingbird
 import Storage
 
-/// The HTTP API: events and products in, explained recommendations out, on the embedded store.
+/// The HTTP API: events and products in, explained recommendations out, on a store.
 ///
-/// Every write is committed to SQLite before its response is sent, and the in-memory
+/// Every write is committed to the store before its response is sent, and the in-memory
 /// catalogue is updated in the same request, so the next request already sees it. Blocking
-/// work (encoding, store writes, model swaps) runs on the server's own lanes (`BlockingWork`),
+/// work (encoding, model swaps) runs on the server's own lanes (`BlockingWork`),
 /// never on the event loops or Swift's cooperative pool, so `/healthz` and recommendations keep
 /// answering while a large upsert or a model swap runs.
 public struct CuratorHTTPServer: Sendable {
-    public let store: CuratorStore
+    public let store: any CuratorStoring
     public let embedding: CatalogueEmbedding
     public let engine: RecommendationEngine
     public let configuration: ServerConfiguration
@@ -21,8 +21,10 @@ public struct CuratorHTTPServer: Sendable {
     let sessions: SessionSigner
     let access: AccessPolicy
 
-    public init(store: CuratorStore, embedding: CatalogueEmbedding, engine: RecommendationEngine, configuration: ServerConfiguration) {
+    public init(store: any CuratorStoring, embedding: CatalogueEmbedding, engine: RecommendationEngine, configuration: ServerConfiguration) {
         self.store = store
+        var embedding = embedding
+        embedding.lane = work.encoder
         self.embedding = embedding
         self.engine = engine
         self.configuration = configuration
@@ -45,7 +47,7 @@ public struct CuratorHTTPServer: Sendable {
         // meanwhile, and says so in `model`), then looked for again every modelPollSeconds.
         let watcher = Task.detached { [self] in
             while !Task.isCancelled {
-                do { try await work.models.run { [self] in try reloadModel() } } catch {
+                do { try await reloadModel() } catch {
                     FileHandle.standardError.write(Data("curator: could not load the newest model: \(error)\n".utf8))
                 }
                 guard configuration.modelPollSeconds > 0 else { break }
@@ -76,11 +78,14 @@ public struct CuratorHTTPServer: Sendable {
         return router
     }
 
-    /// Swaps in the newest trained model if it is not the one in use. Blocks for as long as the
-    /// swap takes (seconds on a large catalogue): call it on `work.models`.
-    func reloadModel() throws {
+    /// Swaps in the newest trained model if it is not the one in use; the swap (seconds on a
+    /// large catalogue) runs on `work.models`.
+    func reloadModel() async throws {
         let before = engine.catalogue.servingModel.map { "\($0.name) v\($0.version)" }
-        let after = try engine.loadLatestModel().map { "\($0.name) v\($0.version)" }
+        if let newer = try await engine.newerModel() {
+            _ = try await work.models.run { [engine] in try engine.install(newer) }
+        }
+        let after = engine.catalogue.servingModel.map { "\($0.name) v\($0.version)" }
         if before != after { FileHandle.standardError.write(Data("curator: now serving \(after ?? "semantic")\n".utf8)) }
     }
 }

@@ -15,15 +15,16 @@ public enum PostgresEvents {
         guard !events.isEmpty else { return AppendedEvents(isNew: [], problems: []) }
         do {
             return try await connection.withTransaction(logger: logger) { connection in
-                try await appendInTransaction(events, pseudonymizer: pseudonymizer, connection: connection, logger: logger)
+                try await appendInTransaction(events, pseudonymizer: pseudonymizer, connection: connection, logger: logger).appended
             }
         } catch {
             throw CuratorError.storage("PostgreSQL: storing \(events.count) events: \(PostgresProbe.serverMessage(error))")
         }
     }
 
-    private static func appendInTransaction(_ events: [Event], pseudonymizer: ShopperPseudonymizer, connection: PostgresConnection,
-                                            logger: Logger) async throws -> AppendedEvents {
+    /// The batch inside the caller's transaction; also says how many shoppers it created.
+    static func appendInTransaction(_ events: [Event], pseudonymizer: ShopperPseudonymizer, connection: PostgresConnection,
+                                    logger: Logger) async throws -> (appended: AppendedEvents, newShoppers: Int) {
         let productKeys = events.map { TextCleaning.identifier($0.productID) }
         var productRows: [String: Int64] = [:]
         let distinctProducts = Array(Set(productKeys))
@@ -36,16 +37,25 @@ public enum PostgresEvents {
         for (index, key) in productKeys.enumerated() where productRows[key] == nil {
             problems.append(EventProblem(index: index, field: "product_id", reason: "unknown product '\(events[index].productID)'"))
         }
-        if !problems.isEmpty { return AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems) }
+        if !problems.isEmpty { return (AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems), 0) }
 
-        // Shoppers: created when new (a concurrent creator wins or waits; either way one row), then read back.
+        // Shoppers: created when new (a concurrent creator wins or waits; either way one row), then
+        // read back. Created in order of first appearance, as the SQLite store numbers them, so the
+        // same files give the same ids in either store.
         let shopperKeys = events.map { pseudonymizer.key(forShopID: $0.shopperID) }
-        let distinctShoppers = Array(Set(shopperKeys))
+        var seenShoppers: Set<String> = []
+        let distinctShoppers = shopperKeys.filter { seenShoppers.insert($0).inserted }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        try await connection.query("""
-            INSERT INTO shoppers(shopper_key, created_at) SELECT key, \(now) FROM unnest(\(distinctShoppers)::text[]) AS key
-            ON CONFLICT (shopper_key) DO NOTHING
-            """, logger: logger)
+        var newShoppers = 0
+        for try await _ in try await connection.query("""
+            INSERT INTO shoppers(shopper_key, created_at)
+            SELECT key, \(now) FROM unnest(\(distinctShoppers)::text[]) WITH ORDINALITY AS batch(key, position)
+            WHERE NOT EXISTS (SELECT 1 FROM shoppers s WHERE s.shopper_key = batch.key)
+            ORDER BY position
+            ON CONFLICT (shopper_key) DO NOTHING RETURNING 1
+            """, logger: logger) {
+            newShoppers += 1
+        }
         var shopperRows: [String: Int64] = [:]
         for try await (key, id) in try await connection.query(
             "SELECT shopper_key, id FROM shoppers WHERE shopper_key = ANY(\(distinctShoppers))", logger: logger
@@ -53,39 +63,52 @@ public enum PostgresEvents {
             shopperRows[key] = id
         }
 
+        // A repeat inside the batch is a duplicate, as it is for SQLite's row-by-row insert: only
+        // first occurrences are sent.
+        var firsts: [Int] = []
+        var seen: Set<Identity> = []
+        var identities: [Identity] = []
+        identities.reserveCapacity(events.count)
+        for (i, event) in events.enumerated() {
+            let identity = Identity(shopper: shopperRows[shopperKeys[i]] ?? 0, product: productRows[productKeys[i]] ?? 0,
+                                    type: Int16(event.type.code), ts: event.timestampMillis, quantity: event.quantity, price: event.price)
+            identities.append(identity)
+            if seen.insert(identity).inserted { firsts.append(i) }
+        }
         // The batch as columns (postgres-nio sends no NULL inside an array: a flag column says which are absent).
-        let shoppers = shopperKeys.map { shopperRows[$0] ?? 0 }
-        let products = productKeys.map { productRows[$0] ?? 0 }
-        let types = events.map { Int16($0.type.code) }
-        let times = events.map(\.timestampMillis)
-        let quantities = events.map { $0.quantity ?? 0 }
-        let hasQuantity = events.map { $0.quantity != nil }
-        let prices = events.map { $0.price ?? "" }
-        let hasPrice = events.map { $0.price != nil }
+        let sent = firsts.map { identities[$0] }
+        let shoppers = sent.map(\.shopper), products = sent.map(\.product), types = sent.map(\.type), times = sent.map(\.ts)
+        let quantities = sent.map { $0.quantity ?? 0 }, hasQuantity = sent.map { $0.quantity != nil }
+        let prices = sent.map { $0.price ?? "" }, hasPrice = sent.map { $0.price != nil }
         var inserted: Set<Identity> = []
+        // Stored events are skipped before they are offered (NOT EXISTS, through the identity index),
+        // so event ids stay gapless as in SQLite; ON CONFLICT still settles a race with another server.
         for try await (shopper, product, type, ts, quantity, price) in try await connection.query("""
             INSERT INTO events(shopper_id, product_id, type, ts, quantity, price)
-            SELECT s, p, t, ts, CASE WHEN hq THEN q END, CASE WHEN hp THEN pr END
-            FROM unnest(\(shoppers)::bigint[], \(products)::bigint[], \(types)::smallint[], \(times)::bigint[],
-                        \(quantities)::bigint[], \(hasQuantity)::boolean[], \(prices)::text[], \(hasPrice)::boolean[])
-                 WITH ORDINALITY AS batch(s, p, t, ts, q, hq, pr, hp, position)
-            ORDER BY position
+            SELECT b.s, b.p, b.t, b.ts, b.q, b.pr FROM (
+                SELECT s, p, t, ts, CASE WHEN hq THEN q END AS q, CASE WHEN hp THEN pr END AS pr, position
+                FROM unnest(\(shoppers)::bigint[], \(products)::bigint[], \(types)::smallint[], \(times)::bigint[],
+                            \(quantities)::bigint[], \(hasQuantity)::boolean[], \(prices)::text[], \(hasPrice)::boolean[])
+                     WITH ORDINALITY AS u(s, p, t, ts, q, hq, pr, hp, position)) b
+            WHERE NOT EXISTS (SELECT 1 FROM events e
+                              WHERE e.shopper_id = b.s AND e.ts = b.ts AND e.product_id = b.p AND e.type = b.t
+                                AND coalesce(e.quantity, -1) = coalesce(b.q, -1) AND coalesce(e.price, '') = coalesce(b.pr, ''))
+            ORDER BY b.position
             ON CONFLICT DO NOTHING
             RETURNING shopper_id, product_id, type, ts, quantity, price
             """, logger: logger).decode((Int64, Int64, Int16, Int64, Int64?, String?).self) {
             inserted.insert(Identity(shopper: shopper, product: product, type: type, ts: ts, quantity: quantity, price: price))
         }
-        // Stored now: the first event of the batch with each inserted identity (a repeat inside
-        // the batch is a duplicate, as it is for SQLite's row-by-row insert).
+        // New: the first event of the batch with each inserted identity.
         var isNew: [Bool] = []
         isNew.reserveCapacity(events.count)
         var newestPerShopper: [Int64: Int64] = [:]
-        for i in events.indices {
-            let identity = Identity(shopper: shoppers[i], product: products[i], type: types[i], ts: times[i],
-                                    quantity: events[i].quantity, price: events[i].price)
+        for (i, identity) in identities.enumerated() {
             let new = inserted.remove(identity) != nil
             isNew.append(new)
-            if new, times[i] > newestPerShopper[shoppers[i]] ?? .min { newestPerShopper[shoppers[i]] = times[i] }
+            if new, events[i].timestampMillis > newestPerShopper[identity.shopper] ?? .min {
+                newestPerShopper[identity.shopper] = events[i].timestampMillis
+            }
         }
         if !newestPerShopper.isEmpty {
             let ids = Array(newestPerShopper.keys)
@@ -95,7 +118,7 @@ public enum PostgresEvents {
                 FROM unnest(\(ids)::bigint[], \(newest)::bigint[]) AS v(id, ts) WHERE shoppers.id = v.id
                 """, logger: logger)
         }
-        return AppendedEvents(isNew: isNew, problems: [])
+        return (AppendedEvents(isNew: isNew, problems: []), newShoppers)
     }
 
     /// The columns the unique index `events_identity` compares.

@@ -17,14 +17,25 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     public var database: String
     public var tls: TLSMode
+    /// The schema the store's tables live in (`?schema=NAME`), so several stores can share one
+    /// database; nil for the user's default search path (normally `public`).
+    public var schema: String?
 
-    public init(host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer) {
+    public init(host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer,
+                schema: String? = nil) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.database = database
         self.tls = tls
+        self.schema = schema
+    }
+
+    /// A schema name is spliced into SQL (`CREATE SCHEMA`, the notification channel), so only plain identifiers are taken.
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || ("a"..."z").contains(first), name.count <= 63 else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
     }
 
     /// True for text that names a PostgreSQL store rather than a file.
@@ -50,6 +61,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else { throw fail("give the database as the path: …/DATABASE") }
         if let port = components.port, !(1...65_535).contains(port) { throw fail("port \(port) is outside 1…65535") }
         var tls = TLSMode.prefer
+        var schema: String?
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -57,21 +69,29 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                     throw fail("sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(item.value ?? "")'")
                 }
                 tls = mode
+            case "schema":
+                guard let value = item.value, Self.isPlainIdentifier(value) else {
+                    throw fail("schema must be a plain lower-case identifier (letters, digits, _), not '\(item.value ?? "")'")
+                }
+                schema = value
             default:
-                throw fail("unknown parameter '\(item.name)' (only sslmode is read)")
+                throw fail("unknown parameter '\(item.name)' (sslmode and schema are read)")
             }
         }
         // URLComponents keeps the brackets of an IPv6 literal; connecting wants the address alone.
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.init(host: bare, port: components.port ?? 5432, username: user, password: components.password?.removingPercentEncoding,
-                  database: database, tls: tls)
+                  database: database, tls: tls, schema: schema)
     }
 
     public var description: String {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let secret = password == nil ? "" : ":•••"
-        let mode = tls == .prefer ? "" : "?sslmode=\(tls.rawValue)"
-        return "postgres://\(username)\(secret)@\(shownHost):\(port)/\(database)\(mode)"
+        var parameters: [String] = []
+        if tls != .prefer { parameters.append("sslmode=\(tls.rawValue)") }
+        if let schema { parameters.append("schema=\(schema)") }
+        let query = parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&")
+        return "postgres://\(username)\(secret)@\(shownHost):\(port)/\(database)\(query)"
     }
 
     /// The URL with whatever stands between `user:` and `@` replaced, for messages about a URL that did not parse.

@@ -55,7 +55,28 @@ public enum PostgresProbe {
                                                              password: location.password, database: location.database, tls: tls)
         let (seconds, attoseconds) = timeout.components
         configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        configuration.options.additionalStartupParameters = startupParameters(for: location)
         return configuration
+    }
+
+    /// The same settings for a connection pool.
+    static func clientConfiguration(for location: PostgresLocation, timeout: Duration) -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        switch location.tls {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
+                                                         password: location.password, database: location.database, tls: tls)
+        configuration.options.connectTimeout = timeout
+        configuration.options.additionalStartupParameters = startupParameters(for: location)
+        return configuration
+    }
+
+    /// A store in its own schema sees that schema first, so its tables are found and made there.
+    static func startupParameters(for location: PostgresLocation) -> [(String, String)] {
+        location.schema.map { [("search_path", $0)] } ?? []
     }
 
     /// One line saying what went wrong and where, from the SQLSTATE or the socket error.

@@ -10,6 +10,13 @@ public struct ShopperOverview: Sendable, Hashable {
     public var lastSeenMillis: Int64
     /// The category the shopper has the most events in.
     public var topCategory: String
+
+    public init(pseudonym: String, events: Int, lastSeenMillis: Int64, topCategory: String) {
+        self.pseudonym = pseudonym
+        self.events = events
+        self.lastSeenMillis = lastSeenMillis
+        self.topCategory = topCategory
+    }
 }
 
 extension CuratorStore {

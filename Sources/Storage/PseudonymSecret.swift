@@ -85,7 +85,8 @@ public struct PseudonymSecret: Sendable {
     /// The secret in lower-case hex, as `curator secret export` writes it.
     public var hex: String { key.withUnsafeBytes { Hex.lowercase($0) } }
 
-    var bytes: [UInt8] { key.withUnsafeBytes { [UInt8]($0) } }
+    /// The raw key, for a store that keeps the secret itself.
+    public var bytes: [UInt8] { key.withUnsafeBytes { [UInt8]($0) } }
 
     private static func isHexDigit(_ c: UInt8) -> Bool {
         (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)
@@ -102,7 +103,7 @@ public enum PseudonymSecretSource: Sendable {
     /// The store's own secret, generated into it when the store is created; the environment is ignored.
     case store
 
-    func resolve() throws(PseudonymSecretError) -> PseudonymSecret? {
+    public func resolve() throws(PseudonymSecretError) -> PseudonymSecret? {
         switch self {
         case .environment: try PseudonymSecret.fromEnvironment()
         case let .external(secret): secret

@@ -41,9 +41,14 @@ extension CuratorStore {
                 SELECT (SELECT count(*) FROM events), (SELECT ifnull(max(id), 0) FROM events),
                        (SELECT count(*) FROM products WHERE deleted = 0), (SELECT ifnull(max(updated_at), 0) FROM products)
                 """)!
-            let text = "\(row[0] as Int64)-\(row[1] as Int64)-\(row[2] as Int64)-\(row[3] as Int64)"
-            return TextDigest.hex(text, bytes: 8)
+            return Self.dataFingerprint(events: row[0], maxEventID: row[1], liveProducts: row[2], maxProductUpdate: row[3])
         }
+    }
+
+    /// The fingerprint of a store's data from its counts (one formula for every store, so a copy
+    /// of a store has its fingerprint).
+    public static func dataFingerprint(events: Int64, maxEventID: Int64, liveProducts: Int64, maxProductUpdate: Int64) -> String {
+        TextDigest.hex("\(events)-\(maxEventID)-\(liveProducts)-\(maxProductUpdate)", bytes: 8)
     }
 
     /// Saves a split under its name, replacing one of the same name, in one transaction.

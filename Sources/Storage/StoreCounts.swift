@@ -37,21 +37,31 @@ extension CuratorStore {
             }
             let pairs = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT DISTINCT shopper_id, product_id FROM events)") ?? 0
             let lengths = try Int.fetchAll(db, sql: "SELECT count(*) AS n FROM events GROUP BY shopper_id ORDER BY n")
-            func percentile(_ p: Double) -> Int {
-                guard !lengths.isEmpty else { return 0 }
-                let index = min(lengths.count - 1, Int((p * Double(lengths.count - 1)).rounded()))
-                return lengths[index]
-            }
             let range = try Row.fetchOne(db, sql: "SELECT min(ts) AS a, max(ts) AS b FROM events")
-            let first: Int64? = range?["a"]
-            let last: Int64? = range?["b"]
-            return StoreStatistics(
-                shoppers: shoppers, products: products, events: events, eventsByType: byType,
-                density: shoppers > 0 && products > 0 ? Double(pairs) / (Double(shoppers) * Double(products)) : 0,
-                historyLength: ["min": lengths.first ?? 0, "p50": percentile(0.5), "p90": percentile(0.9),
-                                "p99": percentile(0.99), "max": lengths.last ?? 0],
-                firstEvent: first.map(FieldParsing.iso8601(millis:)),
-                lastEvent: last.map(FieldParsing.iso8601(millis:)))
+            return StoreStatistics(shoppers: shoppers, products: products, events: events, eventsByType: byType, shopperProductPairs: pairs,
+                                   historyLengths: lengths, firstEventMillis: range?["a"], lastEventMillis: range?["b"])
         }
+    }
+}
+
+extension StoreStatistics {
+    /// The figures from the counts every store reads the same way (one definition of density
+    /// and of the history percentiles for both stores).
+    /// - Parameter historyLengths: events per shopper who has any, ascending.
+    public init(shoppers: Int, products: Int, events: Int, eventsByType: [String: Int], shopperProductPairs pairs: Int,
+                historyLengths lengths: [Int], firstEventMillis first: Int64?, lastEventMillis last: Int64?) {
+        func percentile(_ p: Double) -> Int {
+            guard !lengths.isEmpty else { return 0 }
+            let index = min(lengths.count - 1, Int((p * Double(lengths.count - 1)).rounded()))
+            return lengths[index]
+        }
+        var byType = eventsByType
+        for type in EventType.allCases where byType[type.rawValue] == nil { byType[type.rawValue] = 0 }
+        self.init(shoppers: shoppers, products: products, events: events, eventsByType: byType,
+                  density: shoppers > 0 && products > 0 ? Double(pairs) / (Double(shoppers) * Double(products)) : 0,
+                  historyLength: ["min": lengths.first ?? 0, "p50": percentile(0.5), "p90": percentile(0.9),
+                                  "p99": percentile(0.99), "max": lengths.last ?? 0],
+                  firstEvent: first.map(FieldParsing.iso8601(millis:)),
+                  lastEvent: last.map(FieldParsing.iso8601(millis:)))
     }
 }

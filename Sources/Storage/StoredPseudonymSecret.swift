@@ -4,9 +4,9 @@ import GRDB
 
 /// What `store_meta` says about the pseudonym secret: the secret itself (`shopper_secret`, kept in
 /// the store) or only its fingerprint (`shopper_secret_fingerprint`, kept outside).
-enum StoredPseudonymSecret {
-    static let secretKey = "shopper_secret"
-    static let fingerprintKey = "shopper_secret_fingerprint"
+public enum StoredPseudonymSecret {
+    public static let secretKey = "shopper_secret"
+    public static let fingerprintKey = "shopper_secret_fingerprint"
 
     /// The secret to pseudonymise with, after checking it against the store. Reads only, unless
     /// the store is new and needs its secret or fingerprint written.
@@ -25,31 +25,54 @@ enum StoredPseudonymSecret {
 
     /// The secret for this store, or nil when something must be written first and `mayWrite` is false.
     private static func resolve(_ db: Database, path: String, external: PseudonymSecret?, mayWrite: Bool) throws -> PseudonymSecret? {
-        let stored = try Data.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [secretKey])
-            .map { data in
-                do { return try PseudonymSecret(bytes: [UInt8](data), origin: "the store") } catch { throw PseudonymSecretError.missing(store: path) }
-            }
+        let storedBytes = try Data.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [secretKey]).map { [UInt8]($0) }
         let fingerprint = try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = ?", arguments: [fingerprintKey])
+        switch try decide(storedSecret: storedBytes, fingerprint: fingerprint, hasShoppers: try hasShoppers(db), external: external, store: path) {
+        case .use(let secret):
+            return secret
+        case .keepFingerprint(let secret):
+            guard mayWrite else { return nil }
+            try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES (?, ?)", arguments: [fingerprintKey, secret.fingerprint])
+            return secret
+        case .keepSecret(let secret):
+            guard mayWrite else { return nil }
+            try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES (?, ?)", arguments: [secretKey, Data(secret.bytes)])
+            return secret
+        }
+    }
+
+    /// What a store does about its secret on opening.
+    public enum Decision: Sendable {
+        /// Use this secret; nothing to write.
+        case use(PseudonymSecret)
+        /// A new store given its secret from outside: keep only the fingerprint, then use it.
+        case keepFingerprint(PseudonymSecret)
+        /// A new store with no secret given: keep this generated one in the store, then use it.
+        case keepSecret(PseudonymSecret)
+    }
+
+    /// The rules every store opens by, from what its meta table holds: a stored secret or a
+    /// fingerprint must match a secret given from outside; a store with shoppers but neither
+    /// cannot be used; only a new store gets a secret (or a fingerprint).
+    public static func decide(storedSecret: [UInt8]?, fingerprint: String?, hasShoppers: Bool, external: PseudonymSecret?,
+                              store path: String) throws -> Decision {
+        let stored = try storedSecret.map { bytes in
+            do { return try PseudonymSecret(bytes: bytes, origin: "the store") } catch { throw PseudonymSecretError.missing(store: path) }
+        }
         if let external {
             if let known = stored?.fingerprint ?? fingerprint {
                 guard known == external.fingerprint else { throw PseudonymSecretError.mismatch(store: path, origin: external.origin) }
-                return external
+                return .use(external)
             }
         } else if let stored {
-            return stored
+            return .use(stored)
         } else if fingerprint != nil {
             throw PseudonymSecretError.keptOutside(store: path)
         }
         // Neither a secret nor a fingerprint: only a new store may get one now.
-        guard try !hasShoppers(db) else { throw PseudonymSecretError.missing(store: path) }
-        guard mayWrite else { return nil }
-        if let external {
-            try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES (?, ?)", arguments: [fingerprintKey, external.fingerprint])
-            return external
-        }
-        let generated = PseudonymSecret.generate()
-        try db.execute(sql: "INSERT INTO store_meta(key, value) VALUES (?, ?)", arguments: [secretKey, Data(generated.bytes)])
-        return generated
+        guard !hasShoppers else { throw PseudonymSecretError.missing(store: path) }
+        if let external { return .keepFingerprint(external) }
+        return .keepSecret(PseudonymSecret.generate())
     }
 
     private static func hasShoppers(_ db: Database) throws -> Bool {

@@ -9,14 +9,14 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self, BenchHistoryRole.self])
 }
 
-struct BenchImport: ParsableCommand {
+struct BenchImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Import datasets into a fresh temporary store and print events/s.")
 
     @Argument(help: "Dataset folders holding products.csv and events.csv (default: the two in ../shared/data).")
     var datasets: [String] = []
 
-    func run() throws {
+    func run() async throws {
         let folders = datasets.isEmpty ? ["../shared/data/amazon-beauty", "../shared/data/online-retail"] : datasets
         for folder in folders {
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-\(UUID().uuidString)")

@@ -10,7 +10,7 @@ import TextModels
 /// Measures how a shopper's history should meet the language model when the model tells
 /// queries from passages (multilingual-e5's `query: ` / `passage: `): the semantic model on a
 /// saved split, three ways. Served today: the history's product (passage) vectors, averaged.
-struct BenchHistoryRole: ParsableCommand {
+struct BenchHistoryRole: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history-role",
         abstract: "Compare passage vectors, query vectors and one query text for shopper histories (semantic model, full ranking).",
@@ -26,14 +26,14 @@ struct BenchHistoryRole: ParsableCommand {
     @Option(help: "The part to evaluate: validation or test.") var part: SplitPart = .test
     @Option(help: "Newest history titles in the one-text query (3).") var titles = 10
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: nil)
+            let curatorStore = try await store.open()
+            let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: nil)
             let encoder = embedding.encoder
-            let loaded = try LoadedSplit.load(named: split, from: curatorStore)
+            let loaded = try await LoadedSplit.load(named: split, from: curatorStore)
             let set = EvaluationSet(split: loaded.data, part: part)
-            let products = try curatorStore.allProducts().map(\.product)
+            let products = try await curatorStore.allProducts().map(\.product)
             guard products.count == loaded.data.log.productCount else {
                 throw CuratorError.model("the store has \(products.count) products but split '\(split)' has \(loaded.data.log.productCount); run curator split again")
             }
@@ -41,7 +41,7 @@ struct BenchHistoryRole: ParsableCommand {
             print("\(encoder.modelID): \(products.count) products, \(set.shoppers.count) \(part.rawValue) shoppers of split '\(split)'")
 
             var start = Date()
-            let passages = try embedding.vectors(for: products).flatMap { $0 }
+            let passages = try await embedding.vectors(for: products).flatMap { $0 }
             print(String(format: "passage vectors (cached or encoded): %.1f s", Date().timeIntervalSince(start)))
             start = Date()
             let texts = products.map { embedding.template.render($0) }

@@ -43,12 +43,13 @@ struct BenchServe: AsyncParsableCommand {
         print("setting up \(products) products and \(shoppers) shoppers …")
         let setupStart = Date()
         let sample = try SampleShop(products: products, shoppers: shoppers, seed: 7).write(to: folder.appendingPathComponent("shop").path)
-        let store = try CuratorStore(path: folder.appendingPathComponent("bench.sqlite").path)
-        _ = try store.importProducts(from: sample.productsPath)
-        let events = try store.importEvents(from: sample.eventsPath)
-        let embedding = try CatalogueEmbedding.open(store: store, model: model)
+        let storePath = folder.appendingPathComponent("bench.sqlite").path
+        let store: any CuratorStoring = try SQLiteStore(path: storePath)
+        _ = try await store.importProducts(from: sample.productsPath)
+        let events = try await store.importEvents(from: sample.eventsPath)
+        let embedding = try await CatalogueEmbedding.open(store: store, model: model)
         let encoder = embedding.encoder
-        let catalogue = try store.allProducts().map(\.product)
+        let catalogue = try await store.allProducts().map(\.product)
         // One language-model vector per category (department > kind), then noise per product.
         let categories = Array(Set(catalogue.map(\.category))).sorted()
         let prototypes = encoder.encodeMatrix(categories, role: .passage)
@@ -74,18 +75,18 @@ struct BenchServe: AsyncParsableCommand {
             vectors.replaceSubrange((i * d)..<((i + 1) * d), with: byText[texts[i]]!)
         }
         // Cache them as a restart of `curator serve` would find them, then time that restart path.
-        try store.saveEmbeddings(modelID: encoder.modelID, texts.enumerated().map { (i, text) in
+        try await store.saveEmbeddings(modelID: encoder.modelID, texts.enumerated().map { (i, text) in
             (CuratorStore.textHash(text), Array(vectors[(i * d)..<((i + 1) * d)]))
         })
         print(String(format: "ready in %.1f s: %d products, %d events, OpenBLAS core %@", Date().timeIntervalSince(setupStart),
                      catalogue.count, events.inserted, BLAS.coreName))
-        let indexOptions = LiveCatalogue.IndexOptions(threshold: hnswThreshold, path: store.path + ".hnsw")
-        let first = try RecommendationEngine(store: store, vectors: vectors, dimension: d, indexOptions: indexOptions)
+        let indexOptions = LiveCatalogue.IndexOptions(threshold: hnswThreshold, path: storePath + ".hnsw")
+        let first = try await RecommendationEngine.load(store: store, vectors: vectors, dimension: d, indexOptions: indexOptions)
         print("vector search: \(first.catalogue.indexOrigin)")
         let restartStart = Date()
         // What `curator serve` does on start.
-        let reloaded = try embedding.upToDateCatalogue()
-        let engine = try RecommendationEngine(store: store, catalogue: reloaded, indexOptions: indexOptions)
+        let reloaded = try await embedding.upToDateCatalogue()
+        let engine = try await RecommendationEngine.load(store: store, catalogue: reloaded, indexOptions: indexOptions)
         print(String(format: "restart: %d product vectors reloaded and the catalogue ready in %.2f s (vector search: %@)", engine.catalogue.count,
                      Date().timeIntervalSince(restartStart), engine.catalogue.indexOrigin))
 
@@ -116,7 +117,7 @@ struct BenchServe: AsyncParsableCommand {
         if let kind = trained {
             // Trained in this process with both cores, saved as `curator train` would, then swapped
             // in while the server runs, exactly as a newly trained version is picked up.
-            let log = try store.interactionLog()
+            let log = try await store.interactionLog()
             var config = NeuralConfiguration(kind: kind)
             config.loss = .sampledSoftmax
             config.epochs = 1
@@ -125,13 +126,14 @@ struct BenchServe: AsyncParsableCommand {
                                               productVectors: reloaded.vectors, lmDimension: reloaded.dimension)
             let summary = try model.train(ShopperHistories(log: log), validation: nil, progress: nil)
             BLAS.threads = 1
-            _ = try store.saveModel(StoredModel(name: kind.rawValue, dataFingerprint: try store.dataFingerprint(), parameters: "{}",
+            _ = try await store.saveModel(StoredModel(name: kind.rawValue, dataFingerprint: try await store.dataFingerprint(), parameters: "{}",
                                                 metrics: "{}", payload: try model.serialized(productKeys: log.productKeys)))
             let swapStart = Date()
-            guard let serving = try engine.loadLatestModel() else { throw fail(CuratorError.model("the trained model was not picked up")) }
+            guard let serving = try await engine.loadLatestModel() else { throw fail(CuratorError.model("the trained model was not picked up")) }
             print(String(format: "%@ trained for 1 epoch in %.1f s; hot swap (load + representations of %d products) %.2f s", serving.name,
                          summary.seconds, engine.catalogue.count, Date().timeIntervalSince(swapStart)))
-            let sample = try (1...min(200, shoppers)).map { try store.events(forShopID: String(format: "S%05d", $0)).map(\.productID) }
+            var sample: [[String]] = []
+            for shopper in 1...min(200, shoppers) { sample.append(try await store.events(forShopID: String(format: "S%05d", shopper)).map(\.productID)) }
             if let recall = engine.modelIndexRecall(histories: sample, k: 10) {
                 print(String(format: "%@ graph recall@10 against its exact ranking: %.4f (%d shoppers)", serving.name, recall, sample.count))
             }
@@ -209,7 +211,7 @@ struct BenchServe: AsyncParsableCommand {
         _ = try? await serverTask.value
 
         // A real restart: `curator serve` as a new process on this store, timed to its first answer.
-        let restart = try await timeServeStart(store: store.path)
+        let restart = try await timeServeStart(store: storePath)
         print(String(format: "curator serve restart (new process, %d products, saved graph) to its first /healthz answer: %.2f s", engine.catalogue.count, restart))
     }
 

@@ -17,7 +17,7 @@ struct Curator: AsyncParsableCommand {
 
 /// `--store PATH`, else `CURATOR_STORE`, else `./curator.sqlite`; and where the pseudonym secret is.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The store file (default: $CURATOR_STORE or ./curator.sqlite).")
+    @Option(name: .long, help: "The store: a SQLite file, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: $CURATOR_STORE or ./curator.sqlite).")
     var store: String?
 
     @Option(name: .customLong("pseudonym-secret-file"), help: ArgumentHelp(
@@ -27,17 +27,19 @@ struct StoreOptions: ParsableArguments {
 
     var path: String { CuratorStore.defaultPath(explicit: store) }
 
+    /// Opens the store named by `--store` (or `CURATOR_STORE`): a SQLite file or a PostgreSQL
+    /// database (`postgres://…`), created and migrated as needed.
+    func open() async throws -> any CuratorStoring {
+        if PostgresLocation.isPostgresURL(path) { return try await PostgresStore.open(try PostgresLocation(url: path)) }
+        return try SQLiteStore(path: path)
+    }
+
     /// The option becomes `CURATOR_PSEUDONYM_SECRET_FILE` (and wins over `CURATOR_PSEUDONYM_SECRET`), so
     /// every place that opens the store — and every `curator` process a command starts — uses the
     /// same secret through the one path the library already reads, instead of each call site
     /// having to pass it on. Parsing finishes before a command starts any work, so nothing reads
     /// the environment while it changes.
     func validate() throws {
-        // Otherwise SQLite would make a file named "postgres:…" in the working directory.
-        if PostgresLocation.isPostgresURL(path) {
-            let shown = (try? PostgresLocation(url: path)).map { "\($0)" } ?? "a postgres:// URL"
-            throw ValidationError("\(shown): this command does not run on a PostgreSQL store yet (scale-out is under way); `curator store check --store URL` checks one")
-        }
         guard let pseudonymSecretFile else { return }
         guard !pseudonymSecretFile.isEmpty else { throw ValidationError("--pseudonym-secret-file needs a path") }
         unsetenv(PseudonymSecret.hexVariable)

@@ -5,7 +5,7 @@ import Storage
 import TextModels
 import CuratorEngine
 
-struct EmbedCommand: ParsableCommand {
+struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Encode the catalogue with the language model; only new or changed texts are encoded.",
@@ -16,13 +16,13 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Texts encoded and saved per step.") var batch = 256
     @Flag(help: "No progress line.") var quiet = false
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model, switching: true)
+            let curatorStore = try await store.open()
+            let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model, switching: true)
             let encoder = embedding.encoder
-            if let warning = try embedding.unreadableCatalogueWarning() { printErr("curator: warning: \(warning)") }
-            let report = try embedding.runAndRecord(batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
+            if let warning = try await embedding.unreadableCatalogueWarning() { printErr("curator: warning: \(warning)") }
+            let report = try await embedding.runAndRecord(batch: batch, progress: quiet ? nil : ProgressLine(label: "embedding").callback)
             print("embedded \(report.encoded) product texts (\(report.cached) already cached) with \(encoder.modelID) in \(String(format: "%.1f", report.seconds)) s")
         } catch {
             throw fail(error)

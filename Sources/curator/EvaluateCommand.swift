@@ -8,7 +8,7 @@ import Storage
 extension SplitPart: ExpressibleByArgument {}
 
 /// `curator evaluate`: wiring only; what is evaluated and how it is reported lives in `EvaluationRun`.
-struct EvaluateCommand: ParsableCommand {
+struct EvaluateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Rank the whole catalogue for every held-out shopper and report Precision/Recall/NDCG/HR/MRR@K.",
@@ -36,18 +36,18 @@ struct EvaluateCommand: ParsableCommand {
         if part == .train { throw ValidationError("--part must be test or validation") }
     }
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            let run = try EvaluationRun.run(store: curatorStore, split: split, part: part, models: model.map { [$0] }) {
-                try CatalogueEmbedding.open(store: curatorStore, model: modelDirectory)
+            let curatorStore = try await store.open()
+            let run = try await EvaluationRun.run(store: curatorStore, split: split, part: part, models: model.map { [$0] }) {
+                try await CatalogueEmbedding.open(store: curatorStore, model: modelDirectory)
                     .upToDateVectors(progress: ProgressLine(label: "embedding").callback)
             }
             for note in run.notes { printErr("curator: note: \(note)") }
             if let dumpRankings { try run.dumpRankings(to: dumpRankings) }
             if let report { try run.writeReportFiles(to: report) }
             // Kept for the storefront's models page (GET /v1/models), without early-stopping-set figures.
-            if try !run.saveForStorefront(in: curatorStore) {
+            if try await !run.saveForStorefront(in: curatorStore) {
                 printErr("curator: note: nothing saved for the storefront (only early-stopping-set figures)")
             }
             print(json ? try run.json() : run.textTable())

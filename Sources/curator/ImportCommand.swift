@@ -23,29 +23,29 @@ struct ImportArguments: ParsableArguments {
     @Flag(help: "Print the report as JSON.") var json = false
 }
 
-struct ImportProducts: ParsableCommand {
+struct ImportProducts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "products", abstract: "Import products (upsert by product_id).")
     @OptionGroup var arguments: ImportArguments
 
-    func run() throws {
-        try runImport(arguments) { store in try store.importProducts(from: arguments.file, options: .init(rejectsPath: arguments.rejects)) }
+    func run() async throws {
+        try await runImport(arguments) { store in try await store.importProducts(from: arguments.file, options: .init(rejectsPath: arguments.rejects)) }
     }
 }
 
-struct ImportEvents: ParsableCommand {
+struct ImportEvents: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "events", abstract: "Import shopper events (identical rows count once).")
     @OptionGroup var arguments: ImportArguments
 
-    func run() throws {
-        try runImport(arguments) { store in try store.importEvents(from: arguments.file, options: .init(rejectsPath: arguments.rejects)) }
+    func run() async throws {
+        try await runImport(arguments) { store in try await store.importEvents(from: arguments.file, options: .init(rejectsPath: arguments.rejects)) }
     }
 }
 
-private func runImport(_ arguments: ImportArguments, _ body: (CuratorStore) throws -> ImportReport) throws {
+private func runImport(_ arguments: ImportArguments, _ body: (any CuratorStoring) async throws -> ImportReport) async throws {
     let report: ImportReport
     do {
-        let store = try CuratorStore(path: arguments.store.path)
-        report = try body(store)
+        let store = try await arguments.store.open()
+        report = try await body(store)
     } catch {
         throw fail(error)
     }

@@ -4,7 +4,7 @@ import Foundation
 import Storage
 
 /// `curator models list`: the trained model versions in the store (a subcommand of `ModelsCommand`).
-struct ModelsListCommand: ParsableCommand {
+struct ModelsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List every saved model version: name, version, date, data fingerprint, size and metrics.")
@@ -12,12 +12,12 @@ struct ModelsListCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print a JSON array.") var json = false
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            let models = try curatorStore.models()
-            let sizes = try curatorStore.modelPayloadSizes()
-            let current = try curatorStore.dataFingerprint()
+            let curatorStore = try await store.open()
+            let models = try await curatorStore.models()
+            let sizes = try await curatorStore.modelPayloadSizes()
+            let current = try await curatorStore.dataFingerprint()
             let formatter = ISO8601DateFormatter()
             if json {
                 let objects: [[String: Any]] = models.map { m in

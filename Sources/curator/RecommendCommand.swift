@@ -8,7 +8,7 @@ import TextModels
 
 extension ReasonLanguage: ExpressibleByArgument {}
 
-struct RecommendCommand: ParsableCommand {
+struct RecommendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend", abstract: "Print a shopper's top products, each with its reason.")
 
@@ -27,7 +27,7 @@ struct RecommendCommand: ParsableCommand {
         guard (shopper == nil) != (similar == nil) else { throw ValidationError("give either --shopper or --similar") }
     }
 
-    func run() throws {
+    func run() async throws {
         do {
             let excludeTypes = try Set(exclude.split(separator: ",").map { name -> EventType in
                 let trimmed = name.trimmingCharacters(in: .whitespaces)
@@ -36,16 +36,16 @@ struct RecommendCommand: ParsableCommand {
                 }
                 return type
             })
-            let curatorStore = try CuratorStore(path: store.path)
-            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model)
-            let (vectors, dimension) = try embedding.upToDateVectors(progress: ProgressLine(label: "embedding new products").callback)
-            let engine = try RecommendationEngine(store: curatorStore, vectors: vectors, dimension: dimension)
-            if shopper != nil { try engine.loadLatestModel() }
+            let curatorStore = try await store.open()
+            let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
+            let (vectors, dimension) = try await embedding.upToDateVectors(progress: ProgressLine(label: "embedding new products").callback)
+            let engine = try await RecommendationEngine.load(store: curatorStore, vectors: vectors, dimension: dimension)
+            if shopper != nil { try await engine.loadLatestModel() }
             let list: RecommendationList
             if let similar {
                 list = RecommendationList(shopper: "", model: "semantic", items: try engine.similar(to: similar, k: k, language: lang))
             } else {
-                list = try engine.recommend(shopper: shopper!, request: RecommendationRequest(
+                list = try await engine.recommend(shopper: shopper!, request: RecommendationRequest(
                     k: k, language: lang, exclude: excludeTypes, category: category))
             }
             if json {

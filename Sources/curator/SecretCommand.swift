@@ -18,7 +18,7 @@ struct SecretCommand: ParsableCommand {
         subcommands: [SecretExportCommand.self, SecretRemoveCommand.self])
 }
 
-struct SecretExportCommand: ParsableCommand {
+struct SecretExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the store's pseudonym secret (hex) to a new file readable by its owner only.")
@@ -26,10 +26,10 @@ struct SecretExportCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "The file to create; an existing file is never overwritten.") var out: String
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            let secret = try curatorStore.storedPseudonymSecret()
+            let curatorStore = try await store.open()
+            let secret = try await curatorStore.storedPseudonymSecret()
             try SecretFile.create(out, contents: secret.hex + "\n")
             // Read back the way every command will, so a file that does not work is found now.
             let readBack = try PseudonymSecret(contentsOfFile: out)
@@ -37,9 +37,9 @@ struct SecretExportCommand: ParsableCommand {
                 throw CuratorError.configuration("\(out) does not read back as the secret just written")
             }
             printErr("""
-                curator: wrote the pseudonym secret of \(store.path) to \(out) (fingerprint \(secret.fingerprint)).
+                curator: wrote the pseudonym secret of \(curatorStore.name) to \(out) (fingerprint \(secret.fingerprint)).
                 Keep it apart from the store and its backups, then take it out of the store with:
-                  curator secret remove --store \(store.path) --pseudonym-secret-file \(out)
+                  curator secret remove --store \(curatorStore.name) --pseudonym-secret-file \(out)
                 """)
         } catch {
             throw fail(error)
@@ -47,19 +47,19 @@ struct SecretExportCommand: ParsableCommand {
     }
 }
 
-struct SecretRemoveCommand: ParsableCommand {
+struct SecretRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
         abstract: "Take the pseudonym secret out of the store, keeping its fingerprint; needs the secret given from outside.")
 
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            try curatorStore.removeStoredPseudonymSecret()
+            let curatorStore = try await store.open()
+            try await curatorStore.removeStoredPseudonymSecret()
             printErr("""
-                curator: \(store.path) now holds only the fingerprint of its pseudonym secret (\(curatorStore.pseudonymSecretFingerprint)).
+                curator: \(curatorStore.name) now holds only the fingerprint of its pseudonym secret (\(curatorStore.pseudonymSecretFingerprint)).
                 Give the secret to every command: --pseudonym-secret-file FILE or CURATOR_PSEUDONYM_SECRET_FILE=FILE.
                 """)
         } catch {

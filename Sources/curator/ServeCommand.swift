@@ -59,14 +59,15 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 keys.merge(try ServerConfiguration.parseKeys(text, source: apiKeys)) { $1 }
             }
-            let curatorStore = try CuratorStore(path: store.path)
-            let embedding = try CatalogueEmbedding.open(store: curatorStore, model: model)
-            let catalogue = try embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
-            let engine = try RecommendationEngine(
-                store: curatorStore, catalogue: catalogue, indexOptions: .init(threshold: hnswThreshold, path: curatorStore.path + ".hnsw"),
+            let curatorStore = try await store.open()
+            let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
+            let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
+            let engine = try await RecommendationEngine.load(
+                store: curatorStore, catalogue: catalogue,
+                indexOptions: .init(threshold: hnswThreshold, path: curatorStore.sideFilePath.map { $0 + ".hnsw" }),
                 historyLimit: historyLimit)
             printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
-            if let model = try ServingModel.latest(in: curatorStore) {
+            if let model = try await ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
             } else {
                 printErr("curator: scoring with the language-model vectors (semantic); a model trained with curator train is picked up while serving")
@@ -97,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("curator: serving \(count) products on http://\(host):\(port)\n".utf8))
         }
         // Saved on a clean stop so the next start only reconciles; after a crash it is rebuilt or reconciled.
-        try? server.engine.catalogue.saveIndex(to: server.store.path + ".hnsw")
+        if let side = server.store.sideFilePath { try? server.engine.catalogue.saveIndex(to: side + ".hnsw") }
         print("curator: stopped")
     }
 

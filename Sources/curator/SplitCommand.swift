@@ -4,7 +4,7 @@ import Foundation
 import Recommenders
 import Storage
 
-struct SplitCommand: ParsableCommand {
+struct SplitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
         abstract: "Make a deterministic train/validation/test split of the stored events.",
@@ -22,10 +22,10 @@ struct SplitCommand: ParsableCommand {
     @Option(help: "Keep only shoppers and products with at least N events (k-core), applied before splitting.") var minEvents: Int?
     @Flag(help: "Print the result as JSON.") var json = false
 
-    func run() throws {
+    func run() async throws {
         do {
-            let curatorStore = try CuratorStore(path: store.path)
-            var log = try curatorStore.interactionLog()
+            let curatorStore = try await store.open()
+            var log = try await curatorStore.interactionLog()
             guard !log.interactions.isEmpty else { throw CuratorError.configuration("the store has no events; import some first") }
             var parameters: [String: String] = [:]
             if let minEvents {
@@ -53,11 +53,11 @@ struct SplitCommand: ParsableCommand {
             let splitName = name ?? (kind == "time" ? "time" : "loo")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let stored = StoredSplit(
+            let stored = await StoredSplit(
                 name: splitName, kind: kind, parameters: String(decoding: try encoder.encode(parameters), as: UTF8.self),
                 dataFingerprint: try curatorStore.dataFingerprint(), createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000),
                 assignments: split.assignments().map { ($0.eventID, $0.part.rawValue) })
-            try curatorStore.saveSplit(stored)
+            try await curatorStore.saveSplit(stored)
             let counts = Dictionary(uniqueKeysWithValues: SplitPart.allCases.map { ($0.rawValue, split.count(of: $0)) })
             if json {
                 var object: [String: Any] = ["name": splitName, "kind": kind, "shoppers": log.shopperKeys.count, "products": log.productKeys.count]

@@ -3,15 +3,18 @@ import CuratorCore
 import Foundation
 import Storage
 
-struct StatsCommand: ParsableCommand {
+struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show what the store holds.")
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let stats: StoreStatistics
+        let name: String
         do {
-            stats = try CuratorStore(path: store.path).statistics()
+            let opened = try await store.open()
+            name = opened.name
+            stats = try await opened.statistics()
         } catch {
             throw fail(error)
         }
@@ -21,7 +24,7 @@ struct StatsCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(stats), as: UTF8.self))
             return
         }
-        print("store      \(store.path)")
+        print("store      \(name)")
         print("shoppers   \(stats.shoppers)")
         print("products   \(stats.products)")
         print("events     \(stats.events)")

@@ -56,7 +56,7 @@ struct NeuralOptions: ParsableArguments {
     }
 }
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a learned model (sequential or two-tower) on a saved split and save it as a new version.",
@@ -74,12 +74,12 @@ struct TrainCommand: ParsableCommand {
         do { try options.configuration.validate() } catch { throw ValidationError("\(error)") }
     }
 
-    func run() throws {
+    func run() async throws {
         do {
             prepareAllocatorForTraining()
-            let curatorStore = try CuratorStore(path: store.path)
-            let data = try TrainingData.load(from: curatorStore, split: split) {
-                try productVectors(store: curatorStore, model: modelDirectory)
+            let curatorStore = try await store.open()
+            let data = try await TrainingData.load(from: curatorStore, split: split) {
+                try await productVectors(store: curatorStore, model: modelDirectory)
             }
             let config = options.configuration
             printErr("training \(config.kind.rawValue) (loss \(config.loss.rawValue), dim \(config.dimension), lr \(config.learningRate), dropout \(config.dropout)) on split '\(split)': \(data.training.eventCount) training events, \(data.validation.shopperCount) validation shoppers")
@@ -96,7 +96,7 @@ struct TrainCommand: ParsableCommand {
                              report["mrr@10"] ?? 0, report["ndcg@20"] ?? 0, report["recall@20"] ?? 0, report.shoppers))
             }
             if !noSave {
-                let version = try data.save(model, summary: summary, extraMetrics: testMetrics, in: curatorStore)
+                let version = try await data.save(model, summary: summary, extraMetrics: testMetrics, in: curatorStore)
                 print("saved \(model.name) version \(version) (reloaded from the store: identical scores)")
             }
         } catch let error as ValidationError {
@@ -129,6 +129,6 @@ func printEpoch(_ r: EpochReport) {
 }
 
 /// The language-model vector of every product, embedding what is missing first.
-func productVectors(store: CuratorStore, model: String?) throws -> (vectors: [Float], dimension: Int) {
-    try CatalogueEmbedding.open(store: store, model: model).upToDateVectors(progress: ProgressLine(label: "embedding").callback)
+func productVectors(store: any CuratorStoring, model: String?) async throws -> (vectors: [Float], dimension: Int) {
+    try await CatalogueEmbedding.open(store: store, model: model).upToDateVectors(progress: ProgressLine(label: "embedding").callback)
 }

@@ -5,7 +5,7 @@ import Foundation
 import Recommenders
 import Storage
 
-struct TuneCommand: ParsableCommand {
+struct TuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
         abstract: "Random search over learning rate, width, dropout, negatives and history length on the validation part.",
@@ -40,12 +40,12 @@ struct TuneCommand: ParsableCommand {
         return c
     }
 
-    func run() throws {
+    func run() async throws {
         do {
             prepareAllocatorForTraining()
-            let curatorStore = try CuratorStore(path: store.path)
-            let data = try TrainingData.load(from: curatorStore, split: split) {
-                try productVectors(store: curatorStore, model: modelDirectory)
+            let curatorStore = try await store.open()
+            let data = try await TrainingData.load(from: curatorStore, split: split) {
+                try await productVectors(store: curatorStore, model: modelDirectory)
             }
             var rng = SeededGenerator(seed: searchSeed)
             var best: (config: NeuralConfiguration, model: NeuralRecommender, summary: TrainingSummary)?
@@ -65,7 +65,7 @@ struct TuneCommand: ParsableCommand {
                          best.summary.bestValidationNDCG ?? 0, best.config.learningRate, best.config.dimension,
                          best.config.dropout, best.config.maxLength, best.config.idWeightDecay))
             if !noSave {
-                let version = try data.save(best.model, summary: best.summary, extraMetrics: ["tuned_trials": Double(trials)], in: curatorStore)
+                let version = try await data.save(best.model, summary: best.summary, extraMetrics: ["tuned_trials": Double(trials)], in: curatorStore)
                 print("saved \(best.model.name) version \(version)")
             }
         } catch let error as ValidationError {

@@ -67,12 +67,60 @@ final class StoreCommandTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("wrong-password-123"))
     }
 
-    func testOtherCommandsRefuseAPostgresStoreInsteadOfMakingAFileOfThatName() throws {
-        for command in [["stats"], ["serve", "--port", "0"]] {
-            let result = try CLI.run(command + ["--store", url(server)], in: folder)
-            XCTAssertNotEqual(result.status, 0, "\(command) accepted a PostgreSQL store")
-            XCTAssertTrue(result.stderr.contains("does not run on a PostgreSQL store yet"), result.stderr)
-            XCTAssertFalse(result.stderr.contains(server.password ?? "\u{0}"), result.stderr)
+    /// The quick start's commands, each on a PostgreSQL store, answering as on SQLite.
+    func testEveryCommandRunsOnPostgreSQLAndAnswersAsOnSQLite() async throws {
+        let miniLM = ChineseShopTests.repoRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
+        guard FileManager.default.fileExists(atPath: miniLM) else { throw SetupFailure("all-MiniLM-L6-v2 is missing (\(miniLM)): run scripts/setup") }
+        try await withDatabase { location in
+            let postgres = url(location)
+            let environment = ["CURATOR_MODEL": miniLM]
+            func run(_ arguments: [String], store: String) throws -> CLI.Result {
+                let result = try CLI.run(arguments + ["--store", store], in: folder, environment: environment)
+                XCTAssertEqual(result.status, 0, "\(arguments) on \(store == postgres ? "PostgreSQL" : "SQLite"): \(result.stderr)")
+                XCTAssertFalse(result.stdout.contains(server.password ?? "\u{0}") || result.stderr.contains(server.password ?? "\u{0}"),
+                               "the password was printed")
+                return result
+            }
+            XCTAssertEqual(try CLI.run(["sample", "--out", "shop", "--products", "150", "--shoppers", "60", "--seed", "5"], in: folder).status, 0)
+            let sqlite = folder.appendingPathComponent("shop.sqlite").path
+            for store in [sqlite, postgres] {
+                let products = try run(["import", "products", "shop/products.csv"], store: store)
+                XCTAssertTrue(products.stdout.contains("150 rows, 150 new"), products.stdout)
+                let events = try run(["import", "events", "shop/events.csv"], store: store)
+                XCTAssertTrue(events.stdout.contains("60 new shoppers"), events.stdout)
+                let again = try run(["import", "events", "shop/events.csv"], store: store)
+                XCTAssertTrue(again.stdout.contains(" 0 new, "), "identical events count once: \(again.stdout)")
+                _ = try run(["embed", "--quiet"], store: store)
+                _ = try run(["split"], store: store)
+            }
+            XCTAssertEqual(try run(["stats", "--json"], store: postgres).stdout, try run(["stats", "--json"], store: sqlite).stdout)
+            // Same events, same split, same vectors: the same evaluation and the same recommendations.
+            let evaluate = ["evaluate", "--model", "itemknn", "--json"]
+            XCTAssertEqual(try run(evaluate, store: postgres).stdout, try run(evaluate, store: sqlite).stdout)
+            let recommend = ["recommend", "--shopper", "S00003", "--k", "5", "--json"]
+            XCTAssertEqual(try run(recommend, store: postgres).stdout, try run(recommend, store: sqlite).stdout)
+            // A model trained and saved in PostgreSQL serves from it.
+            _ = try run(["train", "--model", "sequential", "--epochs", "2"], store: postgres)
+            let trained = try run(recommend, store: postgres).stdout
+            XCTAssertTrue(trained.contains("\"model\":\"sequential\""), trained)
+            let listed = try run(["models", "list"], store: postgres).stdout
+            XCTAssertTrue(listed.contains("sequential  1"), listed)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
+                           ["shop", "shop.sqlite", "shop.sqlite-shm", "shop.sqlite-wal"].filter {
+                               FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+                           }, "a PostgreSQL store made no file in the working folder")
+        }
+    }
+
+    /// A wrong password is the same one line and exit status 1 for every command, before any work.
+    func testEveryCommandReportsAWrongPasswordInOneLine() throws {
+        let wrong = url(server, password: "wrong-password-123")
+        let expected = "curator: error: configuration: PostgreSQL at \(server.host):\(server.port) refused user '\(server.username)': wrong password\n"
+        for command in [["stats"], ["import", "events", "none.csv"], ["split"], ["embed"], ["train", "--model", "sequential"], ["evaluate"],
+                        ["recommend", "--shopper", "S1"], ["models", "list"], ["serve", "--port", "0"], ["secret", "remove"]] {
+            let result = try CLI.run(command + ["--store", wrong], in: folder)
+            XCTAssertEqual(result.status, 1, "\(command)")
+            XCTAssertEqual(result.stderr, expected, "\(command)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [], "a file appeared in the working folder")
     }

@@ -54,6 +54,7 @@ final class ImportTests: XCTestCase {
         let report = try store.importEvents(from: events)
         XCTAssertEqual(report.inserted, 1)
         XCTAssertEqual(report.rejected, 5)
+        XCTAssertEqual(report.rows, 6, "each row counted once, rejected or not")
         XCTAssertEqual(report.rejectsFile, events + ".rejects.csv")
         let rejects = try String(contentsOfFile: events + ".rejects.csv", encoding: .utf8)
         let lines = rejects.split(separator: "\n")

@@ -74,7 +74,7 @@ extension CuratorHTTPServer {
                       quantity: $0.quantity, price: $0.price)
             }
             // Stored, and only the new events (not re-sent duplicates) counted toward popularity.
-            let result = try await work.events.run { [engine] in try engine.record(events) }
+            let result = try await engine.record(events)
             if !result.problems.isEmpty {
                 throw APIError(status: .unprocessableContent,
                                message: "\(result.problems.count) event\(result.problems.count == 1 ? " names an unknown product" : "s name unknown products"); none of this batch was stored",

@@ -42,11 +42,11 @@ extension CuratorHTTPServer {
     func addModelRoutes(to models: RouterGroup<CuratorRequestContext>) {
         models.get { _, context in
             try access.requireCatalogueRead(context.credential)
-            return try modelsOverview()
+            return try await modelsOverview()
         }
         models.post("reload") { _, context in
             try access.requireAdmin(context.credential)
-            try await work.models.run { [self] in try reloadModel() }
+            try await reloadModel()
             return ModelReloaded(inUse: modelInUse())
         }
     }
@@ -56,17 +56,17 @@ extension CuratorHTTPServer {
         return ModelInUse(name: model.name, version: model.version, trainedAt: Timestamps.format(millis: model.createdAtMillis))
     }
 
-    func modelsOverview() throws -> ModelsOverview {
-        let models = try store.models().map {
+    func modelsOverview() async throws -> ModelsOverview {
+        let models = try await store.models().map {
             ModelInUse(name: $0.name, version: $0.version, trainedAt: Timestamps.format(millis: $0.createdAtMillis))
         }
         var evaluation = JSONValue.null
-        if let latest = try store.latestEvaluation(),
+        if let latest = try await store.latestEvaluation(),
            case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(latest.json.utf8)) {
             object["created_at"] = .string(Timestamps.format(millis: latest.createdAtMillis))
             evaluation = .object(object)
         }
-        let totals = try store.eventTotals()
+        let totals = try await store.eventTotals()
         var counts: [String: Int] = [:]
         for type in EventType.allCases { counts[type.rawValue] = totals.counts[type] ?? 0 }
         return ModelsOverview(inUse: modelInUse(), models: models, evaluation: evaluation,

@@ -142,8 +142,8 @@ extension CuratorHTTPServer {
         products.delete(":id") { request, context in
             try access.requireAdmin(context.credential)
             let id = try context.pathParameter("id")
-            let deleted = try await work.catalogue.run { [store, engine] in
-                guard try store.deleteProduct(id: id) else { return false }
+            let deleted = try await work.catalogueWrites.run {
+                guard try await store.deleteProduct(id: id) else { return false }
                 engine.catalogue.remove(id)
                 return true
             }
@@ -167,17 +167,17 @@ extension CuratorHTTPServer {
         try await work.encoder.run { [embedding] in Array(embedding.encoder.encodeMatrix([text], role: .query)[0]) }
     }
 
-    /// Stores, encodes and indexes products; returns when they can be recommended. The whole
-    /// upsert runs on the catalogue-writes lane (one upsert or delete at a time, so the store
-    /// and the live catalogue see writes in the same order); the encoding goes to the encoder
-    /// lane a chunk at a time, so searches queued meanwhile wait for one chunk, not the lot.
+    /// Stores, encodes and indexes products; returns when they can be recommended. One upsert
+    /// or delete at a time (`catalogueWrites`), so the store and the live catalogue see writes in
+    /// the same order; the encoding and indexing go to the encoder lane a chunk at a time, so
+    /// searches queued meanwhile wait for one chunk, not the lot.
     func upsert(_ products: [Product]) async throws -> [Product] {
-        try await work.catalogue.run { [store, embedding, engine, work] in
-            let stored = try store.upsertProducts(products)
+        try await work.catalogueWrites.run {
+            let stored = try await store.upsertProducts(products)
             for start in stride(from: 0, to: stored.count, by: BlockingWork.encodingChunk) {
                 let chunk = Array(stored[start..<min(start + BlockingWork.encodingChunk, stored.count)])
-                try work.encoder.runAndWait {
-                    let vectors = try embedding.vectors(for: chunk.map(\.product))
+                let vectors = try await embedding.vectors(for: chunk.map(\.product))
+                try await work.encoder.run { [engine] in
                     for (entry, vector) in zip(chunk, vectors) {
                         try engine.catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
                     }

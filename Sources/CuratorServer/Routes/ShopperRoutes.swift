@@ -50,7 +50,7 @@ extension CuratorHTTPServer {
         shoppers.get { request, context in
             try access.requireShopperList(context.credential)
             let limit = try QueryParameters.integer(FormQuery(request.uri.query).get("limit"), name: "limit", default: 20, range: 1...1000)
-            let recent = try store.recentShoppers(limit: limit)
+            let recent = try await store.recentShoppers(limit: limit)
             return ShopperListing(shoppers: recent.map {
                 .init(shopper: "~" + $0.pseudonym, events: $0.events, lastSeen: Timestamps.format(millis: $0.lastSeenMillis), topCategory: $0.topCategory)
             })
@@ -58,7 +58,7 @@ extension CuratorHTTPServer {
         shoppers.get(":id") { _, context in
             let id = try context.pathParameter("id")
             try access.requireShopperRead(context.credential, shopper: id)
-            guard let summary = try store.shopperSummary(shopID: id) else { throw APIError.notFound("no events for shopper '\(id)'") }
+            guard let summary = try await store.shopperSummary(shopID: id) else { throw APIError.notFound("no events for shopper '\(id)'") }
             var counts: [String: Int] = [:]
             for type in EventType.allCases { counts[type.rawValue] = summary.counts[type] ?? 0 }
             let recent = summary.recent.map {
@@ -75,7 +75,7 @@ extension CuratorHTTPServer {
                 k: query.get("k"), lang: query.get("lang"), category: query.get("category"), minPrice: query.get("min_price"),
                 maxPrice: query.get("max_price"), exclude: QueryParameters.commaSeparated(query.get("exclude")),
                 excludeIDs: QueryParameters.commaSeparated(query.get("exclude_ids")))
-            return RecommendationJSON(try engine.recommend(shopper: id, request: options))
+            return RecommendationJSON(try await engine.recommend(shopper: id, request: options))
         }
     }
 }

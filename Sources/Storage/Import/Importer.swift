@@ -39,8 +39,7 @@ extension CuratorStore {
     /// Imports a catalogue file. Products upsert by id; a column missing from the file leaves
     /// that field of existing products as it was. The whole file commits at once or not at all.
     public func importProducts(from path: String, options: ImportOptions = .init()) throws -> ImportReport {
-        let columns = ["product_id", "title", "description", "brand", "category", "price", "in_stock"]
-        let reader = RecordReader(path: path, columns: columns, required: ["product_id"])
+        let reader = RecordReader(path: path, columns: ProductImportRow.columns, required: ProductImportRow.required)
         return try runImport(kind: "products", path: path, options: options) { report, rejects in
             try write { db in
                 var known = Set(try String.fetchAll(db, sql: "SELECT product_key FROM products"))
@@ -58,28 +57,16 @@ extension CuratorStore {
                            CASE WHEN ?8 THEN ?6 ELSE price END, coalesce(?7, in_stock), 0)
                     """)
                 try reader.read(onRecord: { record in
+                    let row: ProductImportRow
+                    switch ProductImportRow.parse(record.values) {
+                    case .success(let parsed): row = parsed
+                    case .failure(let rejection): return rejection.reason  // counted by onProblem
+                    }
                     report.rows += 1
-                    let v = record.values
-                    let id = TextCleaning.identifier(v[0] ?? "")
-                    if id.isEmpty { return "field 'product_id' is empty" }
-                    var price: String?
-                    if let text = v[5], !text.trimmingCharacters(in: .whitespaces).isEmpty {
-                        guard let parsed = FieldParsing.decimal(text) else {
-                            return "field 'price': '\(text)' is not a decimal number like 12.50"
-                        }
-                        price = parsed
-                    }
-                    var inStock: Bool?
-                    if let text = v[6], !text.trimmingCharacters(in: .whitespaces).isEmpty {
-                        guard let parsed = FieldParsing.bool(text) else {
-                            return "field 'in_stock': '\(text)' is not true/false"
-                        }
-                        inStock = parsed
-                    }
-                    let texts = (1...4).map { v[$0].map { TextCleaning.clean($0) } }
                     try upsert.execute(arguments: [
-                        id, texts[0], texts[1], texts[2], texts[3], price, inStock, v[5] != nil, now,
+                        row.id, row.title, row.description, row.brand, row.category, row.price, row.inStock, row.priceGiven, now,
                     ])
+                    let id = row.id
                     if known.insert(id).inserted {
                         report.inserted += 1
                     } else if db.changesCount > 0 {
@@ -101,8 +88,7 @@ extension CuratorStore {
     /// first sight under their pseudonym. An event identical to a stored one counts once.
     /// The whole file commits at once or not at all.
     public func importEvents(from path: String, options: ImportOptions = .init()) throws -> ImportReport {
-        let columns = ["user_id", "product_id", "event", "timestamp", "quantity", "price"]
-        let reader = RecordReader(path: path, columns: columns, required: ["user_id", "product_id", "event", "timestamp"])
+        let reader = RecordReader(path: path, columns: EventImportRow.columns, required: EventImportRow.required)
         let pseudonymizer = self.pseudonymizer
         return try runImport(kind: "events", path: path, options: options) { report, rejects in
             try write { db in
@@ -114,37 +100,15 @@ extension CuratorStore {
                 var writer = try EventWriter(db: db, pseudonymizer: pseudonymizer)
                 defer { report.newShoppers = writer.newShoppers }
                 try reader.read(onRecord: { record in
+                    let row: EventImportRow
+                    switch EventImportRow.parse(record.values) {
+                    case .success(let parsed): row = parsed
+                    case .failure(let rejection): return rejection.reason  // counted by onProblem
+                    }
+                    guard let product = products[row.productKey] else { return EventImportRow.unknownProduct(row.productKey) }
                     report.rows += 1
-                    let v = record.values
-                    let user = TextCleaning.identifier(v[0] ?? "")
-                    if user.isEmpty { return "field 'user_id' is empty" }
-                    let productKey = TextCleaning.identifier(v[1] ?? "")
-                    if productKey.isEmpty { return "field 'product_id' is empty" }
-                    guard let product = products[productKey] else {
-                        return "field 'product_id': unknown product '\(productKey)' (import it first with: curator import products FILE)"
-                    }
-                    guard let type = EventType(rawValue: v[2] ?? "")
-                            ?? EventType(rawValue: (v[2] ?? "").trimmingCharacters(in: .whitespaces).lowercased()) else {
-                        return "field 'event': unknown event type '\(v[2] ?? "")' (expected view, click, cart, favorite or purchase)"
-                    }
-                    guard let ts = FieldParsing.timestampMillis(v[3] ?? "") else {
-                        return "field 'timestamp': '\(v[3] ?? "")' is not an ISO-8601 time like 2011-01-18T10:01:00Z"
-                    }
-                    var quantity: Int64?
-                    if let text = v[4], !FieldParsing.isBlank(text) {
-                        guard let parsed = FieldParsing.quantity(text) else {
-                            return "field 'quantity': '\(text)' is not a whole number"
-                        }
-                        quantity = parsed
-                    }
-                    var price: String?
-                    if let text = v[5], !FieldParsing.isBlank(text) {
-                        guard let parsed = FieldParsing.decimal(text) else {
-                            return "field 'price': '\(text)' is not a decimal number like 12.50"
-                        }
-                        price = parsed
-                    }
-                    if try writer.write(shopID: user, productRowID: product, type: type, timestampMillis: ts, quantity: quantity, price: price) {
+                    if try writer.write(shopID: row.shopID, productRowID: product, type: row.type, timestampMillis: row.timestampMillis,
+                                        quantity: row.quantity, price: row.price) {
                         report.inserted += 1
                     } else {
                         report.unchanged += 1
