@@ -19,7 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         // HMAC and SHA-256 for pseudonyms, text hashes and signed tokens: security code is not hand-written.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
-        // PostgreSQL, the shared store of several replicas (issue #11, under way).
+        // PostgreSQL, the shared store of several replicas.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
@@ -39,7 +39,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // PostgreSQL stores: their URLs and a connection check with clear errors (the store itself is issue #11's next step).
+        // The PostgreSQL store: what several replicas share (URLs with clear errors, migrations, the store itself).
         .target(name: "PostgresStorage", dependencies: ["CuratorCore", "Storage", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
         // Nearest-neighbour search for serving: exact (BLAS) and HNSW (hnswlib via a C shim).
@@ -67,16 +67,20 @@ let package = Package(
         ),
         // Shared by the test targets: a test that cannot run skips locally and fails in CI (CURATOR_CI=1).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // One contract test, both stores: runs a test body on SQLite, then on PostgreSQL.
+        .target(name: "StoreTestSupport", dependencies: ["Storage", "PostgresStorage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+                path: "Tests/StoreTestSupport"),
         .testTarget(name: "CuratorCoreTests", dependencies: ["CuratorCore"]),
         .testTarget(name: "LinearTests", dependencies: ["Linear", "TestSupport"]),
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore", "TestSupport", "StoreTestSupport",
+                                                   .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "CuratorCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
-        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage", "TestSupport", "PostgresStorage",
+        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage", "TestSupport", "StoreTestSupport", "PostgresStorage",
                                                              .product(name: "PostgresNIO", package: "postgres-nio")]),
     ]
 )

@@ -110,6 +110,15 @@ public enum PostgresProbe {
         }
     }
 
+    /// The error a transaction's body threw, out of postgres-nio's wrapper (a rollback keeps the
+    /// body's own error, such as a refused secret, as what happened).
+    public static func unwrapped(_ error: any Error) -> any Error {
+        if let wrapped = error as? PostgresTransactionError, let inner = wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError {
+            return unwrapped(inner)
+        }
+        return error
+    }
+
     /// What the server said (and its SQLSTATE), through a transaction's wrapper; postgres-nio's own
     /// description of an error is a placeholder that hides this.
     public static func serverMessage(_ error: any Error) -> String {

@@ -43,6 +43,7 @@ public final class PostgresStore: CuratorStoring {
             try? await connection.close()
         } catch {
             try? await connection.close()
+            let error = PostgresProbe.unwrapped(error)
             if error is CuratorError || error is PseudonymSecretError { throw error }
             throw CuratorError.storage("\(location): \(PostgresProbe.serverMessage(error))")
         }
@@ -62,6 +63,9 @@ public final class PostgresStore: CuratorStoring {
     }
 
     deinit { pool.cancel() }
+
+    /// Closes the pool's connections (also done when the store is released).
+    public func close() { pool.cancel() }
 
     /// A fixed key for the advisory lock around settling the secret: "pseudony" in ASCII.
     static let secretLock: Int64 = 0x70_73_65_75_64_6F_6E_79
@@ -110,9 +114,9 @@ public final class PostgresStore: CuratorStoring {
     func withConnection<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in try await body(connection) }
-        } catch let error as CuratorError {
-            throw error
         } catch {
+            let error = PostgresProbe.unwrapped(error)
+            if error is CuratorError || error is PseudonymSecretError { throw error }
             throw CuratorError.storage("\(name): \(what): \(PostgresProbe.serverMessage(error))")
         }
     }

@@ -3,10 +3,11 @@ import CuratorEngine
 import Foundation
 import Recommenders
 import Storage
+import StoreTestSupport
 import XCTest
 
-/// The engine and the evaluation in process, on small stores: no language model needed (the
-/// product vectors are made up), so these run wherever the package builds.
+/// The engine and the evaluation in process, on small stores, each test on both stores
+/// (`eachStore`): no language model needed (the product vectors are made up).
 final class EngineTests: XCTestCase {
     private var folder: URL!
 
@@ -17,10 +18,6 @@ final class EngineTests: XCTestCase {
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: folder)
-    }
-
-    private func makeStore() throws -> any CuratorStoring {
-        try SQLiteStore(path: folder.appendingPathComponent("store.sqlite").path, secret: .store)
     }
 
     /// A unit vector per live product, in `allProducts()` order, the same for the same id.
@@ -42,7 +39,10 @@ final class EngineTests: XCTestCase {
     // MARK: - History limit
 
     func testARecommendationReadsOnlyTheNewest200Events() async throws {
-        let store = try makeStore()
+        try await eachStore(secret: .store) { test in try await recommendationReadsOnlyTheNewest200Events(test.store) }
+    }
+
+    private func recommendationReadsOnlyTheNewest200Events(_ store: any CuratorStoring) async throws {
         _ = try await store.upsertProducts((0..<12).map { Product(id: "P\($0)", title: "Product \($0)") })
         // 1,000 views: the oldest 800 of P0–P3, the newest 200 of P4–P7; P8–P11 never seen.
         let events = (0..<1_000).map { i in
@@ -72,7 +72,10 @@ final class EngineTests: XCTestCase {
     // MARK: - Popularity and duplicates
 
     func testAReSentEventDoesNotRaisePopularity() async throws {
-        let store = try makeStore()
+        try await eachStore(secret: .store) { test in try await reSentEventDoesNotRaisePopularity(test.store) }
+    }
+
+    private func reSentEventDoesNotRaisePopularity(_ store: any CuratorStoring) async throws {
         _ = try await store.upsertProducts([Product(id: "P1", title: "One"), Product(id: "P2", title: "Two")])
         let (v, d) = try await vectors(store)
         let engine = try await RecommendationEngine.load(store: store, vectors: v, dimension: d)
@@ -102,9 +105,8 @@ final class EngineTests: XCTestCase {
 
     /// A sample shop with a leave-one-out split "loo", a time split "time" and a small
     /// sequential model trained on "loo".
-    private func shopWithTrainedModel() async throws -> (any CuratorStoring, (vectors: [Float], dimension: Int)) {
+    private func shopWithTrainedModel(_ store: any CuratorStoring) async throws -> (any CuratorStoring, (vectors: [Float], dimension: Int)) {
         let output = try SampleShop(products: 80, shoppers: 60, seed: 3).write(to: folder.appendingPathComponent("shop").path)
-        let store = try makeStore()
         _ = try await store.importProducts(from: output.productsPath)
         _ = try await store.importEvents(from: output.eventsPath)
         let log = try await store.interactionLog()
@@ -133,7 +135,11 @@ final class EngineTests: XCTestCase {
     }
 
     func testATrainedModelIsEvaluatedOnlyOnItsOwnSplitAndItsEarlyStoppingFiguresAreLabelledAndKeptFromTheStorefront() async throws {
-        let (store, lm) = try await shopWithTrainedModel()
+        try await eachStore(secret: .store) { test in try await trainedModelIsEvaluatedOnlyOnItsOwnSplit(test.store) }
+    }
+
+    private func trainedModelIsEvaluatedOnlyOnItsOwnSplit(_ store: any CuratorStoring) async throws {
+        let (store, lm) = try await shopWithTrainedModel(store)
 
         // Validation is the trained model's early-stopping set: labelled, and not saved for the storefront.
         let validation = try await EvaluationRun.run(store: store, split: "loo", part: .validation, models: nil) { lm }
@@ -168,7 +174,11 @@ final class EngineTests: XCTestCase {
     }
 
     func testATrainedModelOnAnotherSplitIsAClearError() async throws {
-        let (store, lm) = try await shopWithTrainedModel()
+        try await eachStore(secret: .store) { test in try await trainedModelOnAnotherSplitIsAClearError(test.store) }
+    }
+
+    private func trainedModelOnAnotherSplitIsAClearError(_ store: any CuratorStoring) async throws {
+        let (store, lm) = try await shopWithTrainedModel(store)
 
         do {
             _ = try await EvaluationRun.run(store: store, split: "time", part: .test, models: ["sequential"]) { lm }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Storage
+import StoreTestSupport
 import XCTest
 
 /// The pseudonym secret kept in the store (the default) or outside it (a file or an environment
@@ -142,6 +143,52 @@ final class PseudonymSecretTests: XCTestCase {
         let reopened = try CuratorStore(path: tmp.path("s.sqlite"), secret: .external(file))
         XCTAssertEqual(reopened.shopperKey(for: "u1"), key)
         XCTAssertEqual(try reopened.events(forShopID: "u1").count, 2)
+    }
+
+    /// The rules above, on both stores (`eachStore`): a store's own secret survives reopening, an
+    /// outside secret leaves only its fingerprint, a wrong one is refused, and moving the secret
+    /// out keeps every pseudonym.
+    func testBothStoresKeepTheSameSecretRules() async throws {
+        let tmp = try TemporaryFolder()
+        let products = try tmp.write("products.csv", catalogue)
+        let eventsFile = try tmp.write("events.csv", events)
+        try await eachStore(secret: .store) { test in
+            let own = test.store
+            _ = try await own.importProducts(from: products)
+            _ = try await own.importEvents(from: eventsFile)
+            let key = own.shopperKey(for: "u1")
+            let location = try await own.pseudonymSecretLocation()
+            XCTAssertEqual(location, .store, "\(test.backend)")
+            let secret = try await own.storedPseudonymSecret()
+            let again = try await test.reopen(.store)
+            XCTAssertEqual(again.shopperKey(for: "u1"), key, "\(test.backend): the same secret after reopening")
+            do {
+                _ = try await test.reopen(.external(PseudonymSecret.generate()))
+                XCTFail("\(test.backend): a wrong secret was taken")
+            } catch {
+                XCTAssertEqual(error as? PseudonymSecretError, .mismatch(store: own.name, origin: "generated"), "\(test.backend)")
+            }
+            do {
+                try await own.removeStoredPseudonymSecret()
+                XCTFail("\(test.backend): removed without the secret given from outside")
+            } catch {
+                XCTAssertEqual(error as? PseudonymSecretError, .removeNeedsExternal(store: own.name))
+            }
+            let moving = try await test.reopen(.external(secret))
+            try await moving.removeStoredPseudonymSecret()
+            let after = try await moving.pseudonymSecretLocation()
+            XCTAssertEqual(after, .outside, "\(test.backend)")
+            do {
+                _ = try await test.reopen(.store)
+                XCTFail("\(test.backend): opened without its secret")
+            } catch {
+                XCTAssertEqual(error as? PseudonymSecretError, .keptOutside(store: own.name), "\(test.backend)")
+            }
+            let reopened = try await test.reopen(.external(secret))
+            XCTAssertEqual(reopened.shopperKey(for: "u1"), key)
+            let history = try await reopened.events(forShopID: "u1")
+            XCTAssertEqual(history.count, 2, "\(test.backend)")
+        }
     }
 }
 
