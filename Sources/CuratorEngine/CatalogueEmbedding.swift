@@ -153,6 +153,14 @@ public struct CatalogueEmbedding: Sendable {
         return hashes.map { cached[$0]! }
     }
 
+    /// The cached vector of each product's text, nil where none is stored: what a replica reads
+    /// for a product another replica (or `curator embed`) encoded, never encoding it again.
+    public func cachedVectors(for products: [Product]) async throws -> [[Float]?] {
+        let hashes = products.map { CuratorStore.textHash(template.render($0)) }
+        let cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
+        return hashes.map { cached[$0] }
+    }
+
     /// Rows of vectors for `texts`, encoded on `lane` when there is one.
     func encode(_ texts: [String], role: TextRole) async throws -> [[Float]] {
         let encoder = self.encoder

@@ -60,6 +60,13 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var modelIndex: ModelGraph?
     /// Where a model's graph is saved to, and from what size there is one.
     private let indexOptions: IndexOptions
+    /// The shared store's change-log position the popularity was read at: a follower applies the
+    /// changes after it (`StoreFollower`).
+    public private(set) var loadedAtChange: Int64 {
+        get { lock.withReadLock { changePosition } }
+        set { lock.withWriteLock { changePosition = newValue } }
+    }
+    private var changePosition: Int64 = 0
     /// Bumped by every upsert; `rowRevision[row]` is the revision that last changed a row, so a
     /// model built from an older snapshot knows which rows to redo.
     private var revision: UInt64 = 0
@@ -75,10 +82,12 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// As above, for products already read from the store (with `vectors` in their order).
     public static func load(from store: any CuratorStoring, products: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
                             indexOptions: IndexOptions = IndexOptions()) async throws -> LiveCatalogue {
-        let counts = try await store.productEventCounts()
+        let (counts, position) = try await store.productEventCountsAndPosition()
         let deleted = products.count >= indexOptions.threshold ? try await store.deletedProductRowIDs() : []
-        return try LiveCatalogue(products: products, vectors: vectors, dimension: dimension, eventCounts: counts,
-                                 deletedRowIDs: deleted, indexOptions: indexOptions)
+        let catalogue = try LiveCatalogue(products: products, vectors: vectors, dimension: dimension, eventCounts: counts,
+                                          deletedRowIDs: deleted, indexOptions: indexOptions)
+        catalogue.loadedAtChange = position
+        return catalogue
     }
 
     /// A catalogue from what was read from the store: live products with `vectors` in their
@@ -304,10 +313,26 @@ public final class LiveCatalogue: @unchecked Sendable {
         lock.withReadLock { rows[productID].flatMap { alive[$0] ? products[$0] : nil } }
     }
 
+    /// Replaces every live product's popularity with counts read from the store (after a bulk
+    /// import, whose events were not counted one by one).
+    public func resetPopularity(_ counts: [(productID: String, type: EventType, count: Int)]) {
+        lock.withWriteLock {
+            popularity = Popularity(productCount: products.count)
+            for (productID, type, count) in counts {
+                if let row = rows[productID] { popularity.add(type, count: count, toProductAt: row) }
+            }
+        }
+    }
+
+    /// Every product id in the catalogue that is live, for a follower to compare with the store.
+    public var liveProductIDs: Set<String> {
+        lock.withReadLock { Set(products.indices.filter { alive[$0] }.map { products[$0].id }) }
+    }
+
     /// Counts events toward popularity. Only events the store has just stored as new may come
     /// here (`RecommendationEngine.record` sees to it): a re-sent duplicate is stored once, so it
     /// must count once.
-    func countTowardPopularity(_ newEvents: [(productID: String, type: EventType)]) {
+    public func countTowardPopularity(_ newEvents: [(productID: String, type: EventType)]) {
         guard !newEvents.isEmpty else { return }
         lock.withWriteLock {
             for event in newEvents { if let row = rows[event.productID] { popularity.add(event.type, toProductAt: row) } }

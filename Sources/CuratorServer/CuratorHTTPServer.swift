@@ -55,7 +55,41 @@ public struct CuratorHTTPServer: Sendable {
             }
         }
         defer { watcher.cancel() }
+        let follower = store.isShared ? followOtherServers() : nil
+        defer { follower?.cancel() }
         try await app.runService()
+    }
+
+    /// On a shared store: applies what the other servers commit (`StoreFollower`), woken by the
+    /// store's notifications and, as a safety net, every second. While the store cannot be read
+    /// this server answers from memory and says so once; it catches up when the store is back.
+    private func followOtherServers() -> Task<Void, Never> {
+        let bell = Doorbell()
+        let follower = StoreFollower(engine: engine, embedding: embedding, modelSaved: { [self] in
+            Task { try? await reloadModel() }
+        })
+        store.notifyOnChanges { bell.ring() }
+        return Task.detached {
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    bell.ring()
+                }
+            }
+            defer { ticker.cancel() }
+            var failing = false
+            while !Task.isCancelled {
+                do {
+                    try await follower.catchUp()
+                    if failing { FileHandle.standardError.write(Data("curator: following the store again\n".utf8)) }
+                    failing = false
+                } catch {
+                    if !failing { FileHandle.standardError.write(Data("curator: cannot follow the store's changes: \(error)\n".utf8)) }
+                    failing = true
+                }
+                await bell.wait()
+            }
+        }
     }
 
     /// The routes, one group per resource.

@@ -10,46 +10,56 @@ public enum PostgresCatalogue {
     /// Creates or replaces products; returns them as stored, with their row ids, in the order given.
     public static func upsert(_ products: [Product], on connection: PostgresConnection, logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
         guard !products.isEmpty else { return [] }
-        let cleaned = products.map { $0.cleanedForStore() }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
             return try await connection.withTransaction(logger: logger) { connection in
-                var rowIDs: [String: Int64] = [:]
-                // One statement per product: a batch may name a product twice, and the later one wins,
-                // as it does for SQLite (one INSERT … ON CONFLICT cannot touch a row twice).
-                for product in cleaned {
-                    let rows = try await connection.query("""
-                        INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
-                        VALUES (\(product.id), \(product.title), \(product.description), \(product.brand), \(product.category),
-                                \(product.price), \(product.inStock), FALSE, \(now))
-                        ON CONFLICT (product_key) DO UPDATE SET title = excluded.title, description = excluded.description,
-                            brand = excluded.brand, category = excluded.category, price = excluded.price,
-                            in_stock = excluded.in_stock, deleted = FALSE, updated_at = excluded.updated_at
-                        RETURNING id
-                        """, logger: logger)
-                    for try await id in rows.decode(Int64.self) { rowIDs[product.id] = id }
-                }
-                return cleaned.map { (rowIDs[$0.id] ?? 0, $0) }
+                try await upsertInTransaction(products, on: connection, logger: logger)
             }
         } catch {
             throw CuratorError.storage("PostgreSQL: storing \(products.count) products: \(PostgresProbe.serverMessage(error))")
         }
     }
 
+    /// The upsert inside the caller's transaction.
+    static func upsertInTransaction(_ products: [Product], on connection: PostgresConnection, logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
+        let cleaned = products.map { $0.cleanedForStore() }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var rowIDs: [String: Int64] = [:]
+        // One statement per product: a batch may name a product twice, and the later one wins,
+        // as it does for SQLite (one INSERT … ON CONFLICT cannot touch a row twice).
+        for product in cleaned {
+            let rows = try await connection.query("""
+                INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
+                VALUES (\(product.id), \(product.title), \(product.description), \(product.brand), \(product.category),
+                        \(product.price), \(product.inStock), FALSE, \(now))
+                ON CONFLICT (product_key) DO UPDATE SET title = excluded.title, description = excluded.description,
+                    brand = excluded.brand, category = excluded.category, price = excluded.price,
+                    in_stock = excluded.in_stock, deleted = FALSE, updated_at = excluded.updated_at
+                RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(Int64.self) { rowIDs[product.id] = id }
+        }
+        return cleaned.map { (rowIDs[$0.id] ?? 0, $0) }
+    }
+
     /// Takes a product out of the catalogue; its events stay as history. False when unknown or already deleted.
     public static func delete(id: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
-            var deleted = false
-            for try await _ in try await connection.query("""
-                UPDATE products SET deleted = TRUE, updated_at = \(now) WHERE product_key = \(TextCleaning.identifier(id)) AND NOT deleted
-                RETURNING id
-                """, logger: logger) {
-                deleted = true
-            }
-            return deleted
+            return try await deleteInTransaction(id: id, on: connection, logger: logger)
         } catch {
             throw CuratorError.storage("PostgreSQL: deleting product '\(id)': \(PostgresProbe.serverMessage(error))")
         }
+    }
+
+    /// The delete as one statement of the caller's transaction.
+    static func deleteInTransaction(id: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var deleted = false
+        for try await _ in try await connection.query("""
+            UPDATE products SET deleted = TRUE, updated_at = \(now) WHERE product_key = \(TextCleaning.identifier(id)) AND NOT deleted
+            RETURNING id
+            """, logger: logger) {
+            deleted = true
+        }
+        return deleted
     }
 }

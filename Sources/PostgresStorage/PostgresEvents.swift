@@ -22,9 +22,10 @@ public enum PostgresEvents {
         }
     }
 
-    /// The batch inside the caller's transaction; also says how many shoppers it created.
+    /// The batch inside the caller's transaction; also says how many shoppers it created and the
+    /// ids of the events it stored.
     static func appendInTransaction(_ events: [Event], pseudonymizer: ShopperPseudonymizer, connection: PostgresConnection,
-                                    logger: Logger) async throws -> (appended: AppendedEvents, newShoppers: Int) {
+                                    logger: Logger) async throws -> (appended: AppendedEvents, newShoppers: Int, eventIDs: [Int64]) {
         let productKeys = events.map { TextCleaning.identifier($0.productID) }
         var productRows: [String: Int64] = [:]
         let distinctProducts = Array(Set(productKeys))
@@ -37,7 +38,7 @@ public enum PostgresEvents {
         for (index, key) in productKeys.enumerated() where productRows[key] == nil {
             problems.append(EventProblem(index: index, field: "product_id", reason: "unknown product '\(events[index].productID)'"))
         }
-        if !problems.isEmpty { return (AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems), 0) }
+        if !problems.isEmpty { return (AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems), 0, []) }
 
         // Shoppers: created when new (a concurrent creator wins or waits; either way one row), then
         // read back. Created in order of first appearance, as the SQLite store numbers them, so the
@@ -81,9 +82,10 @@ public enum PostgresEvents {
         let quantities = sent.map { $0.quantity ?? 0 }, hasQuantity = sent.map { $0.quantity != nil }
         let prices = sent.map { $0.price ?? "" }, hasPrice = sent.map { $0.price != nil }
         var inserted: Set<Identity> = []
+        var insertedIDs: [Int64] = []
         // Stored events are skipped before they are offered (NOT EXISTS, through the identity index),
         // so event ids stay gapless as in SQLite; ON CONFLICT still settles a race with another server.
-        for try await (shopper, product, type, ts, quantity, price) in try await connection.query("""
+        for try await (id, shopper, product, type, ts, quantity, price) in try await connection.query("""
             INSERT INTO events(shopper_id, product_id, type, ts, quantity, price)
             SELECT b.s, b.p, b.t, b.ts, b.q, b.pr FROM (
                 SELECT s, p, t, ts, CASE WHEN hq THEN q END AS q, CASE WHEN hp THEN pr END AS pr, position
@@ -95,8 +97,9 @@ public enum PostgresEvents {
                                 AND coalesce(e.quantity, -1) = coalesce(b.q, -1) AND coalesce(e.price, '') = coalesce(b.pr, ''))
             ORDER BY b.position
             ON CONFLICT DO NOTHING
-            RETURNING shopper_id, product_id, type, ts, quantity, price
-            """, logger: logger).decode((Int64, Int64, Int16, Int64, Int64?, String?).self) {
+            RETURNING id, shopper_id, product_id, type, ts, quantity, price
+            """, logger: logger).decode((Int64, Int64, Int64, Int16, Int64, Int64?, String?).self) {
+            insertedIDs.append(id)
             inserted.insert(Identity(shopper: shopper, product: product, type: type, ts: ts, quantity: quantity, price: price))
         }
         // New: the first event of the batch with each inserted identity.
@@ -118,7 +121,7 @@ public enum PostgresEvents {
                 FROM unnest(\(ids)::bigint[], \(newest)::bigint[]) AS v(id, ts) WHERE shoppers.id = v.id
                 """, logger: logger)
         }
-        return (AppendedEvents(isNew: isNew, problems: []), newShoppers)
+        return (AppendedEvents(isNew: isNew, problems: []), newShoppers, insertedIDs)
     }
 
     /// The columns the unique index `events_identity` compares.

@@ -21,6 +21,7 @@ extension PostgresStore {
                     inserted += counts.inserted
                     updated += counts.updated
                 }
+                if inserted + updated > 0 { try await PostgresChanges.log(.bulk, origin: origin, on: connection, logger: logger) }
                 return (inserted, updated)
             }
             staged.report.inserted = inserted
@@ -123,7 +124,7 @@ extension PostgresStore {
                         Event(shopperID: $0.shopID, productID: $0.productKey, type: $0.type, timestampMillis: $0.timestampMillis,
                               quantity: $0.quantity, price: $0.price)
                     }
-                    let (appended, created) = try await PostgresEvents.appendInTransaction(events, pseudonymizer: pseudonymizer,
+                    let (appended, created, _) = try await PostgresEvents.appendInTransaction(events, pseudonymizer: pseudonymizer,
                                                                                           connection: connection, logger: logger)
                     if let problem = appended.problems.first {
                         // Checked when the file was read; only a product deleted meanwhile gets here.
@@ -132,6 +133,7 @@ extension PostgresStore {
                     inserted += appended.inserted
                     newShoppers += created
                 }
+                if inserted > 0 { try await PostgresChanges.log(.bulk, origin: origin, on: connection, logger: logger) }
                 return (inserted, newShoppers)
             }
             staged.report.inserted = inserted

@@ -109,6 +109,31 @@ public enum PostgresSchema {
             "UPDATE shoppers SET last_seen = coalesce((SELECT max(ts) FROM events WHERE events.shopper_id = shoppers.id), 0)",
             "CREATE INDEX shoppers_last_seen ON shoppers(last_seen, id)",
         ]),
+        // What replicas follow (`PostgresChanges`): every write transaction ends by taking the next
+        // number from the one-row clock and logging what it changed under it. Taking the number
+        // locks the clock row until commit, so numbers are gapless and in commit order: a replica
+        // that applies them in order misses nothing and applies nothing twice.
+        Migration(name: "change-log", statements: [
+            "CREATE TABLE store_clock(id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL)",
+            "INSERT INTO store_clock(id, seq) VALUES (1, 0)",
+            """
+            CREATE TABLE change_log(
+                seq BIGINT PRIMARY KEY,
+                kind SMALLINT NOT NULL,
+                product_keys TEXT[] NOT NULL DEFAULT '{}',
+                event_ids BIGINT[] NOT NULL DEFAULT '{}',
+                origin TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            // A wake-up on commit for listening replicas, whoever wrote (a server, the CLI, psql);
+            // one channel per schema, so stores sharing a database do not wake each other.
+            """
+            CREATE FUNCTION curator_change_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('curator_changes_' || current_schema(), ''); RETURN NULL; END $$
+            """,
+            "CREATE TRIGGER change_log_notify AFTER INSERT ON change_log FOR EACH STATEMENT EXECUTE FUNCTION curator_change_notify()",
+        ]),
     ]
 
     /// The migrations this database does not have yet (all of them when it has none).

@@ -2,6 +2,7 @@ import CuratorCore
 import Foundation
 import PostgresNIO
 import Storage
+import Synchronization
 
 /// A store in a PostgreSQL database: what several `curator serve` replicas share. Same rules and
 /// answers as the SQLite store (each part is tested against it), through a pool of connections.
@@ -14,9 +15,13 @@ public final class PostgresStore: CuratorStoring {
     public let pseudonymizer: ShopperPseudonymizer
     public let pseudonymSecretIsExternal: Bool
     public let pseudonymSecretFingerprint: String
+    /// Marks this process's entries in the change log.
+    public let origin = UUID().uuidString
     let client: PostgresClient
     let logger: Logger
     private let pool: Task<Void, Never>
+    /// The LISTEN connection's task, once `notifyOnChanges` started it.
+    private let listener = Mutex<Task<Void, Never>?>(nil)
 
     public var name: String { location.description }
     /// A database has no folder beside it: files such as the vector graph are not kept.
@@ -62,10 +67,16 @@ public final class PostgresStore: CuratorStoring {
         pool = Task { await client.run() }
     }
 
-    deinit { pool.cancel() }
+    deinit {
+        pool.cancel()
+        listener.withLock { $0?.cancel() }
+    }
 
-    /// Closes the pool's connections (also done when the store is released).
-    public func close() { pool.cancel() }
+    /// Closes the pool's connections and stops listening (also done when the store is released).
+    public func close() {
+        pool.cancel()
+        listener.withLock { $0?.cancel() }
+    }
 
     /// A fixed key for the advisory lock around settling the secret: "pseudony" in ASCII.
     static let secretLock: Int64 = 0x70_73_65_75_64_6F_6E_79
@@ -157,11 +168,20 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func upsertProducts(_ products: [Product]) async throws -> [(rowID: Int64, product: Product)] {
-        try await withConnection("storing products") { try await PostgresCatalogue.upsert(products, on: $0, logger: logger) }
+        guard !products.isEmpty else { return [] }
+        return try await inTransaction("storing products") { connection in
+            let stored = try await PostgresCatalogue.upsertInTransaction(products, on: connection, logger: logger)
+            try await PostgresChanges.log(.products, productKeys: stored.map(\.product.id), origin: origin, on: connection, logger: logger)
+            return stored
+        }
     }
 
     public func deleteProduct(id: String) async throws -> Bool {
-        try await withConnection("deleting a product") { try await PostgresCatalogue.delete(id: id, on: $0, logger: logger) }
+        try await inTransaction("deleting a product") { connection in
+            guard try await PostgresCatalogue.deleteInTransaction(id: id, on: connection, logger: logger) else { return false }
+            try await PostgresChanges.log(.products, productKeys: [TextCleaning.identifier(id)], origin: origin, on: connection, logger: logger)
+            return true
+        }
     }
 
     public func deletedProductRowIDs() async throws -> [Int64] {
@@ -173,7 +193,13 @@ public final class PostgresStore: CuratorStoring {
     // MARK: - Events and shoppers
 
     public func appendEvents(_ events: [Event]) async throws -> AppendedEvents {
-        try await withConnection("storing events") { try await PostgresEvents.append(events, pseudonymizer: pseudonymizer, on: $0, logger: logger) }
+        guard !events.isEmpty else { return AppendedEvents(isNew: [], problems: []) }
+        return try await inTransaction("storing \(events.count) events") { connection in
+            let (appended, _, ids) = try await PostgresEvents.appendInTransaction(events, pseudonymizer: pseudonymizer, connection: connection,
+                                                                                  logger: logger)
+            if !ids.isEmpty { try await PostgresChanges.log(.events, eventIDs: ids, origin: origin, on: connection, logger: logger) }
+            return appended
+        }
     }
 
     public func events(forShopID shopID: String, newest: Int?) async throws -> [StoredEvent] {
@@ -410,6 +436,7 @@ public final class PostgresStore: CuratorStoring {
                 VALUES (\(model.name), \(Int32(version)), \(Self.nowMillis()), \(model.dataFingerprint), \(model.parameters),
                         \(model.metrics), \(payload))
                 """, logger: logger)
+            try await PostgresChanges.log(.model, origin: origin, on: connection, logger: logger)
             return version
         }
     }
@@ -490,6 +517,90 @@ public final class PostgresStore: CuratorStoring {
             }
             return StoreStatistics(shoppers: shoppers, products: products, events: events, eventsByType: byType, shopperProductPairs: pairs,
                                    historyLengths: lengths, firstEventMillis: range.0, lastEventMillis: range.1)
+        }
+    }
+}
+
+// MARK: - Following other replicas
+
+extension PostgresStore {
+    public var isShared: Bool { true }
+
+    public func changes(after sequence: Int64, limit: Int) async throws -> [StoreChange] {
+        try await withConnection("reading the change log") { try await PostgresChanges.after(sequence, limit: limit, on: $0, logger: logger) }
+    }
+
+    public func productEventCountsAndPosition() async throws -> (counts: [(productID: String, type: EventType, count: Int)], position: Int64) {
+        try await withConnection("counting events per product") { connection in
+            // One snapshot: the counts include exactly the changes up to the position read with them.
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                let position = try await PostgresChanges.position(on: connection, logger: logger)
+                let counts = try await PostgresQueries.productEventCounts(on: connection, logger: logger)
+                try await connection.query("COMMIT", logger: logger)
+                return (counts, position)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)] {
+        guard !keys.isEmpty else { return [] }
+        return try await withConnection("reading products") { connection in
+            var out: [(rowID: Int64, product: Product)] = []
+            for try await (id, key, title, description, brand, category, price, inStock) in try await connection.query("""
+                SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
+                WHERE product_key = ANY(\(keys)) AND NOT deleted ORDER BY id
+                """, logger: logger).decode((Int64, String, String, String, String, String, String?, Bool).self) {
+                out.append((id, Product(id: key, title: title, description: description, brand: brand, category: category, price: price, inStock: inStock)))
+            }
+            return out
+        }
+    }
+
+    public func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)] {
+        guard !ids.isEmpty else { return [] }
+        return try await withConnection("reading events") { connection in
+            var out: [(productID: String, type: EventType)] = []
+            for try await (key, type) in try await connection.query("""
+                SELECT p.product_key, e.type FROM events e JOIN products p ON p.id = e.product_id WHERE e.id = ANY(\(ids)) ORDER BY e.id
+                """, logger: logger).decode((String, Int16).self) {
+                if let eventType = EventType(code: Int(type)) { out.append((key, eventType)) }
+            }
+            return out
+        }
+    }
+
+    /// LISTENs on a connection of its own for the change log's notifications; when that
+    /// connection is lost it reconnects (100 ms, doubling up to 1 s) and rings once more, since
+    /// changes may have been committed while nobody listened.
+    public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {
+        let location = location, logger = logger
+        let task = Task {
+            var backoff = Duration.milliseconds(100)
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresProbe.connect(to: location, timeout: .seconds(5), logger: logger)
+                    defer { Task { try? await connection.close() } }
+                    var schema = "public"
+                    for try await name in try await connection.query("SELECT current_schema()", logger: logger).decode(String.self) { schema = name }
+                    backoff = .milliseconds(100)
+                    try await connection.listen(on: "curator_changes_" + schema) { notifications in
+                        ring()
+                        for try await _ in notifications { ring() }
+                    }
+                } catch {
+                    // Lost or refused: try again shortly; the follower's own poll covers the gap.
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(1))
+            }
+        }
+        listener.withLock { previous in
+            previous?.cancel()
+            previous = task
         }
     }
 }

@@ -74,6 +74,55 @@ public protocol CuratorStoring: AnyObject, Sendable {
     // Bulk imports: one file, one transaction.
     func importProducts(from path: String, options: ImportOptions) async throws -> ImportReport
     func importEvents(from path: String, options: ImportOptions) async throws -> ImportReport
+
+    // Following the writes of other servers (`StoreChange`)
+    /// True when other servers may write to this store while this one serves it (PostgreSQL):
+    /// then a server follows `changes(after:limit:)`. A SQLite file has one server.
+    var isShared: Bool { get }
+    /// What this process writes into the change log as its own, so it can tell its writes apart.
+    var origin: String { get }
+    /// The changes committed after `sequence`, oldest first (none for a store that is not shared).
+    func changes(after sequence: Int64, limit: Int) async throws -> [StoreChange]
+    /// `productEventCounts()` with the change-log position it is exact at (one snapshot), so a
+    /// follower starting there counts every later event once.
+    func productEventCountsAndPosition() async throws -> (counts: [(productID: String, type: EventType, count: Int)], position: Int64)
+    /// The live products among `keys`, with their row ids (a deleted or unknown key is left out).
+    func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)]
+    /// The product and type of each stored event among `ids`.
+    func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)]
+    /// Calls `ring` soon after another process commits a change (and after a lost connection
+    /// comes back, since changes may have been missed meanwhile); nothing for a store that is not shared.
+    func notifyOnChanges(_ ring: @escaping @Sendable () -> Void)
+}
+
+/// One committed write in a shared store's change log. Sequence numbers are gapless and in
+/// commit order, so a follower applies each exactly once by applying them in order.
+public struct StoreChange: Sendable, Equatable {
+    public enum Kind: Int16, Sendable {
+        /// Products upserted or deleted: `productKeys`.
+        case products = 1
+        /// Events stored (new ones only): `eventIDs`.
+        case events = 2
+        /// A model version saved.
+        case model = 3
+        /// A bulk import: anything may have changed.
+        case bulk = 4
+    }
+
+    public var sequence: Int64
+    public var kind: Kind
+    public var productKeys: [String]
+    public var eventIDs: [Int64]
+    /// The `origin` of the process that wrote it.
+    public var origin: String
+
+    public init(sequence: Int64, kind: Kind, productKeys: [String] = [], eventIDs: [Int64] = [], origin: String) {
+        self.sequence = sequence
+        self.kind = kind
+        self.productKeys = productKeys
+        self.eventIDs = eventIDs
+        self.origin = origin
+    }
 }
 
 extension CuratorStoring {
@@ -168,4 +217,15 @@ public final class SQLiteStore: CuratorStoring {
     public func importEvents(from path: String, options: ImportOptions) async throws -> ImportReport {
         try await write { try $0.importEvents(from: path, options: options) }
     }
+
+    // One server per file: there is no one else's change to follow.
+    public var isShared: Bool { false }
+    public var origin: String { database.path }
+    public func changes(after sequence: Int64, limit: Int) -> [StoreChange] { [] }
+    public func productEventCountsAndPosition() throws -> (counts: [(productID: String, type: EventType, count: Int)], position: Int64) {
+        (try database.productEventCounts(), 0)
+    }
+    public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
+    public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] { try database.eventSummaries(ids: ids) }
+    public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {}
 }

@@ -1,4 +1,5 @@
 import CuratorCore
+import Foundation
 import GRDB
 
 /// A stored event as read back: the shopper appears only under their pseudonymous key.
@@ -40,6 +41,32 @@ extension CuratorStore {
                 WHERE deleted = 0 ORDER BY id
                 """).map { row in
                     (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]))
+                }
+        }
+    }
+
+    /// The live products among `keys`, with their row ids, in row-id order.
+    public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] {
+        guard !keys.isEmpty else { return [] }
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
+                WHERE deleted = 0 AND product_key IN (SELECT value FROM json_each(?)) ORDER BY id
+                """, arguments: [String(decoding: try JSONEncoder().encode(keys), as: UTF8.self)]).map { row in
+                    (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]))
+                }
+        }
+    }
+
+    /// The product and type of each stored event among `ids`.
+    public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] {
+        guard !ids.isEmpty else { return [] }
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT p.product_key, e.type FROM events e JOIN products p ON p.id = e.product_id
+                WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id
+                """, arguments: [String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)]).compactMap { row in
+                    EventType(code: row[1]).map { (productID: row[0], type: $0) }
                 }
         }
     }

@@ -167,16 +167,25 @@ extension CuratorHTTPServer {
         try await work.encoder.run { [embedding] in Array(embedding.encoder.encodeMatrix([text], role: .query)[0]) }
     }
 
-    /// Stores, encodes and indexes products; returns when they can be recommended. One upsert
+    /// Encodes, stores and indexes products; returns when they can be recommended. One upsert
     /// or delete at a time (`catalogueWrites`), so the store and the live catalogue see writes in
     /// the same order; the encoding and indexing go to the encoder lane a chunk at a time, so
     /// searches queued meanwhile wait for one chunk, not the lot.
+    ///
+    /// The vectors are stored before the products: by the time the write is committed, and other
+    /// servers of a shared store learn of it, they read its vectors instead of encoding again.
     func upsert(_ products: [Product]) async throws -> [Product] {
         try await work.catalogueWrites.run {
+            let cleaned = products.map { $0.cleanedForStore() }
+            var vectorOf: [String: [Float]] = [:]
+            for start in stride(from: 0, to: cleaned.count, by: BlockingWork.encodingChunk) {
+                let chunk = Array(cleaned[start..<min(start + BlockingWork.encodingChunk, cleaned.count)])
+                for (product, vector) in zip(chunk, try await embedding.vectors(for: chunk)) { vectorOf[product.id] = vector }
+            }
             let stored = try await store.upsertProducts(products)
             for start in stride(from: 0, to: stored.count, by: BlockingWork.encodingChunk) {
                 let chunk = Array(stored[start..<min(start + BlockingWork.encodingChunk, stored.count)])
-                let vectors = try await embedding.vectors(for: chunk.map(\.product))
+                let vectors = chunk.map { vectorOf[$0.product.id] ?? [] }
                 try await work.encoder.run { [engine] in
                     for (entry, vector) in zip(chunk, vectors) {
                         try engine.catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
