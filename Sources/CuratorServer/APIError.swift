@@ -22,6 +22,8 @@ struct APIError: Error, HTTPResponseError, Sendable {
     var items: [Item] = []
     /// For 405: the methods the path is served with, sent as `Allow`.
     var allowedMethods: [HTTPRequest.Method] = []
+    /// For 503: when to try again, sent as `Retry-After`.
+    var retryAfterSeconds: Int?
 
     static func badRequest(_ message: String, field: String? = nil) -> APIError {
         APIError(status: .badRequest, message: message, field: field)
@@ -34,6 +36,7 @@ struct APIError: Error, HTTPResponseError, Sendable {
     var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json"]
         if !allowedMethods.isEmpty { headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ") }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return headers
     }
 

@@ -3,6 +3,7 @@ import CuratorEngine
 import Foundation
 import Hummingbird
 import Storage
+import Synchronization
 
 /// The HTTP API: events and products in, explained recommendations out, on a store.
 ///
@@ -18,6 +19,7 @@ public struct CuratorHTTPServer: Sendable {
     public let configuration: ServerConfiguration
     let metrics = ServerMetrics()
     let work = BlockingWork()
+    let storeHealth = StoreHealth()
     let sessions: SessionSigner
     let access: AccessPolicy
 
@@ -65,6 +67,7 @@ public struct CuratorHTTPServer: Sendable {
     /// this server answers from memory and says so once; it catches up when the store is back.
     private func followOtherServers() -> Task<Void, Never> {
         let bell = Doorbell()
+        let storeHealth = storeHealth
         let follower = StoreFollower(engine: engine, embedding: embedding, modelSaved: { [self] in
             Task { try? await reloadModel() }
         })
@@ -87,6 +90,7 @@ public struct CuratorHTTPServer: Sendable {
                     if !failing { FileHandle.standardError.write(Data("curator: cannot follow the store's changes: \(error)\n".utf8)) }
                     failing = true
                 }
+                storeHealth.reachable = !failing
                 await bell.wait()
             }
         }
@@ -96,6 +100,7 @@ public struct CuratorHTTPServer: Sendable {
     func makeRouter() -> Router<CuratorRequestContext> {
         let router = Router(context: CuratorRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: StoreUnavailableMiddleware())
         router.add(middleware: CredentialMiddleware(access: access, maxBodyBytes: configuration.maxBodyBytes))
         addOperationsRoutes(to: router)
         addStorefrontRoutes(to: router)
@@ -130,11 +135,14 @@ extension CuratorHTTPServer {
         var status = "ok"
         var products: Int
         var model: String
+        /// "unavailable" while a shared store cannot be read (this server answers from memory).
+        var store: String
     }
 
     func addOperationsRoutes(to router: Router<CuratorRequestContext>) {
         router.get("healthz") { _, _ in
-            Health(products: engine.catalogue.count, model: engine.catalogue.servingModel?.name ?? "semantic")
+            Health(products: engine.catalogue.count, model: engine.catalogue.servingModel?.name ?? "semantic",
+                   store: storeHealth.reachable ? "ok" : "unavailable")
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -146,5 +154,14 @@ extension CuratorHTTPServer {
                   let data = try? Data(contentsOf: url) else { throw APIError.notFound("openapi.yaml is not installed") }
             return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+    }
+}
+
+/// Whether the store answered the last time this server followed it (always, for SQLite).
+final class StoreHealth: Sendable {
+    private let state = Mutex(true)
+    var reachable: Bool {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }

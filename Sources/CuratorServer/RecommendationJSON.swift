@@ -8,6 +8,9 @@ import Hummingbird
 /// produce; every other response is a Codable type.
 struct RecommendationJSON: ResponseGenerator, Sendable {
     private(set) var bytes: [UInt8] = []
+    /// Answered from memory without the shopper's history (the store could not be read): said
+    /// in a `Curator-Degraded` header, so the body keeps its one shape.
+    var degraded = false
 
     init(_ list: RecommendationList) {
         bytes.reserveCapacity(512 + list.items.count * 640)
@@ -24,7 +27,9 @@ struct RecommendationJSON: ResponseGenerator, Sendable {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if degraded, let name = HTTPFields.Element.Name("Curator-Degraded") { headers[name] = "store-unavailable; without the shopper's history" }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     private mutating func write(_ item: RecommendedItem) {

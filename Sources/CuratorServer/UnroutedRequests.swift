@@ -1,4 +1,5 @@
 import Hummingbird
+import Storage
 
 /// Answers a request no route took in the API's error shape: 405 with an `Allow` header when the
 /// path is served with other methods, else 404. (Hummingbird answers both with an empty 404.)
@@ -21,6 +22,18 @@ struct UnroutedRequestMiddleware<Context: RequestContext>: RouterMiddleware {
             let names = allowed.map(\.rawValue).joined(separator: ", ")
             throw APIError(status: .methodNotAllowed, message: "\(request.uri.path) takes \(names), not \(request.method.rawValue)",
                            allowedMethods: allowed)
+        }
+    }
+}
+
+/// A store that cannot be reached is a 503 with `Retry-After`, in the API's error shape, never a
+/// 500 or a hang: the request may simply be sent again (writes are idempotent).
+struct StoreUnavailableMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as StoreUnavailable {
+            throw APIError(status: .serviceUnavailable, message: "\(error); send the request again shortly", retryAfterSeconds: 1)
         }
     }
 }

@@ -14,9 +14,10 @@ extension PostgresStore {
     public func importProducts(from path: String, options: ImportOptions) async throws -> ImportReport {
         let staged = try StagedImport<ProductImportRow>.products(from: path, options: options)
         do {
-            let (inserted, updated) = try await inTransaction("importing \(path)") { connection in
+            let rows = staged.rows
+            let (inserted, updated) = try await inTransaction("importing \(path)", deadline: nil) { [self] connection in
                 var inserted = 0, updated = 0
-                for batch in Self.batchesOfDistinctIDs(staged.rows) {
+                for batch in Self.batchesOfDistinctIDs(rows) {
                     let counts = try await upsert(batch, on: connection)
                     inserted += counts.inserted
                     updated += counts.updated
@@ -112,15 +113,16 @@ extension PostgresStore {
     }
 
     public func importEvents(from path: String, options: ImportOptions) async throws -> ImportReport {
-        let live = try await withConnection("reading products") { connection in
+        let live = try await withConnection("reading products") { [self] connection in
             Set(try await all("SELECT product_key FROM products WHERE NOT deleted", as: String.self, on: connection))
         }
         let staged = try StagedImport<EventImportRow>.events(from: path, options: options) { live.contains($0) }
         do {
-            let (inserted, newShoppers) = try await inTransaction("importing \(path)") { connection in
+            let rows = staged.rows
+            let (inserted, newShoppers) = try await inTransaction("importing \(path)", deadline: nil) { [self] connection in
                 var inserted = 0, newShoppers = 0
-                for start in stride(from: 0, to: staged.rows.count, by: Self.importBatch) {
-                    let events = staged.rows[start..<min(start + Self.importBatch, staged.rows.count)].map {
+                for start in stride(from: 0, to: rows.count, by: Self.importBatch) {
+                    let events = rows[start..<min(start + Self.importBatch, rows.count)].map {
                         Event(shopperID: $0.shopID, productID: $0.productKey, type: $0.type, timestampMillis: $0.timestampMillis,
                               quantity: $0.quantity, price: $0.price)
                     }

@@ -22,6 +22,14 @@ public final class PostgresStore: CuratorStoring {
     private let pool: Task<Void, Never>
     /// The LISTEN connection's task, once `notifyOnChanges` started it.
     private let listener = Mutex<Task<Void, Never>?>(nil)
+    /// While the server is known to be unreachable: calls fail at once, but one call a second
+    /// tries again (and the listener's reconnect ends the outage as soon as the server is back).
+    private let outage = Mutex<Outage?>(nil)
+    struct Outage {
+        var reason: String
+        var nextTry: ContinuousClock.Instant
+    }
+    static let retryInterval = Duration.seconds(1)
 
     public var name: String { location.description }
     /// A database has no folder beside it: files such as the vector graph are not kept.
@@ -120,24 +128,80 @@ public final class PostgresStore: CuratorStoring {
 
     // MARK: - Running statements
 
-    /// `body` on a pooled connection; any failure becomes one message naming what was being done.
+    /// How long a call that serves a request may wait for the store, queueing for a connection
+    /// included: postgres-nio's pool waits (up to a minute) for a server that is down, and a
+    /// request must get its 503 rather than hang.
+    static let requestDeadline = Duration.seconds(3)
+
+    /// `body` on a pooled connection, within `deadline` (nil: none, for bulk work). A lost or
+    /// refused connection, or no answer in time, is `StoreUnavailable`; any other failure one
+    /// message naming what was being done.
     @discardableResult
-    func withConnection<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(_ what: String, deadline: Duration? = requestDeadline,
+                                     _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = client
+        if let reason = outage.withLock({ outage -> String? in
+            guard let current = outage, ContinuousClock.now < current.nextTry else {
+                if outage != nil { outage!.nextTry = .now + Self.retryInterval }  // this call is the one that tries
+                return nil
+            }
+            return current.reason
+        }) {
+            throw StoreUnavailable(reason)
+        }
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            guard let deadline else {
+                let result = try await client.withConnection { try await body($0) }
+                outage.withLock { $0 = nil }
+                return result
+            }
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await client.withConnection { try await body($0) } }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    throw StoreUnavailable("\(self.name) gave no answer within \(deadline) (\(what))")
+                }
+                defer { group.cancelAll() }
+                let result = try await group.next()!
+                outage.withLock { $0 = nil }
+                return result
+            }
         } catch {
-            let error = PostgresProbe.unwrapped(error)
-            if error is CuratorError || error is PseudonymSecretError { throw error }
-            throw CuratorError.storage("\(name): \(what): \(PostgresProbe.serverMessage(error))")
+            let error = classified(PostgresProbe.unwrapped(error), what)
+            if let unavailable = error as? StoreUnavailable {
+                outage.withLock { $0 = Outage(reason: unavailable.reason, nextTry: .now + Self.retryInterval) }
+            }
+            throw error
         }
     }
 
     /// `body` in one transaction on a pooled connection.
     @discardableResult
-    func inTransaction<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withConnection(what) { connection in
+    func inTransaction<T: Sendable>(_ what: String, deadline: Duration? = requestDeadline,
+                                    _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await withConnection(what, deadline: deadline) { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
+    }
+
+    /// Our own errors pass; the server or the network going away is `StoreUnavailable`; what the
+    /// server refused (an SQL error) is a storage error with its message.
+    func classified(_ error: any Error, _ what: String) -> any Error {
+        if error is CuratorError || error is PseudonymSecretError || error is StoreUnavailable { return error }
+        if let error = error as? PSQLError {
+            if let state = error.serverInfo?[.sqlState] {
+                // Connection exceptions (08…), shutdown and startup (57P01–57P03), no free slots (53300).
+                if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state) {
+                    return StoreUnavailable("\(name): \(PostgresProbe.serverMessage(error)) (\(what))")
+                }
+                return CuratorError.storage("\(name): \(what): \(PostgresProbe.serverMessage(error))")
+            }
+            return StoreUnavailable("\(name): \(PostgresProbe.serverMessage(error)) (\(what))")
+        }
+        if error is CancellationError { return StoreUnavailable("\(name): cancelled (\(what))") }
+        // The pool's own failures (no connection could be made) and NIO's socket errors.
+        return StoreUnavailable("\(name): \(PostgresProbe.socketReason(error)) (\(what))")
     }
 
     /// Every row of `query` decoded as `Row`.
@@ -153,15 +217,15 @@ public final class PostgresStore: CuratorStoring {
     // MARK: - Catalogue
 
     public func product(id: String) async throws -> Product? {
-        try await withConnection("reading a product") { try await PostgresQueries.product(id: id, on: $0, logger: logger) }
+        try await withConnection("reading a product") { [self] in try await PostgresQueries.product(id: id, on: $0, logger: logger) }
     }
 
     public func allProducts() async throws -> [(rowID: Int64, product: Product)] {
-        try await withConnection("reading products") { try await PostgresQueries.allProducts(on: $0, logger: logger) }
+        try await withConnection("reading products", deadline: nil) { [self] in try await PostgresQueries.allProducts(on: $0, logger: logger) }
     }
 
     public func productCount(withEmptyTitle: Bool) async throws -> Int {
-        try await withConnection("counting products") { connection in
+        try await withConnection("counting products") { [self] connection in
             Int(try await all("SELECT count(*) FROM products WHERE NOT deleted AND (title = '') = \(withEmptyTitle)",
                               as: Int64.self, on: connection).first ?? 0)
         }
@@ -169,7 +233,7 @@ public final class PostgresStore: CuratorStoring {
 
     public func upsertProducts(_ products: [Product]) async throws -> [(rowID: Int64, product: Product)] {
         guard !products.isEmpty else { return [] }
-        return try await inTransaction("storing products") { connection in
+        return try await inTransaction("storing products") { [self] connection in
             let stored = try await PostgresCatalogue.upsertInTransaction(products, on: connection, logger: logger)
             try await PostgresChanges.log(.products, productKeys: stored.map(\.product.id), origin: origin, on: connection, logger: logger)
             return stored
@@ -177,7 +241,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func deleteProduct(id: String) async throws -> Bool {
-        try await inTransaction("deleting a product") { connection in
+        try await inTransaction("deleting a product") { [self] connection in
             guard try await PostgresCatalogue.deleteInTransaction(id: id, on: connection, logger: logger) else { return false }
             try await PostgresChanges.log(.products, productKeys: [TextCleaning.identifier(id)], origin: origin, on: connection, logger: logger)
             return true
@@ -185,7 +249,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func deletedProductRowIDs() async throws -> [Int64] {
-        try await withConnection("reading deleted products") { connection in
+        try await withConnection("reading deleted products", deadline: nil) { [self] connection in
             try await all("SELECT id FROM products WHERE deleted ORDER BY id", as: Int64.self, on: connection)
         }
     }
@@ -194,7 +258,7 @@ public final class PostgresStore: CuratorStoring {
 
     public func appendEvents(_ events: [Event]) async throws -> AppendedEvents {
         guard !events.isEmpty else { return AppendedEvents(isNew: [], problems: []) }
-        return try await inTransaction("storing \(events.count) events") { connection in
+        return try await inTransaction("storing \(events.count) events") { [self] connection in
             let (appended, _, ids) = try await PostgresEvents.appendInTransaction(events, pseudonymizer: pseudonymizer, connection: connection,
                                                                                   logger: logger)
             if !ids.isEmpty { try await PostgresChanges.log(.events, eventIDs: ids, origin: origin, on: connection, logger: logger) }
@@ -203,13 +267,13 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func events(forShopID shopID: String, newest: Int?) async throws -> [StoredEvent] {
-        try await withConnection("reading a shopper's events") {
+        try await withConnection("reading a shopper's events") { [self] in
             try await PostgresQueries.events(forShopID: shopID, pseudonymizer: pseudonymizer, newest: newest, on: $0, logger: logger)
         }
     }
 
     public func interactionLog() async throws -> InteractionLog {
-        try await inTransaction("reading the events") { connection in
+        try await inTransaction("reading the events", deadline: nil) { [self] connection in
             var productIndex: [Int64: Int32] = [:]
             var productKeys: [String] = []
             for try await (id, key) in try await connection.query("SELECT id, product_key FROM products WHERE NOT deleted ORDER BY id",
@@ -236,11 +300,11 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func productEventCounts() async throws -> [(productID: String, type: EventType, count: Int)] {
-        try await withConnection("counting events per product") { try await PostgresQueries.productEventCounts(on: $0, logger: logger) }
+        try await withConnection("counting events per product") { [self] in try await PostgresQueries.productEventCounts(on: $0, logger: logger) }
     }
 
     public func eventTotals() async throws -> (counts: [EventType: Int], shoppers: Int) {
-        try await withConnection("counting events") { connection in
+        try await withConnection("counting events") { [self] connection in
             var counts: [EventType: Int] = [:]
             for try await (type, n) in try await connection.query("SELECT type, count(*) FROM events GROUP BY type", logger: logger)
                 .decode((Int16, Int64).self) {
@@ -253,7 +317,7 @@ public final class PostgresStore: CuratorStoring {
 
     public func shopperSummary(shopID: String, recent: Int) async throws -> (counts: [EventType: Int], recent: [StoredEvent])? {
         let key = shopperKey(for: shopID)
-        return try await withConnection("reading a shopper") { connection in
+        return try await withConnection("reading a shopper") { [self] connection in
             guard let id = try await all("SELECT id FROM shoppers WHERE shopper_key = \(key)", as: Int64.self, on: connection).first else {
                 return nil
             }
@@ -276,7 +340,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func recentShoppers(limit: Int) async throws -> [ShopperOverview] {
-        try await withConnection("reading recent shoppers") { connection in
+        try await withConnection("reading recent shoppers") { [self] connection in
             var out: [ShopperOverview] = []
             for try await (key, events, lastSeen, category) in try await connection.query("""
                 WITH recent AS (
@@ -301,13 +365,13 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func pseudonymSecretLocation() async throws -> PseudonymSecretLocation {
-        try await withConnection("reading the store's settings") { connection in
+        try await withConnection("reading the store's settings") { [self] connection in
             try await meta(StoredPseudonymSecret.secretKey, on: connection) == nil ? .outside : .store
         }
     }
 
     public func storedPseudonymSecret() async throws -> PseudonymSecret {
-        let value = try await withConnection("reading the store's settings") { try await meta(StoredPseudonymSecret.secretKey, on: $0) }
+        let value = try await withConnection("reading the store's settings") { [self] in try await meta(StoredPseudonymSecret.secretKey, on: $0) }
         guard let value else { throw PseudonymSecretError.notInStore(store: name) }
         return try PseudonymSecret(bytes: Array(buffer: value), origin: name)
     }
@@ -318,11 +382,11 @@ public final class PostgresStore: CuratorStoring {
     public func removeStoredPseudonymSecret() async throws {
         guard pseudonymSecretIsExternal else { throw PseudonymSecretError.removeNeedsExternal(store: name) }
         let fingerprint = pseudonymSecretFingerprint
-        try await inTransaction("removing the secret") { connection in
+        try await inTransaction("removing the secret") { [self] connection in
             try await Self.setMeta(StoredPseudonymSecret.fingerprintKey, Array(fingerprint.utf8), on: connection, logger: logger)
             try await connection.query("DELETE FROM store_meta WHERE key = \(StoredPseudonymSecret.secretKey)", logger: logger)
         }
-        try await withConnection("rewriting the settings table") { connection in
+        try await withConnection("rewriting the settings table", deadline: nil) { [self] connection in
             try await connection.query("VACUUM FULL store_meta", logger: logger)
         }
     }
@@ -330,7 +394,7 @@ public final class PostgresStore: CuratorStoring {
     // MARK: - Embeddings and the language model
 
     public func cachedEmbeddings(modelID: String, hashes: [String]) async throws -> [String: [Float]] {
-        try await withConnection("reading cached vectors") { try await PostgresEmbeddings.cached(modelID: modelID, hashes: hashes, on: $0, logger: logger) }
+        try await withConnection("reading cached vectors", deadline: Self.requestDeadline + .milliseconds(hashes.count / 10)) { [self] in try await PostgresEmbeddings.cached(modelID: modelID, hashes: hashes, on: $0, logger: logger) }
     }
 
     public func scanEmbeddings(modelID: String, _ body: (String, UnsafeRawBufferPointer) throws -> Void) async throws {
@@ -350,19 +414,19 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func saveEmbeddings(modelID: String, _ vectors: [(hash: String, vector: [Float])]) async throws {
-        try await withConnection("storing vectors") { try await PostgresEmbeddings.save(modelID: modelID, vectors, on: $0, logger: logger) }
+        try await withConnection("storing vectors", deadline: Self.requestDeadline + .milliseconds(vectors.count)) { [self] in try await PostgresEmbeddings.save(modelID: modelID, vectors, on: $0, logger: logger) }
     }
 
     static let languageModelKey = "language_model"
 
     public func languageModel() async throws -> String? {
-        try await withConnection("reading the store's settings") { connection in
+        try await withConnection("reading the store's settings") { [self] connection in
             try await meta(Self.languageModelKey, on: connection).map { String(buffer: $0) }
         }
     }
 
     public func recordLanguageModel(_ model: String) async throws {
-        try await withConnection("recording the language model") { connection in
+        try await withConnection("recording the language model") { [self] connection in
             try await Self.setMeta(Self.languageModelKey, Array(model.utf8), on: connection, logger: logger)
         }
     }
@@ -370,7 +434,7 @@ public final class PostgresStore: CuratorStoring {
     // MARK: - Splits, models, evaluations
 
     public func dataFingerprint() async throws -> String {
-        try await withConnection("reading the data fingerprint") { connection in
+        try await withConnection("reading the data fingerprint") { [self] connection in
             var fingerprint = ""
             for try await (events, maxEvent, products, maxUpdate) in try await connection.query("""
                 SELECT (SELECT count(*) FROM events), (SELECT coalesce(max(id), 0) FROM events),
@@ -383,7 +447,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func saveSplit(_ split: StoredSplit) async throws {
-        try await inTransaction("saving split '\(split.name)'") { connection in
+        try await inTransaction("saving split '\(split.name)'", deadline: nil) { [self] connection in
             try await connection.query("DELETE FROM splits WHERE name = \(split.name)", logger: logger)
             let id = try await all("""
                 INSERT INTO splits(name, kind, parameters, data_fingerprint, created_at)
@@ -401,7 +465,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func split(named name: String) async throws -> StoredSplit? {
-        try await inTransaction("reading split '\(name)'") { connection in
+        try await inTransaction("reading split '\(name)'", deadline: nil) { [self] connection in
             var found: (id: Int64, kind: String, parameters: String, fingerprint: String, created: Int64)?
             for try await row in try await connection.query(
                 "SELECT id, kind, parameters, data_fingerprint, created_at FROM splits WHERE name = \(name)", logger: logger
@@ -425,7 +489,7 @@ public final class PostgresStore: CuratorStoring {
 
     public func saveModel(_ model: StoredModel) async throws -> Int {
         let payload = model.payload.map { ByteBuffer(data: $0) }
-        return try await inTransaction("saving model '\(model.name)'") { connection in
+        return try await inTransaction("saving model '\(model.name)'", deadline: nil) { [self] connection in
             // Numbered under a lock, so two trainers saving at once get two versions.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.modelLock))", logger: logger)
             let newest = try await all("SELECT coalesce(max(version), 0) FROM trained_models WHERE name = \(model.name)",
@@ -442,7 +506,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func model(named name: String, version: Int?) async throws -> StoredModel? {
-        try await withConnection("reading model '\(name)'") { connection in
+        try await withConnection("reading model '\(name)'", deadline: nil) { [self] connection in
             let query: PostgresQuery = version.map {
                 "SELECT name, version, created_at, data_fingerprint, parameters, metrics, payload FROM trained_models WHERE name = \(name) AND version = \(Int32($0))"
             } ?? "SELECT name, version, created_at, data_fingerprint, parameters, metrics, payload FROM trained_models WHERE name = \(name) ORDER BY version DESC LIMIT 1"
@@ -457,7 +521,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func models() async throws -> [StoredModel] {
-        try await withConnection("listing models") { connection in
+        try await withConnection("listing models") { [self] connection in
             var out: [StoredModel] = []
             for try await (name, version, created, fingerprint, parameters, metrics) in try await connection.query(
                 "SELECT name, version, created_at, data_fingerprint, parameters, metrics FROM trained_models ORDER BY name, version", logger: logger
@@ -470,7 +534,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func modelPayloadSizes() async throws -> [String: Int] {
-        try await withConnection("listing models") { connection in
+        try await withConnection("listing models") { [self] connection in
             var sizes: [String: Int] = [:]
             for try await (name, version, bytes) in try await connection.query(
                 "SELECT name, version, coalesce(octet_length(payload), 0) FROM trained_models", logger: logger
@@ -482,13 +546,13 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func saveEvaluation(json: String) async throws {
-        try await withConnection("saving an evaluation") { connection in
+        try await withConnection("saving an evaluation") { [self] connection in
             try await connection.query("INSERT INTO evaluations(created_at, report) VALUES (\(Self.nowMillis()), \(json))", logger: logger)
         }
     }
 
     public func latestEvaluation() async throws -> (createdAtMillis: Int64, json: String)? {
-        try await withConnection("reading the latest evaluation") { connection in
+        try await withConnection("reading the latest evaluation") { [self] connection in
             var latest: (createdAtMillis: Int64, json: String)?
             for try await row in try await connection.query("SELECT created_at, report FROM evaluations ORDER BY id DESC LIMIT 1", logger: logger)
                 .decode((Int64, String).self) {
@@ -499,7 +563,7 @@ public final class PostgresStore: CuratorStoring {
     }
 
     public func statistics() async throws -> StoreStatistics {
-        try await inTransaction("reading statistics") { connection in
+        try await inTransaction("reading statistics", deadline: nil) { [self] connection in
             func count(_ query: PostgresQuery) async throws -> Int { Int(try await all(query, as: Int64.self, on: connection).first ?? 0) }
             let shoppers = try await count("SELECT count(*) FROM shoppers")
             let products = try await count("SELECT count(*) FROM products WHERE NOT deleted")
@@ -527,11 +591,11 @@ extension PostgresStore {
     public var isShared: Bool { true }
 
     public func changes(after sequence: Int64, limit: Int) async throws -> [StoreChange] {
-        try await withConnection("reading the change log") { try await PostgresChanges.after(sequence, limit: limit, on: $0, logger: logger) }
+        try await withConnection("reading the change log") { [self] in try await PostgresChanges.after(sequence, limit: limit, on: $0, logger: logger) }
     }
 
     public func productEventCountsAndPosition() async throws -> (counts: [(productID: String, type: EventType, count: Int)], position: Int64) {
-        try await withConnection("counting events per product") { connection in
+        try await withConnection("counting events per product", deadline: nil) { [self] connection in
             // One snapshot: the counts include exactly the changes up to the position read with them.
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
@@ -548,7 +612,7 @@ extension PostgresStore {
 
     public func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)] {
         guard !keys.isEmpty else { return [] }
-        return try await withConnection("reading products") { connection in
+        return try await withConnection("reading products") { [self] connection in
             var out: [(rowID: Int64, product: Product)] = []
             for try await (id, key, title, description, brand, category, price, inStock) in try await connection.query("""
                 SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
@@ -562,7 +626,7 @@ extension PostgresStore {
 
     public func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)] {
         guard !ids.isEmpty else { return [] }
-        return try await withConnection("reading events") { connection in
+        return try await withConnection("reading events") { [self] connection in
             var out: [(productID: String, type: EventType)] = []
             for try await (key, type) in try await connection.query("""
                 SELECT p.product_key, e.type FROM events e JOIN products p ON p.id = e.product_id WHERE e.id = ANY(\(ids)) ORDER BY e.id
@@ -578,7 +642,7 @@ extension PostgresStore {
     /// changes may have been committed while nobody listened.
     public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {
         let location = location, logger = logger
-        let task = Task {
+        let task = Task { [weak self] in
             var backoff = Duration.milliseconds(100)
             while !Task.isCancelled {
                 do {
@@ -587,6 +651,8 @@ extension PostgresStore {
                     var schema = "public"
                     for try await name in try await connection.query("SELECT current_schema()", logger: logger).decode(String.self) { schema = name }
                     backoff = .milliseconds(100)
+                    // The server answers again: end the outage now rather than at the next try.
+                    self?.outage.withLock { $0 = nil }
                     try await connection.listen(on: "curator_changes_" + schema) { notifications in
                         ring()
                         for try await _ in notifications { ring() }

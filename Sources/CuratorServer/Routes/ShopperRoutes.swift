@@ -75,7 +75,14 @@ extension CuratorHTTPServer {
                 k: query.get("k"), lang: query.get("lang"), category: query.get("category"), minPrice: query.get("min_price"),
                 maxPrice: query.get("max_price"), exclude: QueryParameters.commaSeparated(query.get("exclude")),
                 excludeIDs: QueryParameters.commaSeparated(query.get("exclude_ids")))
-            return RecommendationJSON(try await engine.recommend(shopper: id, request: options))
+            do {
+                return RecommendationJSON(try await engine.recommend(shopper: id, request: options))
+            } catch is StoreUnavailable {
+                // From memory: the shopper's history is in the store, so what is popular now.
+                var list = RecommendationJSON(engine.recommend(shopper: id, history: [], request: options))
+                list.degraded = true
+                return list
+            }
         }
     }
 }
