@@ -93,6 +93,12 @@ public protocol CuratorStoring: AnyObject, Sendable {
     /// Calls `ring` soon after another process commits a change (and after a lost connection
     /// comes back, since changes may have been missed meanwhile); nothing for a store that is not shared.
     func notifyOnChanges(_ ring: @escaping @Sendable () -> Void)
+
+    // Copying a whole store (`curator store copy`)
+    /// Every row, ids included, read in one transaction.
+    func snapshot() async throws -> StoreSnapshot
+    /// Writes a snapshot into this store, which must hold no data, in one transaction.
+    func restore(_ snapshot: StoreSnapshot) async throws
 }
 
 /// One committed write in a shared store's change log. Sequence numbers are gapless and in
@@ -228,6 +234,9 @@ public final class SQLiteStore: CuratorStoring {
     public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
     public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] { try database.eventSummaries(ids: ids) }
     public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {}
+
+    public func snapshot() throws -> StoreSnapshot { try database.snapshot() }
+    public func restore(_ snapshot: StoreSnapshot) async throws { try await write { try $0.restore(snapshot) } }
 }
 
 /// The store cannot be reached now (a shared database restarting, a network cut, no answer

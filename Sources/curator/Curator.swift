@@ -30,8 +30,7 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store named by `--store` (or `CURATOR_STORE`): a SQLite file or a PostgreSQL
     /// database (`postgres://…`), created and migrated as needed.
     func open() async throws -> any CuratorStoring {
-        if PostgresLocation.isPostgresURL(path) { return try await PostgresStore.open(try PostgresLocation(url: path)) }
-        return try SQLiteStore(path: path)
+        try await openStore(path)
     }
 
     /// The option becomes `CURATOR_PSEUDONYM_SECRET_FILE` (and wins over `CURATOR_PSEUDONYM_SECRET`), so
@@ -45,6 +44,13 @@ struct StoreOptions: ParsableArguments {
         unsetenv(PseudonymSecret.hexVariable)
         setenv(PseudonymSecret.fileVariable, pseudonymSecretFile, 1)
     }
+}
+
+/// Opens a store by what `--store` takes: a PostgreSQL URL, else a SQLite file (created and
+/// migrated as needed).
+func openStore(_ spec: String) async throws -> any CuratorStoring {
+    if PostgresLocation.isPostgresURL(spec) { return try await PostgresStore.open(try PostgresLocation(url: spec)) }
+    return try SQLiteStore(path: spec)
 }
 
 /// Prints a user-facing error and exits 1, the way every subcommand reports failure.

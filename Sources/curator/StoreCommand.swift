@@ -2,11 +2,50 @@ import ArgumentParser
 import CuratorCore
 import Foundation
 import PostgresStorage
+import Storage
 
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "store", abstract: "Check a PostgreSQL store (the shared store of several servers, under way).",
-        subcommands: [StoreCheck.self])
+        commandName: "store", abstract: "Check a PostgreSQL store, or copy a whole store between SQLite and PostgreSQL.",
+        subcommands: [StoreCheck.self, StoreCopy.self])
+}
+
+/// Moves a shop between stores: SQLite to PostgreSQL when it outgrows one machine, and back.
+struct StoreCopy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy every product, shopper, event, vector, model, split and evaluation into a new, empty store.",
+        discussion: """
+            Ids, pseudonyms and the pseudonym secret (or its fingerprint) go with the data, so the copy gives the same \
+            `stats --json` and the same recommendations. The target is written in one transaction and must hold no data. \
+            A secret kept outside the store is given once, with --pseudonym-secret-file, for both.
+            """)
+
+    @Option(help: "The store to copy: a SQLite file or postgres://USER:PASSWORD@HOST:PORT/DATABASE.") var from: String
+    @Option(help: "The new store: a SQLite file or postgres://…; created, and refused if it already holds data.") var to: String
+    @Option(name: .customLong("pseudonym-secret-file"), help: ArgumentHelp("The secret, when the store keeps it outside.", valueName: "file"))
+    var pseudonymSecretFile: String?
+
+    func validate() throws {
+        guard from != to else { throw ValidationError("--from and --to name the same store") }
+        if let pseudonymSecretFile {
+            unsetenv(PseudonymSecret.hexVariable)
+            setenv(PseudonymSecret.fileVariable, pseudonymSecretFile, 1)
+        }
+    }
+
+    func run() async throws {
+        do {
+            let start = Date()
+            let source = try await openStore(from)
+            let snapshot = try await source.snapshot()
+            let target = try await openStore(to)
+            try await target.restore(snapshot)
+            print("copied \(snapshot.summary) from \(source.name) to \(target.name) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        } catch {
+            throw fail(error)
+        }
+    }
 }
 
 /// Connects to a PostgreSQL store and says what it found, or in one line why it could not.

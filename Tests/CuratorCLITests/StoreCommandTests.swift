@@ -112,6 +112,39 @@ final class StoreCommandTests: XCTestCase {
         }
     }
 
+    /// SQLite → PostgreSQL → SQLite: the same statistics and the same recommendations from the
+    /// trained model at every step; a target holding data is refused.
+    func testStoreCopyRoundTripKeepsStatisticsAndRecommendations() async throws {
+        let miniLM = ChineseShopTests.repoRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
+        guard FileManager.default.fileExists(atPath: miniLM) else { throw SetupFailure("all-MiniLM-L6-v2 is missing (\(miniLM)): run scripts/setup") }
+        try await withDatabase { location in
+            let postgres = url(location)
+            let environment = ["CURATOR_MODEL": miniLM]
+            func run(_ arguments: [String]) throws -> CLI.Result {
+                let result = try CLI.run(arguments, in: folder, environment: environment)
+                XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+                return result
+            }
+            _ = try run(["sample", "--out", "shop", "--products", "120", "--shoppers", "50", "--seed", "9"])
+            for step in [["import", "products", "shop/products.csv"], ["import", "events", "shop/events.csv"], ["embed", "--quiet"], ["split"],
+                         ["train", "--model", "sequential", "--epochs", "2"]] {
+                _ = try run(step + ["--store", "a.sqlite"])
+            }
+            _ = try run(["store", "copy", "--from", "a.sqlite", "--to", postgres])
+            _ = try run(["store", "copy", "--from", postgres, "--to", "b.sqlite"])
+            let recommend = ["recommend", "--shopper", "S00004", "--k", "5", "--json", "--store"]
+            let original = (try run(["stats", "--json", "--store", "a.sqlite"]).stdout, try run(recommend + ["a.sqlite"]).stdout)
+            XCTAssertTrue(original.1.contains("\"model\":\"sequential\""), original.1)
+            for store in [postgres, "b.sqlite"] {
+                XCTAssertEqual(try run(["stats", "--json", "--store", store]).stdout, original.0, "stats after copying to \(store)")
+                XCTAssertEqual(try run(recommend + [store]).stdout, original.1, "recommendations after copying to \(store)")
+            }
+            let again = try CLI.run(["store", "copy", "--from", "a.sqlite", "--to", postgres], in: folder, environment: environment)
+            XCTAssertEqual(again.status, 1)
+            XCTAssertTrue(again.stderr.contains("already holds data; copy into a new, empty store"), again.stderr)
+        }
+    }
+
     /// A wrong password is the same one line and exit status 1 for every command, before any work.
     func testEveryCommandReportsAWrongPasswordInOneLine() throws {
         let wrong = url(server, password: "wrong-password-123")
