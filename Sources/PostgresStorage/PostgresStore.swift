@@ -670,3 +670,18 @@ extension PostgresStore {
         }
     }
 }
+
+extension PostgresStore {
+    /// Drops the schema a store lives in, with everything in it (a benchmark's or a test's store).
+    public static func dropSchema(of location: PostgresLocation) async throws {
+        guard let schema = location.schema else { throw CuratorError.configuration("\(location) names no schema to drop") }
+        var admin = location
+        admin.schema = nil
+        var logger = Logger(label: "curator.postgres")
+        logger.logLevel = .error
+        let connection = try await PostgresProbe.connect(to: admin, logger: logger)
+        defer { Task { try? await connection.close() } }
+        // A plain identifier (checked when the URL was read), so it may be spliced.
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
+    }
+}

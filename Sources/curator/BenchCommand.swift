@@ -6,7 +6,7 @@ import Storage
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Curator's speed on this machine.",
-        subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self, BenchHistoryRole.self])
+        subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self, BenchHistoryRole.self, BenchReplicas.self])
 }
 
 struct BenchImport: AsyncParsableCommand {

@@ -1,0 +1,180 @@
+import ArgumentParser
+import CuratorCore
+import CuratorEngine
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import PostgresStorage
+import Storage
+
+/// Scale-out measured: one SQLite server, one PostgreSQL replica and N PostgreSQL replicas, each
+/// `curator serve` as production runs it, on the same shop in the same run, under wrk; then how
+/// long a write on one replica takes to be served by another.
+struct BenchReplicas: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replicas",
+        abstract: "Recommendations/s and events/s on SQLite, on one PostgreSQL replica and on N replicas; replication lag p50/p99.",
+        discussion: """
+            The shop (a sample shop, embedded once) is copied into a schema of its own on the PostgreSQL \
+            server given by --store, dropped at the end. Every replica is a child `curator serve`; wrk \
+            drives each replica with its share of the connections at once (a load balancer's round \
+            robin). On one machine the replicas share its cores with wrk and PostgreSQL, so this shows \
+            the cost of the shared store, not the capacity of more machines. Needs wrk (apt-get install wrk).
+            """)
+
+    @Option(help: "A PostgreSQL server: postgres://USER:PASSWORD@HOST:PORT/DATABASE.") var store: String
+    @Option(help: "Replicas in the scaled-out run.") var replicas = 2
+    @Option(help: "Products in the sample shop.") var products = 2_000
+    @Option(help: "Shoppers in the sample shop.") var shoppers = 1_000
+    @Option(help: "Seconds per wrk run.") var seconds = 10
+    @Option(help: "Open connections for wrk, shared among the replicas.") var connections = 16
+    @Option(help: "Writes timed from one replica to another.") var lagSamples = 100
+    @Option(help: "Language model (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+
+    func validate() throws {
+        guard PostgresLocation.isPostgresURL(store) else { throw ValidationError("--store must be a postgres:// URL") }
+        guard replicas >= 2 else { throw ValidationError("--replicas must be at least 2") }
+    }
+
+    func run() async throws {
+        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw fail(CuratorError.configuration("wrk is not installed: apt-get install wrk"))
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-replicas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var location = try PostgresLocation(url: store)
+        location.schema = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let postgres = Self.url(location)
+        do {
+            try await measure(wrk: wrk, folder: folder, sqlite: folder.appendingPathComponent("bench.sqlite").path, postgres: postgres)
+        } catch {
+            try? await PostgresStore.dropSchema(of: location)
+            throw fail(error)
+        }
+        try? await PostgresStore.dropSchema(of: location)
+    }
+
+    /// The URL of `location` with its password (for child processes' `--store`).
+    static func url(_ location: PostgresLocation) -> String {
+        var url = "postgres://\(location.username):\(location.password ?? "")@\(location.host):\(location.port)/\(location.database)"
+        var parameters: [String] = []
+        if location.tls != .prefer { parameters.append("sslmode=\(location.tls.rawValue)") }
+        if let schema = location.schema { parameters.append("schema=\(schema)") }
+        if !parameters.isEmpty { url += "?" + parameters.joined(separator: "&") }
+        return url
+    }
+
+    private func measure(wrk: String, folder: URL, sqlite: String, postgres: String) async throws {
+        print("setting up \(products) products and \(shoppers) shoppers …")
+        let shop = try SampleShop(products: products, shoppers: shoppers, seed: 11).write(to: folder.appendingPathComponent("shop").path)
+        let local: any CuratorStoring = try SQLiteStore(path: sqlite)
+        _ = try await local.importProducts(from: shop.productsPath)
+        let events = try await local.importEvents(from: shop.eventsPath)
+        _ = try await CatalogueEmbedding.open(store: local, model: model, switching: true).runAndRecord()
+        let copyStart = Date()
+        let shared = try await openStore(postgres)
+        try await shared.restore(try await local.snapshot())
+        print(String(format: "ready: %d products, %d events; copied into PostgreSQL in %.1f s", products, events.inserted,
+                     Date().timeIntervalSince(copyStart)))
+
+        let recommendScript = folder.appendingPathComponent("recommend.lua").path
+        try """
+            math.randomseed(7)
+            request = function()
+              return wrk.format("GET", string.format("/v1/shoppers/S%05d/recommendations?k=10", math.random(1, \(shoppers))))
+            end
+            """.write(toFile: recommendScript, atomically: true, encoding: .utf8)
+        // Events: batches of 10 new views (distinct times per wrk thread and request), stored durably before each answer.
+        let eventsScript = folder.appendingPathComponent("events.lua").path
+        try """
+            counter = 0
+            prefix = "0"
+            init = function(args) prefix = args[1] .. "-" .. tostring(os.time()) end
+            request = function()
+              counter = counter + 1
+              local parts = {}
+              for i = 1, 10 do
+                parts[i] = string.format('{"user_id":"bench-%s-%d","product_id":"P%05d","event":"view","timestamp":"2026-06-01T00:00:00.%03dZ"}',
+                  prefix, counter, math.random(1, \(products)), i)
+              end
+              return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
+            end
+            """.write(toFile: eventsScript, atomically: true, encoding: .utf8)
+
+        let environment = model.map { ["CURATOR_MODEL": $0] } ?? [:]
+        for (name, storeSpec, count) in [("SQLite, 1 server", sqlite, 1), ("PostgreSQL, 1 replica", postgres, 1),
+                                         ("PostgreSQL, \(replicas) replicas", postgres, replicas)] {
+            let servers = try (0..<count).map { _ in
+                try ServeProcess.start(store: storeSpec, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder,
+                                       environment: environment)
+            }
+            defer { servers.forEach { $0.stop() } }
+            let perServer = max(1, connections / count)
+            _ = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d2s", "-s", recommendScript])  // warm-up
+            let recommend = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d\(seconds)s", "-s", recommendScript])
+            let ingest = try runWrk(wrk, servers: servers, ["-t1", "-c\(max(1, 4 / count))", "-d\(seconds)s", "-s", eventsScript])
+            print(String(format: "%@: recommendations %.0f/s, events %.0f/s (batches of 10)%@", name, recommend.rate, ingest.rate * 10,
+                         (recommend.errors + ingest.errors).isEmpty ? "" : " — " + (recommend.errors + ingest.errors).joined(separator: "; ")))
+            if count > 1 { try await measureLag(from: servers[0], to: servers[1]) }
+        }
+    }
+
+    /// A product written on `a` until `b` serves it: the time from `a`'s answer to `b`'s first 200.
+    private func measureLag(from a: ServeProcess, to b: ServeProcess) async throws {
+        var lags: [Double] = []
+        for i in 0..<lagSamples {
+            let id = "LAG-\(UUID().uuidString.prefix(8))-\(i)"
+            var put = URLRequest(url: URL(string: "\(a.base)/v1/products/\(id)")!)
+            put.httpMethod = "PUT"
+            put.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            put.httpBody = Data("{\"title\":\"Replication probe \(i)\",\"category\":\"Bench > Lag\"}".utf8)
+            let (_, response) = try await URLSession.shared.data(for: put)
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw CuratorError.configuration("the upsert on the first replica failed") }
+            let written = Date()
+            let probe = URL(string: "\(b.base)/v1/products/\(id)")!
+            while true {
+                let (_, seen) = try await URLSession.shared.data(from: probe)
+                if (seen as? HTTPURLResponse)?.statusCode == 200 { break }
+                if Date().timeIntervalSince(written) > 10 { throw CuratorError.configuration("\(id) not on the second replica after 10 s") }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            lags.append(Date().timeIntervalSince(written) * 1000)
+        }
+        lags.sort()
+        print(String(format: "replication lag (product upsert on one replica until another serves it, %d writes): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                     lags.count, lags[lags.count / 2], lags[min(lags.count - 1, lags.count * 99 / 100)], lags[lags.count - 1]))
+    }
+
+    private struct Load {
+        var rate: Double
+        var errors: [String]
+    }
+
+    /// wrk against every server at once, one process each; the rates add up.
+    private func runWrk(_ wrk: String, servers: [ServeProcess], _ arguments: [String]) throws -> Load {
+        var processes: [(Process, Pipe)] = []
+        for (i, server) in servers.enumerated() {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: wrk)
+            // After the URL: the script's `init` arguments (which server), so each wrk writes events of its own.
+            process.arguments = arguments + [server.base, "--", String(i)]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            processes.append((process, pipe))
+        }
+        var load = Load(rate: 0, errors: [])
+        for (process, pipe) in processes {
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                if line.hasPrefix("Requests/sec:") { load.rate += Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces)) ?? 0 }
+                if line.contains("Non-2xx") || line.contains("Socket errors") { load.errors.append(line) }
+            }
+        }
+        return load
+    }
+}
