@@ -31,6 +31,8 @@ struct BenchReplicas: AsyncParsableCommand {
     @Option(help: "Open connections for wrk, shared among the replicas.") var connections = 16
     @Option(help: "Writes timed from one replica to another.") var lagSamples = 100
     @Option(help: "Language model (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+    @Option(help: "Then time a server's start, and read its memory, on a synthetic catalogue of this many products in each store (0: skip).")
+    var startProducts = 100_000
 
     func validate() throws {
         guard PostgresLocation.isPostgresURL(store) else { throw ValidationError("--store must be a postgres:// URL") }
@@ -38,22 +40,57 @@ struct BenchReplicas: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw fail(CuratorError.configuration("wrk is not installed: apt-get install wrk"))
-        }
+        let wrk: Wrk
+        do { wrk = try Wrk.find() } catch { throw fail(error) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-replicas-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         var location = try PostgresLocation(url: store)
         location.schema = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         let postgres = Self.url(location)
+        var large = location
+        large.schema = (location.schema ?? "bench") + "_start"
         do {
             try await measure(wrk: wrk, folder: folder, sqlite: folder.appendingPathComponent("bench.sqlite").path, postgres: postgres)
+            if startProducts > 0 {
+                try await measureStart(folder: folder, sqlite: folder.appendingPathComponent("large.sqlite").path, postgres: Self.url(large))
+            }
         } catch {
             try? await PostgresStore.dropSchema(of: location)
+            try? await PostgresStore.dropSchema(of: large)
             throw fail(error)
         }
         try? await PostgresStore.dropSchema(of: location)
+        try? await PostgresStore.dropSchema(of: large)
+    }
+
+    /// A server's start on a large catalogue in each store: to its first `/healthz` answer, and its
+    /// resident memory then (the catalogue, its vectors and the vector graph, built at start).
+    private func measureStart(folder: URL, sqlite: String, postgres: String) async throws {
+        print("setting up \(startProducts) products for the start …")
+        let shop = try SampleShop(products: startProducts, shoppers: 2_000, seed: 13).write(to: folder.appendingPathComponent("large").path)
+        let local: any CuratorStoring = try SQLiteStore(path: sqlite)
+        _ = try await local.importProducts(from: shop.productsPath)
+        _ = try await local.importEvents(from: shop.eventsPath)
+        _ = try await SyntheticCatalogue.embed(local, with: try await CatalogueEmbedding.open(store: local, model: model))
+        let copyStart = Date()
+        try await openStore(postgres).restore(try await local.snapshot())
+        print(String(format: "copied into PostgreSQL in %.1f s", Date().timeIntervalSince(copyStart)))
+        let environment = model.map { ["CURATOR_MODEL": $0] } ?? [:]
+        for (name, store) in [("SQLite, first start (builds the vector graph)", sqlite), ("SQLite, restart (graph saved beside the file)", sqlite),
+                              ("PostgreSQL replica (builds the vector graph)", postgres)] {
+            let start = Date()
+            let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"], folder: folder, environment: environment)
+            let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)
+            let seconds = Date().timeIntervalSince(start)
+            let status = (try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)) ?? ""
+            let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+                .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+            server.stop()  // a clean stop saves the graph of a SQLite store
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw CuratorError.configuration("\(name): no answer from /healthz") }
+            print(String(format: "start with %d products, %@: %.2f s to the first /healthz answer, resident memory %.0f MB", startProducts, name,
+                         seconds, rss / 1024))
+        }
     }
 
     /// The URL of `location` with its password (for child processes' `--store`).
@@ -66,7 +103,7 @@ struct BenchReplicas: AsyncParsableCommand {
         return url
     }
 
-    private func measure(wrk: String, folder: URL, sqlite: String, postgres: String) async throws {
+    private func measure(wrk: Wrk, folder: URL, sqlite: String, postgres: String) async throws {
         print("setting up \(products) products and \(shoppers) shoppers …")
         let shop = try SampleShop(products: products, shoppers: shoppers, seed: 11).write(to: folder.appendingPathComponent("shop").path)
         let local: any CuratorStoring = try SQLiteStore(path: sqlite)
@@ -152,29 +189,10 @@ struct BenchReplicas: AsyncParsableCommand {
         var errors: [String]
     }
 
-    /// wrk against every server at once, one process each; the rates add up.
-    private func runWrk(_ wrk: String, servers: [ServeProcess], _ arguments: [String]) throws -> Load {
-        var processes: [(Process, Pipe)] = []
-        for (i, server) in servers.enumerated() {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: wrk)
-            // After the URL: the script's `init` arguments (which server), so each wrk writes events of its own.
-            process.arguments = arguments + [server.base, "--", String(i)]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            processes.append((process, pipe))
-        }
-        var load = Load(rate: 0, errors: [])
-        for (process, pipe) in processes {
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                if line.hasPrefix("Requests/sec:") { load.rate += Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces)) ?? 0 }
-                if line.contains("Non-2xx") || line.contains("Socket errors") { load.errors.append(line) }
-            }
-        }
-        return load
+    /// wrk against every server at once, one process each (the script's `init` gets the server's
+    /// number, so each writes events of its own); the rates add up.
+    private func runWrk(_ wrk: Wrk, servers: [ServeProcess], _ arguments: [String]) throws -> Load {
+        let results = try wrk.runAtOnce(servers.enumerated().map { i, server in arguments + [server.base, "--", String(i)] })
+        return Load(rate: results.map(\.requestsPerSecond).reduce(0, +), errors: results.compactMap(\.errors))
     }
 }

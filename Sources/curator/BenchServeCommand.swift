@@ -33,9 +33,8 @@ struct BenchServe: AsyncParsableCommand {
     var trained: NeuralModelKind?
 
     func run() async throws {
-        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw fail(CuratorError.configuration("wrk is not installed: apt-get install wrk"))
-        }
+        let wrk: Wrk
+        do { wrk = try Wrk.find() } catch { throw fail(error) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -49,37 +48,12 @@ struct BenchServe: AsyncParsableCommand {
         let events = try await store.importEvents(from: sample.eventsPath)
         let embedding = try await CatalogueEmbedding.open(store: store, model: model)
         let encoder = embedding.encoder
-        let catalogue = try await store.allProducts().map(\.product)
-        // One language-model vector per category (department > kind), then noise per product.
-        let categories = Array(Set(catalogue.map(\.category))).sorted()
-        let prototypes = encoder.encodeMatrix(categories, role: .passage)
-        let categoryRow = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
-        // Products with the same text get the same vector, as the language model would give them.
+        // Vectors near their kind's, cached as a restart of `curator serve` would find them; then that restart path is timed.
+        let vectors = try await SyntheticCatalogue.embed(store, with: embedding)
         let d = encoder.dimension
-        let texts = catalogue.map { embedding.template.render($0) }
-        var byText: [String: [Float]] = [:]
-        var vectors = [Float](repeating: 0, count: catalogue.count * d)
-        for (i, product) in catalogue.enumerated() {
-            if byText[texts[i]] == nil {
-                var rng = SeededGenerator(seed: UInt64(CuratorStore.textHash(texts[i]).prefix(16), radix: 16) ?? 0)
-                let prototype = prototypes[categoryRow[product.category]!]
-                var vector = [Float](repeating: 0, count: d)
-                var norm: Float = 0
-                for c in 0..<d {
-                    vector[c] = prototype[prototype.startIndex + c] + Float.random(in: -1...1, using: &rng) * 0.06
-                    norm += vector[c] * vector[c]
-                }
-                let scale = 1 / norm.squareRoot()
-                byText[texts[i]] = vector.map { $0 * scale }
-            }
-            vectors.replaceSubrange((i * d)..<((i + 1) * d), with: byText[texts[i]]!)
-        }
-        // Cache them as a restart of `curator serve` would find them, then time that restart path.
-        try await store.saveEmbeddings(modelID: encoder.modelID, texts.enumerated().map { (i, text) in
-            (CuratorStore.textHash(text), Array(vectors[(i * d)..<((i + 1) * d)]))
-        })
+        let catalogueCount = vectors.count / d
         print(String(format: "ready in %.1f s: %d products, %d events, OpenBLAS core %@", Date().timeIntervalSince(setupStart),
-                     catalogue.count, events.inserted, BLAS.coreName))
+                     catalogueCount, events.inserted, BLAS.coreName))
         let indexOptions = LiveCatalogue.IndexOptions(threshold: hnswThreshold, path: storePath + ".hnsw")
         let first = try await RecommendationEngine.load(store: store, vectors: vectors, dimension: d, indexOptions: indexOptions)
         print("vector search: \(first.catalogue.indexOrigin)")
@@ -110,8 +84,8 @@ struct BenchServe: AsyncParsableCommand {
               return wrk.format("GET", string.format("/v1/shoppers/S%05d/recommendations?k=10", math.random(1, \(shoppers))))
             end
             """.write(toFile: recommendScript, atomically: true, encoding: .utf8)
-        _ = try runWrk(wrk, ["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])  // warm-up
-        let recommend = try runWrk(wrk, ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+        _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])  // warm-up
+        let recommend = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
         print("recommendations: \(recommend.summary)")
 
         if let kind = trained {
@@ -137,8 +111,8 @@ struct BenchServe: AsyncParsableCommand {
             if let recall = engine.modelIndexRecall(histories: sample, k: 10) {
                 print(String(format: "%@ graph recall@10 against its exact ranking: %.4f (%d shoppers)", serving.name, recall, sample.count))
             }
-            _ = try runWrk(wrk, ["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])
-            let personal = try runWrk(wrk, ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+            _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])
+            let personal = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
             print("recommendations scored by \(serving.name): \(personal.summary)")
         }
 
@@ -157,7 +131,7 @@ struct BenchServe: AsyncParsableCommand {
               return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
             end
             """.write(toFile: eventsScript, atomically: true, encoding: .utf8)
-        let ingest = try runWrk(wrk, ["-t1", "-c4", "-d\(seconds)s", "--latency", "-s", eventsScript, base])
+        let ingest = try wrk.run(["-t1", "-c4", "-d\(seconds)s", "--latency", "-s", eventsScript, base])
         print("events (100 per request): \(ingest.summary) = \(Int(ingest.requestsPerSecond * 100)) events/s")
 
         // Product upserts, one at a time: store + encode + index before the response.
@@ -228,34 +202,5 @@ struct BenchServe: AsyncParsableCommand {
             throw fail(CuratorError.configuration("curator serve did not answer /healthz on the bench store:\n\(server.stderrTail())"))
         }
         return Date().timeIntervalSince(start)
-    }
-
-    struct WrkResult {
-        var requestsPerSecond: Double
-        var p50: String
-        var p99: String
-        var errors: String?
-        var summary: String {
-            "\(Int(requestsPerSecond)) requests/s, latency p50 \(p50), p99 \(p99)" + (errors.map { " (\($0))" } ?? "")
-        }
-    }
-
-    func runWrk(_ wrk: String, _ arguments: [String]) throws -> WrkResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: wrk)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        func field(_ prefix: String) -> String? {
-            output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix(prefix) }
-                .map { String($0.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) }
-        }
-        let rps = Double(field("Requests/sec:") ?? "") ?? 0
-        let errors = output.split(separator: "\n").first { $0.contains("Non-2xx") || $0.contains("Socket errors") }.map(String.init)
-        return WrkResult(requestsPerSecond: rps, p50: field("50%") ?? "?", p99: field("99%") ?? "?", errors: errors)
     }
 }
