@@ -77,10 +77,13 @@ struct BenchReplicas: AsyncParsableCommand {
         try await openStore(postgres).restore(try await local.snapshot())
         print(String(format: "copied into PostgreSQL in %.1f s", Date().timeIntervalSince(copyStart)))
         let environment = model.map { ["CURATOR_MODEL": $0] } ?? [:]
-        for (name, store) in [("SQLite, first start (builds the vector graph)", sqlite), ("SQLite, restart (graph saved beside the file)", sqlite),
-                              ("PostgreSQL replica (builds the vector graph)", postgres)] {
+        let graph = folder.appendingPathComponent("replica.hnsw").path
+        for (name, store, extra) in [("SQLite, first start (builds the vector graph)", sqlite, []),
+                                     ("SQLite, restart (graph saved beside the file)", sqlite, []),
+                                     ("PostgreSQL replica, first start (builds the vector graph)", postgres, ["--index-file", graph]),
+                                     ("PostgreSQL replica, restart (graph in its --index-file)", postgres, ["--index-file", graph])] {
             let start = Date()
-            let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"], folder: folder, environment: environment)
+            let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"] + extra, folder: folder, environment: environment)
             let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)
             let seconds = Date().timeIntervalSince(start)
             let status = (try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)) ?? ""

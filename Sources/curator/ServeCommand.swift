@@ -37,6 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
+    @Option(help: ArgumentHelp("Where the HNSW graph is saved on a clean stop and loaded (then brought up to date with the store) on start (default: STORE.hnsw beside a SQLite file; none for PostgreSQL, where each replica builds it at start unless given one of its own).", valueName: "file"))
+    var indexFile: String?
     @Option(help: "Seconds between checks for a newly trained model (0: only on POST /v1/models/reload).")
     var modelPoll: Double = 10
 
@@ -64,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
             let engine = try await RecommendationEngine.load(
                 store: curatorStore, catalogue: catalogue,
-                indexOptions: .init(threshold: hnswThreshold, path: curatorStore.sideFilePath.map { $0 + ".hnsw" }),
+                indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
                 historyLimit: historyLimit)
             printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
             if let model = try await ServingModel.latest(in: curatorStore) {
@@ -98,8 +100,13 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("curator: serving \(count) products on http://\(host):\(port)\n".utf8))
         }
         // Saved on a clean stop so the next start only reconciles; after a crash it is rebuilt or reconciled.
-        if let side = server.store.sideFilePath { try? server.engine.catalogue.saveIndex(to: side + ".hnsw") }
+        if let path = indexPath(server.store) { try? server.engine.catalogue.saveIndex(to: path) }
         print("curator: stopped")
+    }
+
+    /// The graph file: `--index-file`, else beside a SQLite store.
+    func indexPath(_ store: any CuratorStoring) -> String? {
+        indexFile ?? store.sideFilePath.map { $0 + ".hnsw" }
     }
 
     /// The file wins over the environment; with neither, a random secret for this process.
