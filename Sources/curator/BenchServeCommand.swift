@@ -31,8 +31,17 @@ struct BenchServe: AsyncParsableCommand {
     @Option(help: "Catalogues of at least this many products use the HNSW graph.") var hnswThreshold = 50_000
     @Option(help: "Then train this model (sequential or two-tower; one epoch, sampled softmax) on the synthetic events, hot-swap it in and measure recommendations scored by it.")
     var trained: NeuralModelKind?
+    @Option(help: "A PostgreSQL server (postgres://…): measure replicas on it instead, beside SQLite in the same run (`curator bench replicas`).")
+    var store: String?
+    @Option(help: "With --store: the replicas of the scaled-out run.") var replicas = 2
 
     func run() async throws {
+        if let store {
+            var bench = try BenchReplicas.parse(["--store", store, "--replicas", String(replicas), "--seconds", String(seconds),
+                                                 "--connections", String(connections)] + (model.map { ["--model", $0] } ?? []))
+            try await bench.run()
+            return
+        }
         let wrk: Wrk
         do { wrk = try Wrk.find() } catch { throw fail(error) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-bench-serve-\(UUID().uuidString)")
