@@ -108,4 +108,34 @@ final class ReplicaTests: XCTestCase {
             }
         }
     }
+
+    /// Keys and session secret are shared configuration: a session opened through one replica,
+    /// and the pseudonym it names, are honoured by the other; an admin key works on both.
+    func testASessionOpenedOnOneReplicaWorksOnTheOther() async throws {
+        try await withPostgresSchema { location in
+            let store = TestPostgres.url(location)
+            XCTAssertEqual(try CLI.run(["import", "products", "--store", store, "shop/products.csv"], in: folder).status, 0)
+            XCTAssertEqual(try CLI.run(["import", "events", "--store", store, "shop/events.csv"], in: folder).status, 0)
+            let admin = "admin-key-0123456789abcdef", shared = [
+                "CURATOR_API_KEYS": admin, "CURATOR_SESSION_SECRET": "a-session-secret-shared-by-every-replica-0123456789",
+            ]
+            let a = try RunningServer(folder: folder, store: store, environment: shared)
+            defer { _ = a.stop() }
+            let b = try RunningServer(folder: folder, store: store, environment: shared)
+            defer { _ = b.stop() }
+            let session = try await a.request("POST", "/v1/sessions")
+            XCTAssertEqual(session.status, 201, session.text)
+            let token = try XCTUnwrap(session.object["token"] as? String)
+            let shopper = try XCTUnwrap(session.object["shopper"] as? String)
+            let event = ["user_id": shopper, "product_id": "P00003", "event": "view"]
+            let onB = try await b.request("POST", "/v1/events", body: event, key: token)
+            XCTAssertEqual(onB.status, 200, "a token from A on B: \(onB.text)")
+            let history = try await a.request("GET", "/v1/shoppers/\(shopper)", key: token)
+            XCTAssertEqual((history.object["counts"] as? [String: Int])?["view"], 1, "B's write, read through A: \(history.text)")
+            let list = try await b.request("GET", "/v1/shoppers?limit=5", key: admin)
+            XCTAssertEqual(list.status, 200, list.text)
+            let refused = try await b.request("GET", "/v1/shoppers?limit=5", key: token)
+            XCTAssertEqual(refused.status, 403, "a shopper's token is not an admin key on any replica")
+        }
+    }
 }
