@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import PostgresStorage
+import StoreTestSupport
 import TestSupport
 import XCTest
 
@@ -12,10 +13,7 @@ final class StoreCommandTests: XCTestCase {
     private let logger = Logger(label: "curator.test")
 
     override func setUp() async throws {
-        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
-        }
-        server = try PostgresLocation(url: url)
+        server = try TestPostgres.server()
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }

@@ -1,19 +1,14 @@
 import Foundation
 import PostgresNIO
 import PostgresStorage
-import TestSupport
+import StoreTestSupport
 
 /// Schemas of their own on the PostgreSQL that scripts/test starts (CURATOR_TEST_POSTGRES_URL):
 /// `connections` connections whose search_path is a new, empty schema, dropped afterwards.
 enum TestDatabase {
     static let logger = Logger(label: "curator.test")
 
-    static func server() throws -> PostgresLocation {
-        guard let url = ProcessInfo.processInfo.environment["CURATOR_TEST_POSTGRES_URL"], !url.isEmpty else {
-            throw Prerequisite.missing("no PostgreSQL: set CURATOR_TEST_POSTGRES_URL (scripts/postgres start DIR prints one)")
-        }
-        return try PostgresLocation(url: url)
-    }
+    static func server() throws -> PostgresLocation { try TestPostgres.server() }
 
     static func withFreshSchema(connections count: Int = 1, migrated: Bool = false,
                                 _ body: ([PostgresConnection], String) async throws -> Void) async throws {
