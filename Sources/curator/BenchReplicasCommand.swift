@@ -83,7 +83,9 @@ struct BenchReplicas: AsyncParsableCommand {
                                      ("PostgreSQL replica, first start (builds the vector graph)", postgres, ["--index-file", graph]),
                                      ("PostgreSQL replica, restart (graph in its --index-file)", postgres, ["--index-file", graph])] {
             let start = Date()
-            let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"] + extra, folder: folder, environment: environment)
+            // Building the graph of a million products takes minutes on two cores.
+            let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"] + extra, folder: folder, environment: environment,
+                                                timeout: max(180, Double(startProducts) / 500))
             let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)
             let seconds = Date().timeIntervalSince(start)
             let status = (try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)) ?? ""
