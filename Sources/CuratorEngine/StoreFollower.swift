@@ -62,9 +62,8 @@ public final class StoreFollower: Sendable {
         case .bulk:
             // Anything may have changed: products compared whole, popularity counted afresh (it
             // includes every change up to `position`, so those are not applied again).
-            let live = try await store.allProducts().map(\.product.id)
-            let gone = engine.catalogue.liveProductIDs.subtracting(live)
-            try await applyProducts(keys: live + gone)
+            let live = try await store.allProducts()
+            try await apply(stored: live, removed: engine.catalogue.liveProductIDs.subtracting(live.map(\.product.id)))
             let (counts, position) = try await store.productEventCountsAndPosition()
             engine.catalogue.resetPopularity(counts)
             applied.withLock { $0 = max($0, position) }
@@ -76,18 +75,24 @@ public final class StoreFollower: Sendable {
     /// or taken out when deleted. A product whose text has no stored vector yet (imported but not
     /// embedded) waits until one is stored; nothing is encoded here.
     private func applyProducts(keys: [String]) async throws {
-        let catalogue = engine.catalogue
         for start in stride(from: 0, to: keys.count, by: Self.page) {
             let batch = Array(keys[start..<min(start + Self.page, keys.count)])
             let stored = try await engine.store.storedProducts(keys: batch)
-            let vectors = try await embedding.cachedVectors(for: stored.map(\.product))
-            for (entry, vector) in zip(stored, vectors) {
-                guard let vector else { continue }
-                if catalogue.product(entry.product.id) == entry.product, catalogue.contains(entry.product.id) { continue }
+            try await apply(stored: stored, removed: Set(batch).subtracting(stored.map(\.product.id)))
+        }
+    }
+
+    /// Upserts `stored` (those whose vector is stored, and changed) and takes out `removed`.
+    private func apply(stored: [(rowID: Int64, product: Product)], removed: Set<String>) async throws {
+        let catalogue = engine.catalogue
+        for start in stride(from: 0, to: stored.count, by: Self.page) {
+            let batch = Array(stored[start..<min(start + Self.page, stored.count)])
+            let vectors = try await embedding.cachedVectors(for: batch.map(\.product))
+            for (entry, vector) in zip(batch, vectors) {
+                guard let vector, catalogue.product(entry.product.id) != entry.product else { continue }
                 try catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
             }
-            let present = Set(stored.map(\.product.id))
-            for key in batch where !present.contains(key) { catalogue.remove(key) }
         }
+        for key in removed { catalogue.remove(key) }
     }
 }

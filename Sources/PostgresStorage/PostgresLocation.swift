@@ -94,6 +94,17 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         return "postgres://\(username)\(secret)@\(shownHost):\(port)/\(database)\(query)"
     }
 
+    /// The URL with its password (percent-encoded), for `--store` of a child process; never print it.
+    public var connectionURL: String {
+        let user = username.addingPercentEncoding(withAllowedCharacters: .urlUserAllowed) ?? username
+        let secret = password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) ?? $0) } ?? ""
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        var parameters: [String] = []
+        if tls != .prefer { parameters.append("sslmode=\(tls.rawValue)") }
+        if let schema { parameters.append("schema=\(schema)") }
+        return "postgres://\(user)\(secret)@\(shownHost):\(port)/\(database)" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
+    }
+
     /// The URL with whatever stands between `user:` and `@` replaced, for messages about a URL that did not parse.
     static func masked(_ text: String) -> String {
         guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@"),

@@ -15,6 +15,11 @@ public enum PostgresQueries {
         try await products(where: "NOT deleted", on: connection, logger: logger)
     }
 
+    /// The live products among `keys`, with their row ids, in row-id order.
+    public static func products(keys: [String], on connection: PostgresConnection, logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
+        try await products(where: "product_key = ANY(\(keys)) AND NOT deleted", on: connection, logger: logger)
+    }
+
     private static func products(where condition: PostgresQuery, on connection: PostgresConnection,
                                  logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
         var query = PostgresQuery(unsafeSQL: "SELECT id, product_key, title, description, brand, category, price, in_stock FROM products WHERE ")

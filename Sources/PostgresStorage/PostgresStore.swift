@@ -612,16 +612,7 @@ extension PostgresStore {
 
     public func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)] {
         guard !keys.isEmpty else { return [] }
-        return try await withConnection("reading products") { [self] connection in
-            var out: [(rowID: Int64, product: Product)] = []
-            for try await (id, key, title, description, brand, category, price, inStock) in try await connection.query("""
-                SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
-                WHERE product_key = ANY(\(keys)) AND NOT deleted ORDER BY id
-                """, logger: logger).decode((Int64, String, String, String, String, String, String?, Bool).self) {
-                out.append((id, Product(id: key, title: title, description: description, brand: brand, category: category, price: price, inStock: inStock)))
-            }
-            return out
-        }
+        return try await withConnection("reading products") { [self] in try await PostgresQueries.products(keys: keys, on: $0, logger: logger) }
     }
 
     public func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)] {

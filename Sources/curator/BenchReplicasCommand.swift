@@ -47,13 +47,13 @@ struct BenchReplicas: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: folder) }
         var location = try PostgresLocation(url: store)
         location.schema = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let postgres = Self.url(location)
+        let postgres = location.connectionURL
         var large = location
         large.schema = (location.schema ?? "bench") + "_start"
         do {
             try await measure(wrk: wrk, folder: folder, sqlite: folder.appendingPathComponent("bench.sqlite").path, postgres: postgres)
             if startProducts > 0 {
-                try await measureStart(folder: folder, sqlite: folder.appendingPathComponent("large.sqlite").path, postgres: Self.url(large))
+                try await measureStart(folder: folder, sqlite: folder.appendingPathComponent("large.sqlite").path, postgres: large.connectionURL)
             }
         } catch {
             try? await PostgresStore.dropSchema(of: location)
@@ -98,16 +98,6 @@ struct BenchReplicas: AsyncParsableCommand {
         }
     }
 
-    /// The URL of `location` with its password (for child processes' `--store`).
-    static func url(_ location: PostgresLocation) -> String {
-        var url = "postgres://\(location.username):\(location.password ?? "")@\(location.host):\(location.port)/\(location.database)"
-        var parameters: [String] = []
-        if location.tls != .prefer { parameters.append("sslmode=\(location.tls.rawValue)") }
-        if let schema = location.schema { parameters.append("schema=\(schema)") }
-        if !parameters.isEmpty { url += "?" + parameters.joined(separator: "&") }
-        return url
-    }
-
     private func measure(wrk: Wrk, folder: URL, sqlite: String, postgres: String) async throws {
         print("setting up \(products) products and \(shoppers) shoppers …")
         let shop = try SampleShop(products: products, shoppers: shoppers, seed: 11).write(to: folder.appendingPathComponent("shop").path)
@@ -121,13 +111,7 @@ struct BenchReplicas: AsyncParsableCommand {
         print(String(format: "ready: %d products, %d events; copied into PostgreSQL in %.1f s", products, events.inserted,
                      Date().timeIntervalSince(copyStart)))
 
-        let recommendScript = folder.appendingPathComponent("recommend.lua").path
-        try """
-            math.randomseed(7)
-            request = function()
-              return wrk.format("GET", string.format("/v1/shoppers/S%05d/recommendations?k=10", math.random(1, \(shoppers))))
-            end
-            """.write(toFile: recommendScript, atomically: true, encoding: .utf8)
+        let recommendScript = try Wrk.writeRecommendationScript(shoppers: shoppers, in: folder)
         // Events: batches of 10 new views (distinct times per wrk thread and request), stored durably before each answer.
         let eventsScript = folder.appendingPathComponent("events.lua").path
         try """

@@ -86,13 +86,7 @@ struct BenchServe: AsyncParsableCommand {
         let base = "http://127.0.0.1:\(port)"
 
         // Recommendations for random shoppers.
-        let recommendScript = folder.appendingPathComponent("recommend.lua").path
-        try """
-            math.randomseed(7)
-            request = function()
-              return wrk.format("GET", string.format("/v1/shoppers/S%05d/recommendations?k=10", math.random(1, \(shoppers))))
-            end
-            """.write(toFile: recommendScript, atomically: true, encoding: .utf8)
+        let recommendScript = try Wrk.writeRecommendationScript(shoppers: shoppers, in: folder)
         _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])  // warm-up
         let recommend = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
         print("recommendations: \(recommend.summary)")

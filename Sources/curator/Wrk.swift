@@ -49,6 +49,18 @@ struct Wrk {
         }
     }
 
+    /// A wrk script asking for random sample-shop shoppers' recommendations (`S00001`…); returns its path.
+    static func writeRecommendationScript(shoppers: Int, in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("recommend.lua").path
+        try """
+            math.randomseed(7)
+            request = function()
+              return wrk.format("GET", string.format("/v1/shoppers/S%05d/recommendations?k=10", math.random(1, \(shoppers))))
+            end
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     static func parse(_ output: String) -> Result {
         let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         func field(_ prefix: String) -> String? {

@@ -48,7 +48,7 @@ final class ReplicaTests: XCTestCase {
 
     func testWritesOnOneReplicaAreServedByTheOtherWithinASecond() async throws {
         try await withPostgresSchema { location in
-            let store = TestPostgres.url(location)
+            let store = location.connectionURL
             XCTAssertEqual(try CLI.run(["import", "products", "--store", store, "shop/products.csv"], in: folder).status, 0)
             XCTAssertEqual(try CLI.run(["import", "events", "--store", store, "shop/events.csv"], in: folder).status, 0)
             // A encodes the catalogue at its start and stores the vectors; B starts from them.
@@ -113,7 +113,7 @@ final class ReplicaTests: XCTestCase {
     /// and the pseudonym it names, are honoured by the other; an admin key works on both.
     func testASessionOpenedOnOneReplicaWorksOnTheOther() async throws {
         try await withPostgresSchema { location in
-            let store = TestPostgres.url(location)
+            let store = location.connectionURL
             XCTAssertEqual(try CLI.run(["import", "products", "--store", store, "shop/products.csv"], in: folder).status, 0)
             XCTAssertEqual(try CLI.run(["import", "events", "--store", store, "shop/events.csv"], in: folder).status, 0)
             let admin = "admin-key-0123456789abcdef", shared = [

@@ -36,7 +36,9 @@ final class StoreCommandTests: XCTestCase {
     }
 
     private func url(_ location: PostgresLocation, password: String? = nil) -> String {
-        "postgres://\(location.username):\(password ?? location.password ?? "")@\(location.host):\(location.port)/\(location.database)"
+        var location = location
+        if let password { location.password = password }
+        return location.connectionURL
     }
 
     func testCheckSaysWhatIsMissingAndMigrateAppliesItOnce() async throws {

@@ -33,7 +33,7 @@ public func eachStore(secret: PseudonymSecretSource = .environment, _ body: (Tes
     try await withPostgresSchema { location in
         let store = try await PostgresStore.open(location, secret: secret)
         defer { store.close() }
-        try await body(TestStore(store: store, backend: .postgres, spec: TestPostgres.url(location),
+        try await body(TestStore(store: store, backend: .postgres, spec: location.connectionURL,
                                  reopen: { try await PostgresStore.open(location, secret: $0) }))
     }
 }
@@ -47,12 +47,6 @@ public enum TestPostgres {
         return try PostgresLocation(url: url)
     }
 
-    /// The URL of `location`, password included (for a child process's `--store`).
-    public static func url(_ location: PostgresLocation) -> String {
-        var url = "postgres://\(location.username):\(location.password ?? "")@\(location.host):\(location.port)/\(location.database)"
-        if let schema = location.schema { url += "?schema=\(schema)" }
-        return url
-    }
 }
 
 /// `body` with the test server's location narrowed to a new schema, dropped afterwards.
