@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // PostgreSQL, the shared store of several replicas.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Already in the graph through Hummingbird: the server's background work runs as services
+        // of the application (ordered, graceful shutdown) and logs through swift-log.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Domain types, configuration and errors shared by every room.
@@ -51,8 +55,10 @@ let package = Package(
         .target(
             name: "CuratorServer",
             dependencies: [
-                "CuratorCore", "CuratorEngine", "Storage", "TextModels", "Explanations",
+                "CuratorCore", "CuratorEngine", "Explanations",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("openapi.yaml"), .copy("Storefront")]
@@ -63,6 +69,8 @@ let package = Package(
                 "CuratorCore", "Linear", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
                 "VectorSearch", "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Shared by the test targets: a test that cannot run skips locally and fails in CI (CURATOR_CI=1).

@@ -64,8 +64,15 @@ public struct RecommendationEngine: Sendable {
     /// How many of a shopper's newest events a recommendation reads, unless configured.
     public static let defaultHistoryLimit = 200
 
-    public let store: any CuratorStoring
-    public let catalogue: LiveCatalogue
+    /// Where state lives; only the engine reads and writes it, so the store and the live
+    /// catalogue always change together.
+    let store: any CuratorStoring
+    /// What requests rank: products, vectors, popularity and the model in use, in memory.
+    let catalogue: LiveCatalogue
+    /// The language model for product texts and search queries; nil for an engine over vectors
+    /// alone (tests, `curator recommend`), which can rank but not take new products or searches.
+    let embedding: CatalogueEmbedding?
+    let lanes: EngineLanes
     /// A recommendation reads at most this many of the shopper's newest events (the server's
     /// `--history-limit`). Without a bound anyone who can post events could make one shopper's
     /// requests arbitrarily slow. Older events change next to nothing: the trained models read
@@ -76,29 +83,37 @@ public struct RecommendationEngine: Sendable {
     public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
 
-    public init(store: any CuratorStoring, catalogue: LiveCatalogue, historyLimit: Int = Self.defaultHistoryLimit) {
+    init(store: any CuratorStoring, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int) {
         precondition(historyLimit > 0, "the history limit must be positive")
+        let lanes = EngineLanes()
         self.store = store
         self.catalogue = catalogue
+        var embedding = embedding
+        // Encoding runs on the engine's encoder lane, between the chunks of any large upsert.
+        embedding?.lane = lanes.encoder
+        self.embedding = embedding
+        self.lanes = lanes
         self.historyLimit = historyLimit
     }
 
-    /// The engine over products and vectors already read (`CatalogueEmbedding.upToDateCatalogue`).
-    public static func load(store: any CuratorStoring, catalogue: CatalogueVectors,
+    /// The engine a server runs: products and vectors already read (`CatalogueEmbedding.upToDateCatalogue`),
+    /// and the language model that encodes new products and search queries.
+    public static func load(embedding: CatalogueEmbedding, catalogue: CatalogueVectors,
                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
                             historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
-        RecommendationEngine(store: store, catalogue: try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
-                                                                                   dimension: catalogue.dimension, indexOptions: indexOptions),
-                             historyLimit: historyLimit)
+        let store = embedding.store
+        let live = try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
+                                                dimension: catalogue.dimension, indexOptions: indexOptions)
+        return RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit)
     }
 
-    /// - Parameter vectors: one unit vector per product in `store.allProducts()` order.
+    /// An engine that ranks without a language model. - Parameter vectors: one unit vector per
+    /// product in `store.allProducts()` order.
     public static func load(store: any CuratorStoring, vectors: [Float], dimension: Int,
                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
                             historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
-        RecommendationEngine(store: store, catalogue: try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension,
-                                                                                   indexOptions: indexOptions),
-                             historyLimit: historyLimit)
+        let live = try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions)
+        return RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit)
     }
 
     /// What a recommendation for this shopper reads: their newest `historyLimit` events, oldest first.
@@ -219,22 +234,39 @@ public struct RecommendationEngine: Sendable {
 
     /// Serves the newest saved `sequential` or `two-tower` model, if it is not already in use.
     /// Returns the model now in use (nil: none saved, the language-model vectors alone).
-    /// The swap blocks for as long as the model takes to build: a server runs `newerModel()`
-    /// and then `install(_:)` on a thread of its own.
+    /// Builds inline: for a command with nothing else to do; a server calls `reloadModel()`.
     @discardableResult
     public func loadLatestModel() async throws -> ServingModel? {
         guard let newer = try await newerModel() else { return catalogue.servingModel }
         return try install(newer)
     }
 
+    /// The model in use before and after a `reloadModel()`.
+    public struct ModelSwap: Sendable, Equatable {
+        public var before: ModelVersion?
+        public var after: ModelVersion?
+        public var changed: Bool { before != after }
+    }
+
+    /// Swaps in the newest saved model if it is not the one in use. The swap (seconds on a large
+    /// catalogue) runs on the engine's model lane, so requests keep being answered meanwhile.
+    @discardableResult
+    public func reloadModel() async throws -> ModelSwap {
+        let before = modelInUse
+        if let newer = try await newerModel() {
+            _ = try await lanes.models.run { [self] in try install(newer) }
+        }
+        return ModelSwap(before: before, after: modelInUse)
+    }
+
     /// A saved model newer than the one in use, read from the store with what installing it needs.
-    public struct NewerModel: Sendable {
+    struct NewerModel: Sendable {
         let stored: StoredModel
         let deletedRowIDs: [Int64]
     }
 
     /// The newest servable model when it is not the one in use (nil: nothing to change).
-    public func newerModel() async throws -> NewerModel? {
+    func newerModel() async throws -> NewerModel? {
         guard let latest = try await ServingModel.latest(in: store) else { return nil }
         if let current = catalogue.servingModel, current.name == latest.name, current.version == latest.version { return nil }
         guard let stored = try await store.model(named: latest.name, version: latest.version) else { return nil }
@@ -243,7 +275,7 @@ public struct RecommendationEngine: Sendable {
 
     /// Builds and swaps in `newer` (blocking: seconds on a large catalogue); returns the model in use.
     @discardableResult
-    public func install(_ newer: NewerModel) throws -> ServingModel? {
+    func install(_ newer: NewerModel) throws -> ServingModel? {
         try catalogue.oneSwapAtATime {
             // Another swap may have installed it meanwhile.
             if let current = catalogue.servingModel, current.name == newer.stored.name, current.version == newer.stored.version { return current }

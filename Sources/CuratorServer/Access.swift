@@ -1,7 +1,7 @@
+import CuratorCore
 import Crypto
 import Foundation
 import Hummingbird
-import Storage
 
 /// Who is asking, as the `Authorization: Bearer …` header says.
 enum Credential: Sendable {

@@ -1,6 +1,6 @@
+import CuratorCore
 import Foundation
 import Hummingbird
-import Storage
 
 /// Decodes request bodies for `request.decode(as:context:)`, answering every problem in the
 /// API's error shape: an empty or oversized body, invalid JSON, and a field of the wrong type

@@ -1,7 +1,6 @@
 import CuratorCore
 import Crypto
 import Foundation
-import Storage
 
 /// The key that signs session tokens, shared by every replica that should accept each other's
 /// tokens (`CURATOR_SESSION_SECRET` or `--session-secret-file`).

@@ -1,5 +1,5 @@
+import CuratorCore
 import Hummingbird
-import Storage
 
 /// Answers a request no route took in the API's error shape: 405 with an `Allow` header when the
 /// path is served with other methods, else 404. (Hummingbird answers both with an empty 404.)

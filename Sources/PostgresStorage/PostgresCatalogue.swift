@@ -22,7 +22,7 @@ public enum PostgresCatalogue {
     /// The upsert inside the caller's transaction.
     static func upsertInTransaction(_ products: [Product], on connection: PostgresConnection, logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
         let cleaned = products.map { $0.cleanedForStore() }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Timestamps.nowMillis()
         var rowIDs: [String: Int64] = [:]
         // One statement per product: a batch may name a product twice, and the later one wins,
         // as it does for SQLite (one INSERT … ON CONFLICT cannot touch a row twice).
@@ -52,7 +52,7 @@ public enum PostgresCatalogue {
 
     /// The delete as one statement of the caller's transaction.
     static func deleteInTransaction(id: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Timestamps.nowMillis()
         var deleted = false
         for try await _ in try await connection.query("""
             UPDATE products SET deleted = TRUE, updated_at = \(now) WHERE product_key = \(TextCleaning.identifier(id)) AND NOT deleted

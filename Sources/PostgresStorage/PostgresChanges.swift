@@ -11,7 +11,7 @@ enum PostgresChanges {
     @discardableResult
     static func log(_ kind: StoreChange.Kind, productKeys: [String] = [], eventIDs: [Int64] = [], origin: String,
                     on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Timestamps.nowMillis()
         var sequence: Int64 = 0
         for try await seq in try await connection.query("""
             WITH clock AS (UPDATE store_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq)

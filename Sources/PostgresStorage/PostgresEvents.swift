@@ -46,7 +46,7 @@ public enum PostgresEvents {
         let shopperKeys = events.map { pseudonymizer.key(forShopID: $0.shopperID) }
         var seenShoppers: Set<String> = []
         let distinctShoppers = shopperKeys.filter { seenShoppers.insert($0).inserted }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Timestamps.nowMillis()
         var newShoppers = 0
         for try await _ in try await connection.query("""
             INSERT INTO shoppers(shopper_key, created_at)

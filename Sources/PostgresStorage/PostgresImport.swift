@@ -64,7 +64,7 @@ extension PostgresStore {
         let categories = rows.map { $0.category ?? "" }, hasCategory = rows.map { $0.category != nil }
         let prices = rows.map { $0.price ?? "" }, hasPrice = rows.map { $0.price != nil }, priceGiven = rows.map(\.priceGiven)
         let stock = rows.map { $0.inStock ?? true }, hasStock = rows.map { $0.inStock != nil }
-        let now = Self.nowMillis()
+        let now = Timestamps.nowMillis()
         let batch = """
             SELECT k, CASE WHEN ht THEN t END AS t, CASE WHEN hd THEN d END AS d, CASE WHEN hb THEN b END AS b,
                    CASE WHEN hc THEN c END AS c, CASE WHEN hp THEN p END AS p, pg, CASE WHEN hs THEN s END AS s

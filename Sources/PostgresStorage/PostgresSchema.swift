@@ -177,7 +177,7 @@ public enum PostgresSchema {
                     for statement in migration.statements {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    let now = Int64(Date().timeIntervalSince1970 * 1000)
+                    let now = Timestamps.nowMillis()
                     try await connection.query("INSERT INTO schema_migrations(name, applied_at) VALUES (\(migration.name), \(now))", logger: logger)
                     return true
                 }

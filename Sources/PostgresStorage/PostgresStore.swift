@@ -212,7 +212,6 @@ public final class PostgresStore: CuratorStoring {
         return out
     }
 
-    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: - Catalogue
 
@@ -497,7 +496,7 @@ public final class PostgresStore: CuratorStoring {
             let version = Int(newest) + 1
             try await connection.query("""
                 INSERT INTO trained_models(name, version, created_at, data_fingerprint, parameters, metrics, payload)
-                VALUES (\(model.name), \(Int32(version)), \(Self.nowMillis()), \(model.dataFingerprint), \(model.parameters),
+                VALUES (\(model.name), \(Int32(version)), \(Timestamps.nowMillis()), \(model.dataFingerprint), \(model.parameters),
                         \(model.metrics), \(payload))
                 """, logger: logger)
             try await PostgresChanges.log(.model, origin: origin, on: connection, logger: logger)
@@ -547,7 +546,7 @@ public final class PostgresStore: CuratorStoring {
 
     public func saveEvaluation(json: String) async throws {
         try await withConnection("saving an evaluation") { [self] connection in
-            try await connection.query("INSERT INTO evaluations(created_at, report) VALUES (\(Self.nowMillis()), \(json))", logger: logger)
+            try await connection.query("INSERT INTO evaluations(created_at, report) VALUES (\(Timestamps.nowMillis()), \(json))", logger: logger)
         }
     }
 

@@ -147,8 +147,6 @@ public final class CuratorStore: Sendable {
         pseudonymizer.key(forShopID: shopID)
     }
 
-    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try pool.read(body) } catch let error as DatabaseError {
             throw CuratorError.storage("\(path): \(error.message ?? error.description)")

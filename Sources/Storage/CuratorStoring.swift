@@ -94,6 +94,10 @@ public protocol CuratorStoring: AnyObject, Sendable {
     /// comes back, since changes may have been missed meanwhile); nothing for a store that is not shared.
     func notifyOnChanges(_ ring: @escaping @Sendable () -> Void)
 
+    /// Ends the store's background work (a shared store's connection pool and listener); calls
+    /// after it fail. A server's application does it last, after the routes and followers stopped.
+    func close() async
+
     // Copying a whole store (`curator store copy`)
     /// Every row, ids included, read in one transaction.
     func snapshot() async throws -> StoreSnapshot
@@ -235,16 +239,9 @@ public final class SQLiteStore: CuratorStoring {
     public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] { try database.eventSummaries(ids: ids) }
     public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {}
 
+    /// Nothing runs in the background; the file is closed when the store is released.
+    public func close() async {}
+
     public func snapshot() throws -> StoreSnapshot { try database.snapshot() }
     public func restore(_ snapshot: StoreSnapshot) async throws { try await write { try $0.restore(snapshot) } }
-}
-
-/// The store cannot be reached now (a shared database restarting, a network cut, no answer
-/// within the deadline). Nothing of the call was stored, or its commit is uncertain, so a client
-/// may send it again: event batches and product writes are idempotent. A server answers 503 with
-/// Retry-After and keeps serving what it holds in memory.
-public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
-    public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { "the store is unavailable: \(reason)" }
 }

@@ -21,7 +21,7 @@ struct EventWriter {
     init(db: Database, pseudonymizer: ShopperPseudonymizer) throws {
         self.db = db
         self.pseudonymizer = pseudonymizer
-        now = CuratorStore.nowMillis()
+        now = Timestamps.nowMillis()
         insertShopper = try db.makeStatement(sql: "INSERT INTO shoppers(shopper_key, created_at) VALUES (?, ?) ON CONFLICT(shopper_key) DO NOTHING")
         findShopper = try db.makeStatement(sql: "SELECT id FROM shoppers WHERE shopper_key = ?")
         insertEvent = RawStatement(try db.makeStatement(sql: """

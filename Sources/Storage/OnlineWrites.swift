@@ -2,38 +2,6 @@ import CuratorCore
 import Foundation
 import GRDB
 
-/// One event in a batch that cannot be stored, with why.
-public struct EventProblem: Sendable, Hashable, Codable {
-    public var index: Int
-    public var field: String
-    public var reason: String
-
-    public init(index: Int, field: String, reason: String) {
-        self.index = index
-        self.field = field
-        self.reason = reason
-    }
-}
-
-/// What storing a batch of events did.
-public struct AppendedEvents: Sendable, Hashable {
-    /// Per event of the batch, in order: true when it was stored now; false when an identical
-    /// event was stored already (the store keeps one), or when the batch was refused.
-    public var isNew: [Bool]
-    /// Why the batch was refused; empty when it was stored.
-    public var problems: [EventProblem]
-
-    public init(isNew: [Bool], problems: [EventProblem]) {
-        self.isNew = isNew
-        self.problems = problems
-    }
-
-    /// Events stored now.
-    public var inserted: Int { isNew.count(where: { $0 }) }
-    /// Events identical to one already stored, ignored (none when the batch was refused).
-    public var duplicates: Int { problems.isEmpty ? isNew.count - inserted : 0 }
-}
-
 /// Writes the server makes one request at a time: each call is one transaction, durable when it returns.
 extension CuratorStore {
     /// Stores a batch of events, all or none. Events naming unknown products are refused as a
@@ -76,7 +44,7 @@ extension CuratorStore {
     /// Returns the products as stored, with their row ids.
     public func upsertProducts(_ products: [Product]) throws -> [(rowID: Int64, product: Product)] {
         try write { db in
-            let now = Self.nowMillis()
+            let now = Timestamps.nowMillis()
             let statement = try db.makeStatement(sql: """
                 INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
@@ -103,7 +71,7 @@ extension CuratorStore {
     public func deleteProduct(id: String) throws -> Bool {
         try write { db in
             try db.execute(sql: "UPDATE products SET deleted = 1, updated_at = ? WHERE product_key = ? AND deleted = 0",
-                           arguments: [Self.nowMillis(), TextCleaning.identifier(id)])
+                           arguments: [Timestamps.nowMillis(), TextCleaning.identifier(id)])
             return db.changesCount > 0
         }
     }

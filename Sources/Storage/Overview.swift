@@ -2,23 +2,6 @@ import CuratorCore
 import Foundation
 import GRDB
 
-/// A shopper as an operator's list shows them: by pseudonym, never by the shop's clear id.
-public struct ShopperOverview: Sendable, Hashable {
-    /// The stored pseudonym; `~` + this names the shopper in the API.
-    public var pseudonym: String
-    public var events: Int
-    public var lastSeenMillis: Int64
-    /// The category the shopper has the most events in.
-    public var topCategory: String
-
-    public init(pseudonym: String, events: Int, lastSeenMillis: Int64, topCategory: String) {
-        self.pseudonym = pseudonym
-        self.events = events
-        self.lastSeenMillis = lastSeenMillis
-        self.topCategory = topCategory
-    }
-}
-
 extension CuratorStore {
     /// The most recently active shoppers, newest first. Read from the `shoppers_last_seen`
     /// index, so the cost follows `limit` (and those shoppers' histories), not the event table.
@@ -55,7 +38,7 @@ extension CuratorStore {
     /// storefront's models page; earlier reports stay for comparison.
     public func saveEvaluation(json: String) throws {
         try write { db in
-            try db.execute(sql: "INSERT INTO evaluations(created_at, report) VALUES (?, ?)", arguments: [Self.nowMillis(), json])
+            try db.execute(sql: "INSERT INTO evaluations(created_at, report) VALUES (?, ?)", arguments: [Timestamps.nowMillis(), json])
         }
     }
 

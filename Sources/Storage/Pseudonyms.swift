@@ -1,4 +1,5 @@
 import Crypto
+import CuratorCore
 
 /// Maps a shop's shopper id to the pseudonym the store keeps: hex HMAC-SHA256 (swift-crypto) under
 /// the pseudonym secret, so the clear id never reaches disk but the same id always maps the same way.

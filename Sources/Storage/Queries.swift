@@ -2,27 +2,6 @@ import CuratorCore
 import Foundation
 import GRDB
 
-/// A stored event as read back: the shopper appears only under their pseudonymous key.
-public struct StoredEvent: Sendable, Hashable {
-    public var id: Int64
-    public var shopperKey: String
-    public var productID: String
-    public var type: EventType
-    public var timestampMillis: Int64
-    public var quantity: Int64?
-    public var price: String?
-
-    public init(id: Int64, shopperKey: String, productID: String, type: EventType, timestampMillis: Int64, quantity: Int64?, price: String?) {
-        self.id = id
-        self.shopperKey = shopperKey
-        self.productID = productID
-        self.type = type
-        self.timestampMillis = timestampMillis
-        self.quantity = quantity
-        self.price = price
-    }
-}
-
 extension CuratorStore {
     public func product(id: String) throws -> Product? {
         try read { db in

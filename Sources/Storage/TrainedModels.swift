@@ -40,7 +40,7 @@ extension CuratorStore {
             try db.execute(sql: """
                 INSERT INTO trained_models(name, version, created_at, data_fingerprint, parameters, metrics, payload)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [model.name, version, Self.nowMillis(), model.dataFingerprint, model.parameters,
+                """, arguments: [model.name, version, Timestamps.nowMillis(), model.dataFingerprint, model.parameters,
                                  model.metrics, model.payload])
             return version
         }

@@ -65,18 +65,18 @@ struct BenchServe: AsyncParsableCommand {
                      catalogueCount, events.inserted, BLAS.coreName))
         let indexOptions = LiveCatalogue.IndexOptions(threshold: hnswThreshold, path: storePath + ".hnsw")
         let first = try await RecommendationEngine.load(store: store, vectors: vectors, dimension: d, indexOptions: indexOptions)
-        print("vector search: \(first.catalogue.indexOrigin)")
+        print("vector search: \(first.indexOrigin)")
         let restartStart = Date()
         // What `curator serve` does on start.
         let reloaded = try await embedding.upToDateCatalogue()
-        let engine = try await RecommendationEngine.load(store: store, catalogue: reloaded, indexOptions: indexOptions)
-        print(String(format: "restart: %d product vectors reloaded and the catalogue ready in %.2f s (vector search: %@)", engine.catalogue.count,
-                     Date().timeIntervalSince(restartStart), engine.catalogue.indexOrigin))
+        let engine = try await RecommendationEngine.load(embedding: embedding, catalogue: reloaded, indexOptions: indexOptions)
+        print(String(format: "restart: %d product vectors reloaded and the catalogue ready in %.2f s (vector search: %@)", engine.productCount,
+                     Date().timeIntervalSince(restartStart), engine.indexOrigin))
 
         // Requests run side by side on the event loops; a multi-threaded BLAS call inside each would
         // make the threads fight over the same two cores.
         BLAS.threads = 1
-        let server = CuratorHTTPServer(store: store, embedding: embedding, engine: engine,
+        let server = CuratorHTTPServer(engine: engine,
                                        // wrk asks for many shoppers' recommendations without credentials.
                                        configuration: ServerConfiguration(host: "127.0.0.1", port: 0, openShopperReads: true, modelPollSeconds: 0))
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -108,7 +108,7 @@ struct BenchServe: AsyncParsableCommand {
             let swapStart = Date()
             guard let serving = try await engine.loadLatestModel() else { throw fail(CuratorError.model("the trained model was not picked up")) }
             print(String(format: "%@ trained for 1 epoch in %.1f s; hot swap (load + representations of %d products) %.2f s", serving.name,
-                         summary.seconds, engine.catalogue.count, Date().timeIntervalSince(swapStart)))
+                         summary.seconds, engine.productCount, Date().timeIntervalSince(swapStart)))
             var sample: [[String]] = []
             for shopper in 1...min(200, shoppers) { sample.append(try await store.events(forShopID: String(format: "S%05d", shopper)).map(\.productID)) }
             if let recall = engine.modelIndexRecall(histories: sample, k: 10) {
@@ -189,7 +189,7 @@ struct BenchServe: AsyncParsableCommand {
 
         // A real restart: `curator serve` as a new process on this store, timed to its first answer.
         let restart = try await timeServeStart(store: storePath)
-        print(String(format: "curator serve restart (new process, %d products, saved graph) to its first /healthz answer: %.2f s", engine.catalogue.count, restart))
+        print(String(format: "curator serve restart (new process, %d products, saved graph) to its first /healthz answer: %.2f s", engine.productCount, restart))
     }
 
     /// Starts `curator serve` on the store and returns the seconds until `/healthz` answers 200.

@@ -4,6 +4,7 @@ import CuratorEngine
 import CuratorServer
 import Foundation
 import Linear
+import ServiceLifecycle
 import Storage
 import TextModels
 
@@ -49,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let server: CuratorHTTPServer
+        let openedStore: any CuratorStoring
         do {
             let sessionSecret = try loadSessionSecret()
             var keys: [String: ServerConfiguration.Scope] = [:]
@@ -65,10 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
             let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
             let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
             let engine = try await RecommendationEngine.load(
-                store: curatorStore, catalogue: catalogue,
+                embedding: embedding, catalogue: catalogue,
                 indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
                 historyLimit: historyLimit)
-            printErr("curator: vector search: \(engine.catalogue.indexOrigin)")
+            printErr("curator: vector search: \(engine.indexOrigin)")
             if let model = try await ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
             } else {
@@ -86,8 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
             // Requests run side by side on the event loops; a multi-threaded BLAS call inside each would
             // make the threads fight over the same cores.
             BLAS.threads = 1
+            openedStore = curatorStore
             server = CuratorHTTPServer(
-                store: curatorStore, embedding: embedding, engine: engine,
+                engine: engine,
                 configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads,
                                                    openShopperReads: openShopperReads, maxBodyBytes: maxBodyBytes,
                                                    modelPollSeconds: modelPoll, sessionSecret: sessionSecret,
@@ -95,12 +98,13 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
-        let count = server.engine.catalogue.count
-        try await server.run { host, port in
+        let count = server.engine.productCount
+        // First in, so stopped last: the store is closed after the server and the followers.
+        try await server.run(services: [StoreLifetime(store: openedStore)]) { host, port in
             FileHandle.standardOutput.write(Data("curator: serving \(count) products on http://\(host):\(port)\n".utf8))
         }
         // Saved on a clean stop so the next start only reconciles; after a crash it is rebuilt or reconciled.
-        if let path = indexPath(server.store) { try? server.engine.catalogue.saveIndex(to: path) }
+        if let path = indexPath(openedStore) { try? server.engine.saveIndex(to: path) }
         print("curator: stopped")
     }
 
@@ -121,5 +125,16 @@ struct ServeCommand: AsyncParsableCommand {
             return try SessionSecret(env, source: "CURATOR_SESSION_SECRET")
         }
         return .random()
+    }
+}
+
+/// The store's lifetime as a service of the application: it ends (closing a PostgreSQL store's
+/// connection pool and listener) after every service added after it has stopped.
+struct StoreLifetime: Service {
+    let store: any CuratorStoring
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.close()
     }
 }

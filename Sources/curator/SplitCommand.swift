@@ -55,7 +55,7 @@ struct SplitCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             let stored = await StoredSplit(
                 name: splitName, kind: kind, parameters: String(decoding: try encoder.encode(parameters), as: UTF8.self),
-                dataFingerprint: try curatorStore.dataFingerprint(), createdAtMillis: Int64(Date().timeIntervalSince1970 * 1000),
+                dataFingerprint: try curatorStore.dataFingerprint(), createdAtMillis: Timestamps.nowMillis(),
                 assignments: split.assignments().map { ($0.eventID, $0.part.rawValue) })
             try await curatorStore.saveSplit(stored)
             let counts = Dictionary(uniqueKeysWithValues: SplitPart.allCases.map { ($0.rawValue, split.count(of: $0)) })

@@ -33,7 +33,7 @@ final class EngineTests: XCTestCase {
     }
 
     private func popularity(of productID: String, in engine: RecommendationEngine) -> Float? {
-        engine.catalogue.read { view in view.rows[productID].map { view.popularity[$0] } }
+        engine.popularity(of: productID)
     }
 
     // MARK: - History limit

@@ -1,3 +1,4 @@
+import CuratorCore
 import Storage
 import XCTest
 

@@ -1,11 +1,15 @@
 import CuratorCore
+import CuratorEngine
 import Foundation
 import Hummingbird
-import Storage
 
 /// `POST /v1/events`: behaviour in, committed to the store and applied to the shopper's state
 /// before the response.
-extension CuratorHTTPServer {
+struct EventController: Sendable {
+    let engine: RecommendationEngine
+    let access: AccessPolicy
+    let metrics: ServerMetrics
+
     /// One event in the interchange format (`../shared/data/README.md`).
     struct EventInput: Decodable, Sendable {
         var userID: String
@@ -61,14 +65,14 @@ extension CuratorHTTPServer {
         var duplicates: Int
     }
 
-    func addEventRoutes(to events: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to events: RouterGroup<CuratorRequestContext>) {
         events.post { request, context in
             // Whether the caller may record events at all is checked before the body is read, so a
             // refused caller costs no decoding; which shoppers, once the events are known.
             try access.requireEventWrite(context.credential, shoppers: [])
             let batch = try await request.decode(as: EventBatch.self, context: context)
             try access.requireEventWrite(context.credential, shoppers: batch.events.map(\.userID))
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = Timestamps.nowMillis()
             let events = batch.events.map {
                 Event(shopperID: $0.userID, productID: $0.productID, type: $0.type, timestampMillis: $0.timestampMillis ?? now,
                       quantity: $0.quantity, price: $0.price)

@@ -2,11 +2,15 @@ import CuratorCore
 import CuratorEngine
 import Foundation
 import Hummingbird
-import Storage
+import Logging
 
 /// `/v1/models`: the model in use, saved versions, the newest evaluation and counts; and
 /// (admin) swapping in the newest trained model now.
-extension CuratorHTTPServer {
+struct ModelController: Sendable {
+    let engine: RecommendationEngine
+    let access: AccessPolicy
+    let logger: Logger
+
     struct ModelInUse: Encodable, Sendable {
         var name: String
         var version: Int?
@@ -39,38 +43,45 @@ extension CuratorHTTPServer {
         enum CodingKeys: String, CodingKey { case inUse = "in_use" }
     }
 
-    func addModelRoutes(to models: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to models: RouterGroup<CuratorRequestContext>) {
         models.get { _, context in
             try access.requireCatalogueRead(context.credential)
-            return try await modelsOverview()
+            return try await overview()
         }
         models.post("reload") { _, context in
             try access.requireAdmin(context.credential)
-            try await reloadModel()
-            return ModelReloaded(inUse: modelInUse())
+            try await ModelWatcher.reload(engine, logger: logger)
+            return ModelReloaded(inUse: ModelInUse(engine.modelInUse))
         }
     }
 
-    func modelInUse() -> ModelInUse {
-        guard let model = engine.catalogue.servingModel else { return ModelInUse(name: "semantic") }
-        return ModelInUse(name: model.name, version: model.version, trainedAt: Timestamps.format(millis: model.createdAtMillis))
-    }
-
-    func modelsOverview() async throws -> ModelsOverview {
-        let models = try await store.models().map {
-            ModelInUse(name: $0.name, version: $0.version, trainedAt: Timestamps.format(millis: $0.createdAtMillis))
-        }
+    func overview() async throws -> ModelsOverview {
+        let shop = try await engine.overview()
         var evaluation = JSONValue.null
-        if let latest = try await store.latestEvaluation(),
+        if let latest = shop.evaluation,
            case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(latest.json.utf8)) {
             object["created_at"] = .string(Timestamps.format(millis: latest.createdAtMillis))
             evaluation = .object(object)
         }
-        let totals = try await store.eventTotals()
         var counts: [String: Int] = [:]
-        for type in EventType.allCases { counts[type.rawValue] = totals.counts[type] ?? 0 }
-        return ModelsOverview(inUse: modelInUse(), models: models, evaluation: evaluation,
-                              catalogue: .init(products: engine.catalogue.count), events: counts, shoppers: totals.shoppers)
+        for type in EventType.allCases { counts[type.rawValue] = shop.events[type] ?? 0 }
+        return ModelsOverview(inUse: ModelInUse(shop.inUse), models: shop.saved.map(ModelInUse.init), evaluation: evaluation,
+                              catalogue: .init(products: shop.products), events: counts, shoppers: shop.shoppers)
+    }
+}
+
+extension ModelController.ModelInUse {
+    /// Nil: the language-model vectors alone ("semantic").
+    init(_ model: ModelVersion?) {
+        guard let model else {
+            self.init(name: "semantic")
+            return
+        }
+        self.init(model)
+    }
+
+    init(_ model: ModelVersion) {
+        self.init(name: model.name, version: model.version, trainedAt: Timestamps.format(millis: model.trainedAtMillis))
     }
 }
 

@@ -2,11 +2,13 @@ import CuratorCore
 import CuratorEngine
 import Foundation
 import Hummingbird
-import Storage
 
 /// `/v1/products`: the catalogue — pages and semantic search, one product, its similar
 /// products, and (admin) upserts and deletes.
-extension CuratorHTTPServer {
+struct ProductController: Sendable {
+    let engine: RecommendationEngine
+    let access: AccessPolicy
+
     /// A product as the API shows it.
     struct ProductJSON: ResponseEncodable, Sendable {
         var productID: String
@@ -95,7 +97,7 @@ extension CuratorHTTPServer {
         var deleted: String
     }
 
-    func addProductRoutes(to products: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to products: RouterGroup<CuratorRequestContext>) {
         products.get { request, context in
             try access.requireCatalogueRead(context.credential)
             let query = FormQuery(request.uri.query)
@@ -108,8 +110,7 @@ extension CuratorHTTPServer {
             // characters after trimming let one "character" of many combining marks through.
             if let q, q.unicodeScalars.count > 500 { throw APIError.badRequest("'q' is longer than 500 characters", field: "q") }
             if let text = q?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-                let vector = try await searchVector(text)
-                page = engine.search(vector: vector, category: category, limit: limit)
+                page = try await engine.search(text: text, category: category, limit: limit)
             } else {
                 page = engine.browse(category: category, offset: offset, limit: limit)
             }
@@ -119,13 +120,13 @@ extension CuratorHTTPServer {
         products.post { request, context in
             try access.requireAdmin(context.credential)
             let batch = try await request.decode(as: ProductBatch.self, context: context)
-            let stored = try await upsert(batch.products.map { $0.product(id: $0.productID ?? "") })
+            let stored = try await engine.upsertProducts(batch.products.map { $0.product(id: $0.productID ?? "") })
             return ProductList(products: stored.map { ProductJSON($0) })
         }
         products.get(":id") { request, context in
             try access.requireCatalogueRead(context.credential)
             let id = try context.pathParameter("id")
-            guard let product = engine.catalogue.product(id) else { throw APIError.notFound("unknown product '\(id)'") }
+            guard let product = engine.product(id: id) else { throw APIError.notFound("unknown product '\(id)'") }
             return ProductJSON(product)
         }
         products.put(":id") { request, context in
@@ -136,18 +137,13 @@ extension CuratorHTTPServer {
             if let bodyID = input.productID, bodyID != id {
                 throw APIError.badRequest("field 'product_id' ('\(bodyID)') differs from the id in the path ('\(id)')", field: "product_id")
             }
-            let stored = try await upsert([input.product(id: id)])
+            let stored = try await engine.upsertProducts([input.product(id: id)])
             return ProductJSON(stored[0])
         }
         products.delete(":id") { request, context in
             try access.requireAdmin(context.credential)
             let id = try context.pathParameter("id")
-            let deleted = try await work.catalogueWrites.run {
-                guard try await store.deleteProduct(id: id) else { return false }
-                engine.catalogue.remove(id)
-                return true
-            }
-            guard deleted else { throw APIError.notFound("unknown product '\(id)'") }
+            guard try await engine.deleteProduct(id: id) else { throw APIError.notFound("unknown product '\(id)'") }
             return Deleted(deleted: id)
         }
         products.get(":id/similar") { request, context in
@@ -156,49 +152,18 @@ extension CuratorHTTPServer {
             let query = FormQuery(request.uri.query)
             let k = try QueryParameters.integer(query.get("k"), name: "k", default: 10, range: 1...100)
             let lang = try QueryParameters.language(query.get("lang"))
-            guard engine.catalogue.contains(id) else { throw APIError.notFound("unknown product '\(id)'") }
+            guard engine.containsProduct(id: id) else { throw APIError.notFound("unknown product '\(id)'") }
             let items = try engine.similar(to: id, k: k, language: lang)
             return RecommendationJSON(RecommendationList(shopper: "", model: "semantic", items: items))
-        }
-    }
-
-    /// A search query's vector, encoded on the encoder lane between the chunks of any upsert.
-    func searchVector(_ text: String) async throws -> [Float] {
-        try await work.encoder.run { [embedding] in Array(embedding.encoder.encodeMatrix([text], role: .query)[0]) }
-    }
-
-    /// Encodes, stores and indexes products; returns when they can be recommended. One upsert
-    /// or delete at a time (`catalogueWrites`), so the store and the live catalogue see writes in
-    /// the same order; the encoding and indexing go to the encoder lane a chunk at a time, so
-    /// searches queued meanwhile wait for one chunk, not the lot.
-    ///
-    /// The vectors are stored before the products: by the time the write is committed, and other
-    /// servers of a shared store learn of it, they read its vectors instead of encoding again.
-    func upsert(_ products: [Product]) async throws -> [Product] {
-        try await work.catalogueWrites.run {
-            let cleaned = products.map { $0.cleanedForStore() }
-            var vectorOf: [String: [Float]] = [:]
-            for start in stride(from: 0, to: cleaned.count, by: BlockingWork.encodingChunk) {
-                let chunk = Array(cleaned[start..<min(start + BlockingWork.encodingChunk, cleaned.count)])
-                for (product, vector) in zip(chunk, try await embedding.vectors(for: chunk)) { vectorOf[product.id] = vector }
-            }
-            let stored = try await store.upsertProducts(products)
-            for start in stride(from: 0, to: stored.count, by: BlockingWork.encodingChunk) {
-                let chunk = Array(stored[start..<min(start + BlockingWork.encodingChunk, stored.count)])
-                let vectors = chunk.map { vectorOf[$0.product.id] ?? [] }
-                try await work.encoder.run { [engine] in
-                    for (entry, vector) in zip(chunk, vectors) {
-                        try engine.catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
-                    }
-                }
-            }
-            return stored.map(\.product)
         }
     }
 }
 
 /// `GET /v1/categories`: departments and category paths with their product counts.
-extension CuratorHTTPServer {
+struct CategoryController: Sendable {
+    let engine: RecommendationEngine
+    let access: AccessPolicy
+
     struct CategoryCount: Encodable, Sendable {
         var name: String
         var count: Int
@@ -209,7 +174,7 @@ extension CuratorHTTPServer {
         var categories: [CategoryCount]
     }
 
-    func addCategoryRoutes(to categories: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to categories: RouterGroup<CuratorRequestContext>) {
         categories.get { _, context in
             try access.requireCatalogueRead(context.credential)
             let tree = engine.categories()

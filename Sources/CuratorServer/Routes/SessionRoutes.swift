@@ -1,10 +1,13 @@
+import CuratorCore
 import Foundation
 import Hummingbird
-import Storage
 
 /// `POST /v1/sessions`: short-lived signed tokens that let one browser record events and read
 /// recommendations for one shopper, so no API key ever has to reach a browser.
-extension CuratorHTTPServer {
+struct SessionController: Sendable {
+    let access: AccessPolicy
+    let sessions: SessionSigner
+
     /// `{}` or no body: a new anonymous shopper (or, with a valid token, that session renewed);
     /// `{"shopper": "S1"}` with an events or admin key: a session for that shopper.
     struct SessionRequest: Decodable, Sendable {
@@ -37,7 +40,7 @@ extension CuratorHTTPServer {
         }
     }
 
-    func addSessionRoutes(to group: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to group: RouterGroup<CuratorRequestContext>) {
         group.post { request, context in
             // The body is optional: a browser starting an anonymous session sends none.
             let buffer = try await APIRequestDecoder.collect(request, context: context)

@@ -2,12 +2,14 @@ import CuratorCore
 import CuratorEngine
 import Foundation
 import Hummingbird
-import Storage
 
 /// `/v1/shoppers`: shopper data — the list (admin), one shopper's history, and their
 /// recommendations. Every route here needs a key or that shopper's session token unless the
 /// server runs with `--open-shopper-reads`.
-extension CuratorHTTPServer {
+struct ShopperController: Sendable {
+    let engine: RecommendationEngine
+    let access: AccessPolicy
+
     struct ShopperListing: ResponseEncodable, Sendable {
         struct Entry: Encodable, Sendable {
             /// `~` + the stored pseudonym: usable wherever a shopper id is, never the shop's clear id.
@@ -46,11 +48,11 @@ extension CuratorHTTPServer {
         }
     }
 
-    func addShopperRoutes(to shoppers: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to shoppers: RouterGroup<CuratorRequestContext>) {
         shoppers.get { request, context in
             try access.requireShopperList(context.credential)
             let limit = try QueryParameters.integer(FormQuery(request.uri.query).get("limit"), name: "limit", default: 20, range: 1...1000)
-            let recent = try await store.recentShoppers(limit: limit)
+            let recent = try await engine.recentShoppers(limit: limit)
             return ShopperListing(shoppers: recent.map {
                 .init(shopper: "~" + $0.pseudonym, events: $0.events, lastSeen: Timestamps.format(millis: $0.lastSeenMillis), topCategory: $0.topCategory)
             })
@@ -58,12 +60,12 @@ extension CuratorHTTPServer {
         shoppers.get(":id") { _, context in
             let id = try context.pathParameter("id")
             try access.requireShopperRead(context.credential, shopper: id)
-            guard let summary = try await store.shopperSummary(shopID: id) else { throw APIError.notFound("no events for shopper '\(id)'") }
+            guard let activity = try await engine.shopperActivity(shopID: id) else { throw APIError.notFound("no events for shopper '\(id)'") }
             var counts: [String: Int] = [:]
-            for type in EventType.allCases { counts[type.rawValue] = summary.counts[type] ?? 0 }
-            let recent = summary.recent.map {
+            for type in EventType.allCases { counts[type.rawValue] = activity.counts[type] ?? 0 }
+            let recent = activity.recent.map {
                 ShopperSummary.RecentEvent(productID: $0.productID, event: $0.type.rawValue, timestamp: Timestamps.format(millis: $0.timestampMillis),
-                                           title: engine.catalogue.product($0.productID)?.title)
+                                           title: $0.title)
             }
             return ShopperSummary(shopper: id, counts: counts, recentEvents: recent)
         }
@@ -89,7 +91,10 @@ extension CuratorHTTPServer {
 
 /// `POST /v1/recommendations`: recommendations for a history the caller sends (an anonymous
 /// session that keeps its own history), no shopper data involved.
-extension CuratorHTTPServer {
+struct RecommendationController: Sendable {
+    let engine: RecommendationEngine
+    let access: AccessPolicy
+
     struct AnonymousRecommendationRequest: Decodable, Sendable {
         var viewed: [String]
         var options: RecommendationRequest
@@ -111,7 +116,7 @@ extension CuratorHTTPServer {
         }
     }
 
-    func addRecommendationRoutes(to recommendations: RouterGroup<CuratorRequestContext>) {
+    func addRoutes(to recommendations: RouterGroup<CuratorRequestContext>) {
         recommendations.post { request, context in
             try access.requireCatalogueRead(context.credential)
             let body = try await request.decode(as: AnonymousRecommendationRequest.self, context: context)

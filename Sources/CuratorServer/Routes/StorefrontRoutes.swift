@@ -3,7 +3,9 @@ import Hummingbird
 
 /// The storefront page at `/` and its files, plus what the page needs to know about the server.
 /// The page holds no key: it asks `POST /v1/sessions` for a token for its own shopper.
-extension CuratorHTTPServer {
+struct StorefrontController: Sendable {
+    let configuration: ServerConfiguration
+
     struct StorefrontConfiguration: ResponseEncodable, Sendable {
         /// Keys are configured, so writes other than a session's own need one.
         var keysRequired: Bool
@@ -16,7 +18,7 @@ extension CuratorHTTPServer {
         }
     }
 
-    func addStorefrontRoutes(to router: Router<CuratorRequestContext>) {
+    func addRoutes(to router: Router<CuratorRequestContext>) {
         let files = StorefrontFiles()
         router.get("/") { _, _ in try files.response(for: "index.html") }
         router.get("storefront/config.json") { _, _ in

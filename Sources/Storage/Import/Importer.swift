@@ -43,7 +43,7 @@ extension CuratorStore {
         return try runImport(kind: "products", path: path, options: options) { report, rejects in
             try write { db in
                 var known = Set(try String.fetchAll(db, sql: "SELECT product_key FROM products"))
-                let now = Self.nowMillis()
+                let now = Timestamps.nowMillis()
                 let upsert = try db.makeStatement(sql: """
                     INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
                     VALUES (?1, coalesce(?2, ''), coalesce(?3, ''), coalesce(?4, ''), coalesce(?5, ''), ?6, coalesce(?7, 1), 0, ?9)

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Parses the interchange format's field values; each returns nil (or throws a reason) on bad input.
-enum FieldParsing {
+package enum FieldParsing {
     /// ISO-8601 date-time to milliseconds since the epoch, UTC.
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `T` or a space, followed by `Z`,
     /// `±HH:MM`, `±HHMM` or nothing (read as UTC, the format's convention); also plain Unix
     /// seconds (10 digits) or milliseconds (13 digits).
-    static func timestampMillis(_ text: String) -> Int64? {
+    package static func timestampMillis(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { timestampMillis(utf8: $0) }
     }
@@ -100,7 +100,7 @@ enum FieldParsing {
         return seconds * 1000 + Int64(millis)
     }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
+    package static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -109,7 +109,7 @@ enum FieldParsing {
     }
 
     /// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -120,7 +120,7 @@ enum FieldParsing {
     }
 
     /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (with `.mmm` when needed).
-    static func iso8601(millis: Int64) -> String {
+    package static func iso8601(millis: Int64) -> String {
         var seconds = millis / 1000
         var ms = millis % 1000
         if ms < 0 { ms += 1000; seconds -= 1 }
@@ -148,7 +148,7 @@ enum FieldParsing {
     /// A non-negative decimal price in canonical text: no sign, no leading zeros, the shop's
     /// fraction digits kept ("02.10" → "2.10"). Thousands separators, exponents and currency
     /// symbols are refused rather than guessed.
-    static func decimal(_ text: String) -> String? {
+    package static func decimal(_ text: String) -> String? {
         var utf8 = Substring(text).utf8.drop { $0 == 0x20 }
         while let last = utf8.last, last == 0x20 { utf8 = utf8.dropLast() }
         if utf8.first == 0x2b { utf8 = utf8.dropFirst() }
@@ -177,15 +177,15 @@ enum FieldParsing {
     }
 
     /// A whole number of items; a decimal point or text is refused.
-    static func quantity(_ text: String) -> Int64? {
+    package static func quantity(_ text: String) -> Int64? {
         Int64(text) ?? Int64(text.trimmingCharacters(in: .whitespaces))
     }
 
-    static func isBlank(_ text: String) -> Bool {
+    package static func isBlank(_ text: String) -> Bool {
         text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 
-    static func bool(_ text: String) -> Bool? {
+    package static func bool(_ text: String) -> Bool? {
         switch text.trimmingCharacters(in: .whitespaces).lowercased() {
         case "1", "true", "yes", "y", "t": true
         case "0", "false", "no", "n", "f": false
@@ -194,12 +194,16 @@ enum FieldParsing {
     }
 }
 
-/// ISO-8601 timestamps as the interchange format writes them.
+/// ISO-8601 timestamps as the interchange format writes them, and the one clock every stored
+/// time comes from.
 public enum Timestamps {
     /// Milliseconds since the epoch, UTC; nil when the text is not an ISO-8601 time.
     public static func parse(_ text: String) -> Int64? { FieldParsing.timestampMillis(text) }
 
     public static func format(millis: Int64) -> String { FieldParsing.iso8601(millis: millis) }
+
+    /// Now, in milliseconds since the epoch (UTC): how every stored time is kept.
+    public static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
 /// Decimal prices as the store keeps them.

@@ -24,7 +24,7 @@ public enum TextCleaning {
         return trimmed.unicodeScalars.allSatisfy(\.isASCII) ? trimmed : trimmed.precomposedStringWithCanonicalMapping
     }
 
-    static func collapseWhitespace(_ text: String) -> String {
+    package static func collapseWhitespace(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for scalar in text.unicodeScalars {
@@ -41,7 +41,7 @@ public enum TextCleaning {
 
     /// Removes `<tag …>`, `</tag>` and `<!-- … -->`; a `<` not starting a tag ("3 < 5") stays.
     /// Block-level tags become a space so words on either side do not run together.
-    static func stripTags(_ text: String) -> String {
+    package static func stripTags(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
@@ -78,7 +78,7 @@ public enum TextCleaning {
     ]
 
     /// Decodes named (`&amp;`), decimal (`&#39;`) and hex (`&#x27;`) character references.
-    static func decodeEntities(_ text: String) -> String {
+    package static func decodeEntities(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         var rest = Substring(text)
