@@ -74,7 +74,7 @@ let package = Package(
             ]
         ),
         // Shared by the test targets: a test that cannot run skips locally and fails in CI (CURATOR_CI=1).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TextModels"], path: "Tests/TestSupport"),
         // One contract test, both stores: runs a test body on SQLite, then on PostgreSQL.
         .target(name: "StoreTestSupport", dependencies: ["Storage", "PostgresStorage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
                 path: "Tests/StoreTestSupport"),
@@ -88,6 +88,14 @@ let package = Package(
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
+        // The engine in process, on both stores: a replica following another's changes.
+        .testTarget(name: "CuratorEngineTests", dependencies: ["CuratorEngine", "CuratorCore", "Storage", "PostgresStorage", "TestSupport",
+                                                             "StoreTestSupport"]),
+        // The server in process (HummingbirdTesting's router client): access policy, bodies, JSON.
+        .testTarget(name: "CuratorServerTests", dependencies: ["CuratorServer", "CuratorEngine", "CuratorCore", "Storage", "TextModels",
+                                                             "Explanations", "TestSupport",
+                                                             .product(name: "Hummingbird", package: "hummingbird"),
+                                                             .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
         .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage", "TestSupport", "StoreTestSupport", "PostgresStorage",
                                                              .product(name: "PostgresNIO", package: "postgres-nio")]),

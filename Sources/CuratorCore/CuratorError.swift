@@ -29,12 +29,12 @@ public enum CuratorError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .invalidInput(file, reason): "\(file): \(reason)"
-        case let .invalidRecord(location, reason): "\(location): \(reason)"
-        case let .notFound(what): "not found: \(what)"
-        case let .storage(message): "store: \(message)"
-        case let .model(message): "model: \(message)"
-        case let .configuration(message): "configuration: \(message)"
+        case .invalidInput(let file, let reason): "\(file): \(reason)"
+        case .invalidRecord(let location, let reason): "\(location): \(reason)"
+        case .notFound(let what): "not found: \(what)"
+        case .storage(let message): "store: \(message)"
+        case .model(let message): "model: \(message)"
+        case .configuration(let message): "configuration: \(message)"
         }
     }
 }

@@ -19,10 +19,10 @@ public enum EvaluationError: Error, Sendable, Equatable, CustomStringConvertible
             return "unknown model '\(name)' (use one of \(EvaluationRun.modelNames.joined(separator: ", ")))"
         case .trainPart:
             return "only the test and validation parts are evaluated"
-        case let .trainedOnAnotherSplit(model, split, trainedOn):
+        case .trainedOnAnotherSplit(let model, let split, let trainedOn):
             let other = trainedOn.isEmpty ? "no recorded split" : "split " + trainedOn.map { "'\($0)'" }.joined(separator: ", ")
             return "\(model) was trained on \(other), not on '\(split)': its training and early stopping saw events that '\(split)' holds out, so its figures there would be meaningless; train it on this split first: curator train --model \(model) --split \(split)"
-        case let .splitMadeAgain(model, split):
+        case .splitMadeAgain(let model, let split):
             return "split '\(split)' was made again after \(model) was trained on it, so the events it now holds out may have been training events; train again: curator train --model \(model) --split \(split)"
         }
     }

@@ -38,6 +38,14 @@ public struct RecommendedItem: Sendable, Codable, Hashable {
     public var reason: String
     public var evidence: Evidence
 
+    public init(productID: String, title: String, score: Float, reason: String, evidence: Evidence) {
+        self.productID = productID
+        self.title = title
+        self.score = score
+        self.reason = reason
+        self.evidence = evidence
+    }
+
     enum CodingKeys: String, CodingKey {
         case productID = "product_id", title, score, reason, evidence
     }

@@ -1,5 +1,5 @@
-import CuratorCore
 import Crypto
+import CuratorCore
 import Foundation
 import Hummingbird
 

@@ -6,13 +6,13 @@ import Hummingbird
 /// the API, where Foundation's `JSONEncoder` took a sixth of the server's CPU (`perf record`
 /// under `wrk`, README "Serving"). Same document as `JSONEncoder` with sorted keys would
 /// produce; every other response is a Codable type.
-struct RecommendationJSON: ResponseGenerator, Sendable {
-    private(set) var bytes: [UInt8] = []
+package struct RecommendationJSON: ResponseGenerator, Sendable {
+    package private(set) var bytes: [UInt8] = []
     /// Answered from memory without the shopper's history (the store could not be read): said
     /// in a `Curator-Degraded` header, so the body keeps its one shape.
     var degraded = false
 
-    init(_ list: RecommendationList) {
+    package init(_ list: RecommendationList) {
         bytes.reserveCapacity(512 + list.items.count * 640)
         raw("{\"items\":[")
         for (i, item) in list.items.enumerated() {
@@ -26,7 +26,7 @@ struct RecommendationJSON: ResponseGenerator, Sendable {
         raw("}")
     }
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if degraded, let name = HTTPFields.Element.Name("Curator-Degraded") { headers[name] = "store-unavailable; without the shopper's history" }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -74,8 +74,12 @@ struct RecommendationJSON: ResponseGenerator, Sendable {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// The shortest text that reads back as `value`, as `JSONEncoder` writes it: whole numbers
+    /// without ".0" (`0`, `7`), others as `description` (`0.1`, `1e-07`).
     private mutating func number(_ value: Float) {
-        if value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { raw("null") }
+        guard value.isFinite else { return raw("null") }
+        let text = value.description
+        bytes.append(contentsOf: text.hasSuffix(".0") ? text.utf8.dropLast(2) : text.utf8[...])
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped; other UTF-8 as is.

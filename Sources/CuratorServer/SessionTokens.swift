@@ -1,5 +1,5 @@
-import CuratorCore
 import Crypto
+import CuratorCore
 import Foundation
 
 /// The key that signs session tokens, shared by every replica that should accept each other's

@@ -140,7 +140,7 @@ public enum PostgresProbe {
             return "connection failed"
         }
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
-        if case let ChannelError.connectTimeout(time)? = error as? ChannelError {
+        if case ChannelError.connectTimeout(let time)? = error as? ChannelError {
             return "no answer within \(time.nanoseconds / 1_000_000_000) s"
         }
         return "\(error)"

@@ -212,7 +212,6 @@ public final class PostgresStore: CuratorStoring {
         return out
     }
 
-
     // MARK: - Catalogue
 
     public func product(id: String) async throws -> Product? {

@@ -1,7 +1,7 @@
 import CuratorCore
-import Linear
 import Dispatch
 import Foundation
+import Linear
 
 /// The outcome of one evaluation: averaged metrics plus every shopper's top list.
 public struct Evaluation: Sendable {

@@ -1,7 +1,7 @@
 import CuratorCore
-import Linear
 import Dispatch
 import Foundation
+import Linear
 
 /// Item-to-item collaborative filtering: "shoppers who bought this also bought".
 ///

@@ -34,9 +34,9 @@ public struct TimeSplit: Sendable {
         switch validation {
         case .none:
             return nil
-        case let .before(millis):
+        case .before(let millis):
             return min(millis, before)
-        case let .lastFraction(fraction):
+        case .lastFraction(let fraction):
             precondition((0...1).contains(fraction), "validation fraction must be within 0...1")
             guard let first = log.interactions.lazy.map(\.timestampMillis).min(), first < before else { return nil }
             return before - Int64((Double(before - first) * fraction).rounded())

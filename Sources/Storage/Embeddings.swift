@@ -1,6 +1,6 @@
 import CuratorCore
-import GRDB
 import Foundation
+import GRDB
 
 /// Embedding vectors cached by (model id, text hash): re-encoding a catalogue touches only
 /// products whose text changed, and a second model keeps its own vectors beside the first.

@@ -70,8 +70,8 @@ public struct PseudonymSecret: Sendable {
         switch (file, hex) {
         case (nil, nil): return nil
         case (.some, .some): throw .bothGiven
-        case let (file?, nil): return try PseudonymSecret(contentsOfFile: file, origin: "\(fileVariable) (\(file))")
-        case let (nil, hex?): return try PseudonymSecret(hex: hex, origin: hexVariable)
+        case (let file?, nil): return try PseudonymSecret(contentsOfFile: file, origin: "\(fileVariable) (\(file))")
+        case (nil, let hex?): return try PseudonymSecret(hex: hex, origin: hexVariable)
         }
     }
 
@@ -106,7 +106,7 @@ public enum PseudonymSecretSource: Sendable {
     public func resolve() throws(PseudonymSecretError) -> PseudonymSecret? {
         switch self {
         case .environment: try PseudonymSecret.fromEnvironment()
-        case let .external(secret): secret
+        case .external(let secret): secret
         case .store: nil
         }
     }
@@ -139,23 +139,23 @@ public enum PseudonymSecretError: Error, Sendable, Equatable, CustomStringConver
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason):
+        case .unreadable(let path, let reason):
             "cannot read the pseudonym secret file \(path): \(reason)"
-        case let .tooShort(origin, bytes):
+        case .tooShort(let origin, let bytes):
             "the pseudonym secret from \(origin) has \(bytes) bytes; it needs at least \(PseudonymSecret.minimumBytes) (e.g. `openssl rand -hex 32 > FILE`)"
-        case let .notHex(origin):
+        case .notHex(let origin):
             "the pseudonym secret in \(origin) is not hex: give at least 64 hex digits"
         case .bothGiven:
             "both \(PseudonymSecret.fileVariable) and \(PseudonymSecret.hexVariable) are set; set only one"
-        case let .mismatch(store, origin):
+        case .mismatch(let store, let origin):
             "\(store): the pseudonym secret from \(origin) is not the one this store's pseudonyms were made with; refusing to open it, since every shopper would get a new pseudonym that matches none of the stored ones (give this store's own secret, or use a new store)"
-        case let .keptOutside(store):
+        case .keptOutside(let store):
             "\(store) keeps its pseudonym secret outside the database: give it with --pseudonym-secret-file FILE, \(PseudonymSecret.fileVariable) or \(PseudonymSecret.hexVariable)"
-        case let .missing(store):
+        case .missing(let store):
             "\(store) holds shoppers but neither their pseudonym secret nor its fingerprint; the store is damaged"
-        case let .notInStore(store):
+        case .notInStore(let store):
             "\(store) does not hold its pseudonym secret (it is kept outside); there is nothing to export"
-        case let .removeNeedsExternal(store):
+        case .removeNeedsExternal(let store):
             "\(store): give the exported secret with --pseudonym-secret-file FILE (or \(PseudonymSecret.fileVariable)) to remove it from the store, so the store stays usable after"
         }
     }

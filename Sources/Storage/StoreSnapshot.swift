@@ -29,7 +29,9 @@ public struct StoreSnapshot: Sendable {
     }
     public struct EmbeddingRow: Sendable, Equatable {
         public var modelID: String, hash: String, dimension: Int32, vector: [UInt8]
-        public init(modelID: String, hash: String, dimension: Int32, vector: [UInt8]) { (self.modelID, self.hash, self.dimension, self.vector) = (modelID, hash, dimension, vector) }
+        public init(modelID: String, hash: String, dimension: Int32, vector: [UInt8]) {
+            (self.modelID, self.hash, self.dimension, self.vector) = (modelID, hash, dimension, vector)
+        }
     }
     public struct ModelRow: Sendable, Equatable {
         public var id: Int64, name: String, version: Int32, createdAt: Int64, dataFingerprint: String, parameters: String, metrics: String

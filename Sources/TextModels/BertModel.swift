@@ -311,7 +311,8 @@ final class BertModel: Sendable {
             pool.run(layer.attentionOut.columnSplit(parts: threads)) { cols, _ in
                 layer.attentionOut.multiply(m: total, a: ctx, lda: h, bias: layer.attentionOutBias.pointer, c: mid, ldc: h, outputColumns: cols)
             }
-            Kernels.layerNorm(x, rows: total, n: h, residual: mid, bias: nil, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer, eps: config.layerNormEps)
+            Kernels.layerNorm(x, rows: total, n: h, residual: mid, bias: nil, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer,
+                              eps: config.layerNormEps)
 
             // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2, residual, LayerNorm.
             pool.run(layer.intermediate.columnSplit(parts: threads)) { cols, _ in

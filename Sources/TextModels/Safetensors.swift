@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// A reader for the `safetensors` format: an 8-byte little-endian header length, a JSON header
 /// mapping tensor names to dtype, shape and byte range, then the raw tensor bytes.

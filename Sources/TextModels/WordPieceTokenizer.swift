@@ -138,7 +138,6 @@ public struct WordPieceTokenizer: Sendable {
         return state.ids
     }
 
-
     // MARK: - Normalisation and splitting
 
     private func tokenizeSegment(_ text: Substring, _ state: inout TokenizerState) {

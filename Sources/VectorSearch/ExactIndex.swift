@@ -1,5 +1,5 @@
-import Dispatch
 import CuratorCore
+import Dispatch
 internal import Linear
 
 /// Exact inner-product search over a contiguous row-major matrix of fp32 vectors.

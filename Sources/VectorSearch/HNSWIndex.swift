@@ -1,8 +1,8 @@
 internal import CHNSW
-internal import Linear
 import CuratorCore
 import Dispatch
 import Foundation
+internal import Linear
 
 /// Approximate inner-product search with an HNSW graph (hnswlib, through the CHNSW shim).
 ///

@@ -78,7 +78,6 @@ struct BenchHistoryRole: AsyncParsableCommand {
     }
 }
 
-
 /// Scores with a vector per evaluated shopper computed beforehand (one encoded text each).
 private struct ShopperQueryRecommender: Recommender {
     let productVectors: [Float]

@@ -2,11 +2,12 @@ import ArgumentParser
 import CuratorCore
 import CuratorEngine
 import Foundation
+import PostgresStorage
+import Storage
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import PostgresStorage
-import Storage
 
 /// Scale-out measured: one SQLite server, one PostgreSQL replica and N PostgreSQL replicas, each
 /// `curator serve` as production runs it, on the same shop in the same run, under wrk; then how
@@ -136,7 +137,7 @@ struct BenchReplicas: AsyncParsableCommand {
                 try ServeProcess.start(store: storeSpec, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder,
                                        environment: environment)
             }
-            defer { servers.forEach { $0.stop() } }
+            defer { for server in servers { server.stop() } }
             let perServer = max(1, connections / count)
             _ = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d2s", "-s", recommendScript])  // warm-up
             let recommend = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d\(seconds)s", "-s", recommendScript])

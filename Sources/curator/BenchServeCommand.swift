@@ -4,12 +4,13 @@ import CuratorEngine
 import CuratorServer
 import Foundation
 import Linear
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Recommenders
 import Storage
 import TextModels
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Load-tests the HTTP server on a synthetic shop: recommendations (wrk), event ingestion (wrk,
 /// batched POSTs) and product upserts (encode + index, one at a time).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CuratorCore
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

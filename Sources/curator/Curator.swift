@@ -1,8 +1,8 @@
 import ArgumentParser
 import CuratorCore
+import Foundation
 import PostgresStorage
 import Storage
-import Foundation
 
 @main
 struct Curator: AsyncParsableCommand {
@@ -10,7 +10,9 @@ struct Curator: AsyncParsableCommand {
         commandName: "curator",
         abstract: "Product recommendations with a language model inside.",
         subcommands: [
-            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self, RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, SecretCommand.self, StoreCommand.self, BenchCommand.self,
+            ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self,
+            RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, SecretCommand.self, StoreCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import CuratorCore
+import CuratorEngine
 import Foundation
 import Storage
 import TextModels
-import CuratorEngine
 
 struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -112,8 +112,8 @@ struct TrainCommand: AsyncParsableCommand {
 /// reuse instead. (Not yet measured in isolation on an idle machine.)
 func prepareAllocatorForTraining() {
     #if os(Linux)
-    _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 512 << 20)
-    _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
+    _ = glibcMallopt(-3, 512 << 20)  // M_MMAP_THRESHOLD
+    _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
     #endif
 }
 

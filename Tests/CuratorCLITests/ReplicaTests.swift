@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import StoreTestSupport
 import TestSupport
 import XCTest
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Two `curator serve` replicas on one PostgreSQL store (the server scripts/test starts, a schema
 /// of its own): what one accepts, the other serves within a second.

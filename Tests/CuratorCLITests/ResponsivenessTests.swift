@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
+import TestSupport
+import XCTest
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import TestSupport
-import XCTest
 
 /// Blocking work (encoding, store writes, model swaps) runs on the server's own threads: while
 /// 10,000 products are encoded and a trained model is swapped in, `/healthz` and recommendations

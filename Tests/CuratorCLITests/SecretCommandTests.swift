@@ -52,7 +52,8 @@ final class SecretCommandTests: XCTestCase {
 
         // Same pseudonyms: importing the same events again, with the secret from outside, adds no
         // event and no shopper.
-        for environment in [[PseudonymSecret.fileVariable: secretPath], [PseudonymSecret.hexVariable: try String(contentsOfFile: secretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)]] {
+        let secretHex = try String(contentsOfFile: secretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        for environment in [[PseudonymSecret.fileVariable: secretPath], [PseudonymSecret.hexVariable: secretHex]] {
             let reimport = try run(["import", "events", "--json", "--store", "s.sqlite", "shop/events.csv"], environment: environment)
             XCTAssertEqual(reimport.status, 0, reimport.stderr)
             let report = try JSONSerialization.jsonObject(with: Data(reimport.stdout.utf8)) as? [String: Any]

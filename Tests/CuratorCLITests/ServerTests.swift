@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
+import XCTest
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import TestSupport
-import XCTest
 
 /// A real `curator serve` process on a loopback port, driven over real HTTP.
 final class RunningServer {

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
+import XCTest
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import TestSupport
-import XCTest
 
 /// Who may do what (README, "Security"): every forbidden action gets its 401 or 403 and leaves
 /// the store exactly as it was; session tokens work for their own shopper only.
@@ -149,7 +150,12 @@ final class SessionTests: XCTestCase {
         let foreignShopper = try XCTUnwrap(foreign.object["shopper"] as? String)
         let refused = try await server.request("POST", "/v1/events", body: event(foreignShopper), key: foreignToken)
         XCTAssertEqual(refused.status, 401, refused.text)
-        try await Task.sleep(for: .milliseconds(2100))
+        // Waits for the condition (the token past its one-second life), not a fixed time, asking
+        // with a read so that nothing is stored meanwhile.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await other.request("GET", "/v1/shoppers/\(foreignShopper)", key: foreignToken).status != 401 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let expired = try await other.request("POST", "/v1/events", body: event(foreignShopper), key: foreignToken)
         XCTAssertEqual(expired.status, 401, expired.text)
         XCTAssertTrue(((expired.object["error"] as? [String: Any])?["message"] as? String ?? "").contains("expired"), expired.text)

@@ -153,6 +153,7 @@ final class AutodiffTests: XCTestCase {
     }
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }

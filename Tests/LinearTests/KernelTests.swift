@@ -12,7 +12,7 @@ final class KernelTests: XCTestCase {
     func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
         var state = seed
         return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return (Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1) * scale
         }
     }

@@ -46,37 +46,37 @@ final class ImportTests: XCTestCase {
 
     func testBadRowsGoToRejectsFileWithLineAndReason() async throws {
         try await eachStore { test in
-        let store = test.store
-        let tmp = try TemporaryFolder()
-        _ = try await store.importProducts(from: try tmp.write("products.csv", catalogue))
-        let events = try tmp.write("events.csv", """
-            user_id,product_id,event,timestamp,quantity,price
-            u1,P1,view,2024-01-01T10:00:00Z,,
-            u1,P1,teleport,2024-01-01T10:00:00Z,,
-            u1,P1,view,yesterday,,
-            u1,P1,purchase,2024-01-01T11:00:00Z,1,£3
-            u1,NOPE,view,2024-01-01T10:00:00Z,,
-            u1,"P2,view,2024-01-01T10:00:00Z,,
-            """)
-        let report = try await store.importEvents(from: events)
-        XCTAssertEqual(report.inserted, 1)
-        XCTAssertEqual(report.rejected, 5)
-        XCTAssertEqual(report.rows, 6, "each row counted once, rejected or not")
-        XCTAssertEqual(report.rejectsFile, events + ".rejects.csv")
-        let rejects = try String(contentsOfFile: events + ".rejects.csv", encoding: .utf8)
-        let lines = rejects.split(separator: "\n")
-        XCTAssertEqual(lines.first, "line,reason,record")
-        XCTAssertTrue(lines[1].hasPrefix("3,") && lines[1].contains("unknown event type 'teleport'"), String(lines[1]))
-        XCTAssertTrue(lines[2].hasPrefix("4,") && lines[2].contains("field 'timestamp'"), String(lines[2]))
-        XCTAssertTrue(lines[3].hasPrefix("5,") && lines[3].contains("field 'price'"), String(lines[3]))
-        XCTAssertTrue(lines[4].hasPrefix("6,") && lines[4].contains("unknown product 'NOPE'"), String(lines[4]))
-        XCTAssertTrue(lines[5].hasPrefix("7,") && lines[5].contains("malformed CSV"), String(lines[5]))
-        XCTAssertTrue(lines[1].contains("u1,P1,teleport"), "the record itself is kept")
-        // A clean re-import removes the stale rejects file.
-        let clean = try tmp.write("events.csv", "user_id,product_id,event,timestamp\nu1,P1,view,2024-01-01T10:00:00Z\n")
-        let cleanReport = try await store.importEvents(from: clean)
-        XCTAssertNil(cleanReport.rejectsFile, "\(test.backend)")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: clean + ".rejects.csv"))
+            let store = test.store
+            let tmp = try TemporaryFolder()
+            _ = try await store.importProducts(from: try tmp.write("products.csv", catalogue))
+            let events = try tmp.write("events.csv", """
+                user_id,product_id,event,timestamp,quantity,price
+                u1,P1,view,2024-01-01T10:00:00Z,,
+                u1,P1,teleport,2024-01-01T10:00:00Z,,
+                u1,P1,view,yesterday,,
+                u1,P1,purchase,2024-01-01T11:00:00Z,1,£3
+                u1,NOPE,view,2024-01-01T10:00:00Z,,
+                u1,"P2,view,2024-01-01T10:00:00Z,,
+                """)
+            let report = try await store.importEvents(from: events)
+            XCTAssertEqual(report.inserted, 1)
+            XCTAssertEqual(report.rejected, 5)
+            XCTAssertEqual(report.rows, 6, "each row counted once, rejected or not")
+            XCTAssertEqual(report.rejectsFile, events + ".rejects.csv")
+            let rejects = try String(contentsOfFile: events + ".rejects.csv", encoding: .utf8)
+            let lines = rejects.split(separator: "\n")
+            XCTAssertEqual(lines.first, "line,reason,record")
+            XCTAssertTrue(lines[1].hasPrefix("3,") && lines[1].contains("unknown event type 'teleport'"), String(lines[1]))
+            XCTAssertTrue(lines[2].hasPrefix("4,") && lines[2].contains("field 'timestamp'"), String(lines[2]))
+            XCTAssertTrue(lines[3].hasPrefix("5,") && lines[3].contains("field 'price'"), String(lines[3]))
+            XCTAssertTrue(lines[4].hasPrefix("6,") && lines[4].contains("unknown product 'NOPE'"), String(lines[4]))
+            XCTAssertTrue(lines[5].hasPrefix("7,") && lines[5].contains("malformed CSV"), String(lines[5]))
+            XCTAssertTrue(lines[1].contains("u1,P1,teleport"), "the record itself is kept")
+            // A clean re-import removes the stale rejects file.
+            let clean = try tmp.write("events.csv", "user_id,product_id,event,timestamp\nu1,P1,view,2024-01-01T10:00:00Z\n")
+            let cleanReport = try await store.importEvents(from: clean)
+            XCTAssertNil(cleanReport.rejectsFile, "\(test.backend)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: clean + ".rejects.csv"))
         }
     }
 
@@ -113,7 +113,7 @@ final class ImportTests: XCTestCase {
                     _ = try await store.importEvents(from: path)
                     XCTFail("\(test.backend) \(name): imported")
                 } catch {
-                    guard case let CuratorError.invalidInput(file, reason) = error else { XCTFail("\(error)"); continue }
+                    guard case CuratorError.invalidInput(let file, let reason) = error else { XCTFail("\(error)"); continue }
                     XCTAssertEqual(file, path)
                     XCTAssertTrue(reason.contains(expected), "\(test.backend) \(name): \(reason)")
                 }

@@ -53,6 +53,7 @@ final class RecentShoppersTests: XCTestCase {
 }
 
 /// `XCTUnwrap` for a value that has to be awaited first.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 func XCTUnwrapAsync<T>(_ value: @autoclosure () async throws -> T?, file: StaticString = #filePath, line: UInt = #line) async throws -> T {
     let resolved = try await value()
     return try XCTUnwrap(resolved, file: file, line: line)

@@ -46,7 +46,6 @@ public enum TestPostgres {
         }
         return try PostgresLocation(url: url)
     }
-
 }
 
 /// `body` with the test server's location narrowed to a new schema, dropped afterwards.

@@ -206,7 +206,6 @@ final class E5TokenizerTests: XCTestCase {
         let tokenizer = try UnigramTokenizer(file: file)
         let built = ContinuousClock.now
         print("E5ModelFile load: \(mapped - loadStart), UnigramTokenizer init: \(built - mapped)")
-        XCTAssertLessThan(mapped - loadStart, .seconds(1))
 
         let texts = try E5Loaded.referenceLines().map(\.prefixed)
         var tokens = 0
@@ -219,7 +218,8 @@ final class E5TokenizerTests: XCTestCase {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let bytes = texts.reduce(0) { $0 + $1.utf8.count } * rounds
         print("UnigramTokenizer: \(tokens) tokens in \(elapsed): \(Int(Double(tokens) / seconds)) tokens/s, \(Int(Double(texts.count * rounds) / seconds)) texts/s, \(Int(Double(bytes) / seconds / 1e6)) MB/s")
-        XCTAssertGreaterThan(Double(tokens) / seconds, 100_000)
+        // Speed is a benchmark's figure (`curator bench encode`), printed above, never a timed assertion.
+        XCTAssertGreaterThan(tokens, 0)
         _ = model
     }
 

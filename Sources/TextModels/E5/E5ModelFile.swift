@@ -20,6 +20,8 @@ public final class E5ModelFile: Sendable {
         /// Little-endian IEEE float32, 4 bytes per value.
         case f32
         /// Blocks of 32 values: a binary16 scale, then 16 bytes of nibbles (18 bytes per block).
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // The format's own name for it (ggml's Q4_0).
         case q4_0
 
         public var description: String {
@@ -145,7 +147,8 @@ public final class E5ModelFile: Sendable {
 
     /// Every tensor the BERT forward pass needs, with the type and value count the header implies
     /// (FORMAT.md section 1): 5 embedding tensors and 16 per layer.
-    public static func expectedTensors(hiddenSize h: Int, layerCount: Int, intermediateSize ff: Int, vocabularyRows: Int, positionRows: Int, typeRows: Int) -> [(name: String, type: TensorType, count: Int)] {
+    public static func expectedTensors(hiddenSize h: Int, layerCount: Int, intermediateSize ff: Int, vocabularyRows: Int, positionRows: Int,
+                                       typeRows: Int) -> [(name: String, type: TensorType, count: Int)] {
         var list: [(name: String, type: TensorType, count: Int)] = [
             ("emb.word", .q4_0, vocabularyRows * h),
             ("emb.pos", .f32, positionRows * h),
@@ -260,7 +263,8 @@ extension E5ModelFile {
             normalization = try Self.readNormalization(&cursor, path: path)
             tensors = try Self.readDirectory(&cursor, path: path)
             let h = header
-            for expected in E5ModelFile.expectedTensors(hiddenSize: h.hiddenSize, layerCount: h.layerCount, intermediateSize: h.intermediateSize, vocabularyRows: h.vocabularyRows, positionRows: h.positionRows, typeRows: h.typeRows) {
+            for expected in E5ModelFile.expectedTensors(hiddenSize: h.hiddenSize, layerCount: h.layerCount, intermediateSize: h.intermediateSize,
+                                                        vocabularyRows: h.vocabularyRows, positionRows: h.positionRows, typeRows: h.typeRows) {
                 _ = try E5ModelFile.tensor(expected.name, type: expected.type, count: expected.count, in: tensors, path: path)
             }
         }
@@ -416,7 +420,8 @@ extension E5ModelFile {
                 guard tensors[entry.name] == nil else {
                     throw .e5ModelFile(path: path, problem: "is damaged: tensor \(entry.name) appears twice")
                 }
-                tensors[entry.name] = Tensor(name: entry.name, type: entry.type, count: entry.count, data: cursor.base + Int(entry.offset), byteCount: Int(entry.length), fileOffset: Int(entry.offset))
+                tensors[entry.name] = Tensor(name: entry.name, type: entry.type, count: entry.count, data: cursor.base + Int(entry.offset),
+                                             byteCount: Int(entry.length), fileOffset: Int(entry.offset))
             }
             return tensors
         }
