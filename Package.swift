@@ -34,17 +34,22 @@ let package = Package(
         .target(name: "Linear", dependencies: ["CBLAS"]),
         .target(name: "TextModels", dependencies: ["Linear", "CuratorCore", .product(name: "Crypto", package: "swift-crypto")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The store interface (role protocols) and the rules every store keeps, on no database:
+        // import rows and the streaming import pipeline, pseudonyms, digests, records.
+        .target(name: "Storage", dependencies: ["CuratorCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        // The embedded store: one SQLite file (GRDB, WAL, versioned migrations).
         .target(
-            name: "Storage",
+            name: "SQLiteStorage",
             dependencies: [
-                "CuratorCore", "CZlib",
+                "CuratorCore", "Storage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The PostgreSQL store: what several replicas share (URLs with clear errors, migrations, the store itself).
         .target(name: "PostgresStorage", dependencies: ["CuratorCore", "Storage", .product(name: "PostgresNIO", package: "postgres-nio")]),
+        // Opens the store a path or URL names: the one place that knows both stores.
+        .target(name: "Stores", dependencies: ["CuratorCore", "Storage", "SQLiteStorage", "PostgresStorage"]),
         .target(name: "Recommenders", dependencies: ["CuratorCore", "Linear"]),
         // Nearest-neighbour search for serving: exact (BLAS) and HNSW (hnswlib via a C shim).
         .target(name: "CHNSW", linkerSettings: [.linkedLibrary("stdc++")]),
@@ -66,8 +71,8 @@ let package = Package(
         .executableTarget(
             name: "curator",
             dependencies: [
-                "CuratorCore", "Linear", "Storage", "TextModels", "Recommenders", "Explanations", "CuratorEngine", "CuratorServer",
-                "VectorSearch", "PostgresStorage",
+                "CuratorCore", "Linear", "Storage", "SQLiteStorage", "Stores", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
+                "CuratorServer", "VectorSearch", "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,28 +81,28 @@ let package = Package(
         // Shared by the test targets: a test that cannot run skips locally and fails in CI (CURATOR_CI=1).
         .target(name: "TestSupport", dependencies: ["TextModels"], path: "Tests/TestSupport"),
         // One contract test, both stores: runs a test body on SQLite, then on PostgreSQL.
-        .target(name: "StoreTestSupport", dependencies: ["Storage", "PostgresStorage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+        .target(name: "StoreTestSupport", dependencies: ["Storage", "SQLiteStorage", "PostgresStorage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
                 path: "Tests/StoreTestSupport"),
         .testTarget(name: "CuratorCoreTests", dependencies: ["CuratorCore"]),
         .testTarget(name: "LinearTests", dependencies: ["Linear", "TestSupport"]),
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "CuratorCore", "TestSupport", "StoreTestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "SQLiteStorage", "CuratorCore", "TestSupport", "StoreTestSupport",
                                                    .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "CuratorCore", "StoreTestSupport",
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "SQLiteStorage", "CuratorCore", "StoreTestSupport",
                                                           .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
         // The engine in process, on both stores: a replica following another's changes.
-        .testTarget(name: "CuratorEngineTests", dependencies: ["CuratorEngine", "CuratorCore", "Storage", "PostgresStorage", "TestSupport",
+        .testTarget(name: "CuratorEngineTests", dependencies: ["CuratorEngine", "CuratorCore", "Storage", "SQLiteStorage", "PostgresStorage", "TestSupport",
                                                              "StoreTestSupport"]),
         // The server in process (HummingbirdTesting's router client): access policy, bodies, JSON.
-        .testTarget(name: "CuratorServerTests", dependencies: ["CuratorServer", "CuratorEngine", "CuratorCore", "Storage", "TextModels",
+        .testTarget(name: "CuratorServerTests", dependencies: ["CuratorServer", "CuratorEngine", "CuratorCore", "Storage", "SQLiteStorage", "TextModels",
                                                              "Explanations", "TestSupport",
                                                              .product(name: "Hummingbird", package: "hummingbird"),
                                                              .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
-        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "Storage", "TestSupport", "StoreTestSupport", "PostgresStorage",
+        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "CuratorCore", "Storage", "SQLiteStorage", "TestSupport", "StoreTestSupport", "PostgresStorage",
                                                              .product(name: "PostgresNIO", package: "postgres-nio")]),
     ]
 )

@@ -59,3 +59,35 @@ public struct Event: Sendable, Hashable, Codable {
         self.price = price
     }
 }
+
+extension EventType {
+    /// Event types named as a filter (`--exclude`, `exclude=`): the type (`purchase`) or what the
+    /// shopper did (`purchased`), any case; the one parser the CLI and the server share.
+    public static func filter(_ names: some Sequence<String>) throws(UnknownEventFilter) -> Set<EventType> {
+        var types = Set<EventType>()
+        for name in names.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty {
+            guard let type = EventType(rawValue: name) ?? allCases.first(where: { $0.pastTense == name }) else { throw UnknownEventFilter(name: name) }
+            types.insert(type)
+        }
+        return types
+    }
+
+    /// What the shopper did: viewed, clicked, carted, favorited, purchased.
+    public var pastTense: String {
+        switch self {
+        case .view: "viewed"
+        case .click: "clicked"
+        case .cart: "carted"
+        case .favorite: "favorited"
+        case .purchase: "purchased"
+        }
+    }
+}
+
+/// A name in an event filter that names no event type.
+public struct UnknownEventFilter: Error, CustomStringConvertible, Sendable {
+    public let name: String
+    public var description: String {
+        "unknown event type '\(name)' (use \(EventType.allCases.map(\.rawValue).joined(separator: ", ")), or \(EventType.allCases.map(\.pastTense).joined(separator: ", ")))"
+    }
+}

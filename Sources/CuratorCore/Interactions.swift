@@ -51,3 +51,38 @@ public struct InteractionLog: Sendable {
         return ranges
     }
 }
+
+extension InteractionLog {
+    /// Builds a log from a store's rows, whichever store: live products and shoppers by row id,
+    /// each added in row-id order, then events naming them by row id. Events of products that are
+    /// not live (deleted) are left out.
+    public struct Builder {
+        private var productIndex: [Int64: Int32] = [:]
+        private var productKeys: [String] = []
+        private var shopperIndex: [Int64: Int32] = [:]
+        private var shopperKeys: [String] = []
+        private var interactions: [Interaction] = []
+
+        public init() {}
+
+        public mutating func addProduct(rowID: Int64, key: String) {
+            productIndex[rowID] = Int32(productKeys.count)
+            productKeys.append(key)
+        }
+
+        public mutating func addShopper(rowID: Int64, key: String) {
+            shopperIndex[rowID] = Int32(shopperKeys.count)
+            shopperKeys.append(key)
+        }
+
+        public mutating func addEvent(id: Int64, shopperRowID: Int64, productRowID: Int64, typeCode: Int, timestampMillis: Int64) {
+            guard let product = productIndex[productRowID], let shopper = shopperIndex[shopperRowID] else { return }
+            interactions.append(Interaction(shopper: shopper, product: product, type: EventType(code: typeCode) ?? .view,
+                                            timestampMillis: timestampMillis, eventID: id))
+        }
+
+        public func build() -> InteractionLog {
+            InteractionLog(shopperKeys: shopperKeys, productKeys: productKeys, interactions: interactions)
+        }
+    }
+}

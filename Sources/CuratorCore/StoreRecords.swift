@@ -71,3 +71,37 @@ public struct ShopperOverview: Sendable, Hashable {
         self.topCategory = topCategory
     }
 }
+
+/// A shopper's activity as a store reads it: event counts by type, and their newest events.
+public struct ShopperSummary: Sendable, Hashable {
+    public var counts: [EventType: Int]
+    /// Newest first.
+    public var recent: [StoredEvent]
+
+    /// From per-type counts as stored (type codes; a code no event type has is left out).
+    public init(countsByTypeCode: some Sequence<(code: Int, count: Int)>, recent: [StoredEvent]) {
+        var counts: [EventType: Int] = [:]
+        for (code, count) in countsByTypeCode { if let type = EventType(code: code) { counts[type] = count } }
+        self.counts = counts
+        self.recent = recent
+    }
+}
+
+extension EventProblem {
+    /// An event naming a product the catalogue does not hold, or holds deleted: refused in the
+    /// API's batches and in imports, on either store, with this one reason.
+    public static func unknownProduct(index: Int, productID: String) -> EventProblem {
+        EventProblem(index: index, field: "product_id", reason: unknownProductReason(productID))
+    }
+
+    public static func unknownProductReason(_ productID: String) -> String {
+        "unknown product '\(productID)' (add it to the catalogue first: PUT /v1/products/{id} or curator import products FILE)"
+    }
+}
+
+extension AppendedEvents {
+    /// A batch refused whole: nothing of it stored.
+    public static func refused(count: Int, problems: [EventProblem]) -> AppendedEvents {
+        AppendedEvents(isNew: [Bool](repeating: false, count: count), problems: problems)
+    }
+}

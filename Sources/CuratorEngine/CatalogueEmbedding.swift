@@ -24,8 +24,8 @@ public struct CatalogueEmbedding: Sendable {
     }
 
     /// The store's language model: the one recorded by `curator embed`, else `requested` (a
-    /// `--model` value or `$CURATOR_MODEL`), else the default. Asking for another model than the
-    /// recorded one is an error unless `switching` (what `curator embed --model` does), because
+    /// `--language-model` value or `$CURATOR_MODEL`), else the default. Asking for another model than the
+    /// recorded one is an error unless `switching` (what `curator embed --language-model` does), because
     /// its vectors would not be comparable with the stored ones.
     public static func open(
         store: any CuratorStoring, model requested: String?, options: SentenceEncoder.Options = .init(), switching: Bool = false,
@@ -37,7 +37,7 @@ public struct CatalogueEmbedding: Sendable {
         switch (asked, recorded) {
         case (let asked?, let recorded?) where !switching && modelSpec(asked) != recorded:
             throw CuratorError.configuration(
-                "\(store.name) was embedded with \(recorded), not \(modelSpec(asked)); leave out --model (and CURATOR_MODEL) to use \(recorded), or run `curator embed --model \(asked)` to re-embed the catalogue with it")
+                "\(store.name) was embedded with \(recorded), not \(modelSpec(asked)); leave out --language-model (and CURATOR_MODEL) to use \(recorded), or run `curator embed --language-model \(asked)` to re-embed the catalogue with it")
         case (let asked?, _): choice = asked
         case (nil, let recorded?): choice = recorded
         case (nil, nil): choice = TextEncoders.defaultModel
@@ -56,7 +56,7 @@ public struct CatalogueEmbedding: Sendable {
         return embedding
     }
 
-    /// How a `--model` value is recorded: a known model by its name, anything else by its path.
+    /// How a `--language-model` value is recorded: a known model by its name, anything else by its path.
     public static func modelSpec(_ model: String) -> String {
         let path = TextEncoders.resolve(model, environment: [:])
         let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -82,7 +82,7 @@ public struct CatalogueEmbedding: Sendable {
         guard share > Self.unreadableShare else { return nil }
         let advice = encoder.name == E5Encoder.name
             ? "its vectors will miss that text"
-            : "semantic recommendations, search and reasons will be noise; embed with --model \(E5Encoder.name) (`curator models fetch \(E5Encoder.name)`), which reads Chinese and 100 other languages"
+            : "semantic recommendations, search and reasons will be noise; embed with --language-model \(E5Encoder.name) (`curator models fetch \(E5Encoder.name)`), which reads Chinese and 100 other languages"
         return "\(String(format: "%.0f", share * 100))% of the catalogue's tokens are unknown to \(encoder.name): \(advice)"
     }
 
@@ -103,7 +103,7 @@ public struct CatalogueEmbedding: Sendable {
         let start = Date()
         let products = try await store.allProducts()
         let texts = products.map { template.render($0.product) }
-        let hashes = texts.map(CuratorStore.textHash)
+        let hashes = texts.map(StoreDigest.text)
         let cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
         var seen = Set(cached.keys)
         var missing: [Int] = []
@@ -130,7 +130,7 @@ public struct CatalogueEmbedding: Sendable {
     /// The vector for one product's text, from the cache or freshly encoded (and then cached).
     public func vector(for product: Product) async throws -> [Float] {
         let text = template.render(product)
-        let hash = CuratorStore.textHash(text)
+        let hash = StoreDigest.text(text)
         if let cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: [hash])[hash] { return cached }
         let vector = try await encode([text], role: .passage)[0]
         try await store.saveEmbeddings(modelID: encoder.modelID, [(hash, vector)])
@@ -140,7 +140,7 @@ public struct CatalogueEmbedding: Sendable {
     /// Vectors for many products at once (one batched forward pass for the uncached ones).
     public func vectors(for products: [Product]) async throws -> [[Float]] {
         let texts = products.map { template.render($0) }
-        let hashes = texts.map(CuratorStore.textHash)
+        let hashes = texts.map(StoreDigest.text)
         var cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
         let missing = Array(Set(hashes.indices.filter { cached[hashes[$0]] == nil }.map { hashes[$0] }))
         if !missing.isEmpty {
@@ -156,7 +156,7 @@ public struct CatalogueEmbedding: Sendable {
     /// The cached vector of each product's text, nil where none is stored: what a replica reads
     /// for a product another replica (or `curator embed`) encoded, never encoding it again.
     public func cachedVectors(for products: [Product]) async throws -> [[Float]?] {
-        let hashes = products.map { CuratorStore.textHash(template.render($0)) }
+        let hashes = products.map { StoreDigest.text(template.render($0)) }
         let cached = try await store.cachedEmbeddings(modelID: encoder.modelID, hashes: hashes)
         return hashes.map { cached[$0] }
     }
@@ -181,7 +181,7 @@ public struct CatalogueEmbedding: Sendable {
         var rowsOfHash: [String: [Int]] = [:]
         rowsOfHash.reserveCapacity(products.count)
         for (i, entry) in products.enumerated() {
-            rowsOfHash[CuratorStore.textHash(template.render(entry.product)), default: []].append(i)
+            rowsOfHash[StoreDigest.text(template.render(entry.product)), default: []].append(i)
         }
         var vectors = [Float](repeating: 0, count: products.count * dimension)
         var found = 0

@@ -26,7 +26,7 @@ public struct ShopperActivity: Sendable {
     }
 
     public var counts: [EventType: Int]
-    /// Oldest first.
+    /// Newest first.
     public var recent: [RecentEvent]
 }
 

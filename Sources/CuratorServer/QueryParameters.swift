@@ -80,15 +80,11 @@ enum QueryParameters {
         request.minPrice = try price(minPrice, name: "min_price")
         request.maxPrice = try price(maxPrice, name: "max_price")
         if let exclude {
-            let names: [String: EventType] = ["purchased": .purchase, "viewed": .view, "carted": .cart, "clicked": .click, "favorited": .favorite]
-            var types = Set<EventType>()
-            for item in exclude.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !item.isEmpty {
-                guard let type = names[item] ?? EventType(rawValue: item) else {
-                    throw APIError.badRequest("'exclude': unknown value '\(item)' (use purchased, viewed, cart, clicked, favorited)", field: "exclude")
-                }
-                types.insert(type)
+            do {
+                request.exclude = try EventType.filter(exclude)
+            } catch {
+                throw APIError.badRequest("'exclude': \(error)", field: "exclude")
             }
-            request.exclude = types
         }
         if let excludeIDs { request.excludeIDs = Set(try idList(excludeIDs, name: "exclude_ids")) }
         return request

@@ -36,9 +36,9 @@ public enum PostgresEvents {
         }
         var problems: [EventProblem] = []
         for (index, key) in productKeys.enumerated() where productRows[key] == nil {
-            problems.append(EventProblem(index: index, field: "product_id", reason: "unknown product '\(events[index].productID)'"))
+            problems.append(.unknownProduct(index: index, productID: events[index].productID))
         }
-        if !problems.isEmpty { return (AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems), 0, []) }
+        if !problems.isEmpty { return (.refused(count: events.count, problems: problems), 0, []) }
 
         // Shoppers: created when new (a concurrent creator wins or waits; either way one row), then
         // read back. Created in order of first appearance, as the SQLite store numbers them, so the

@@ -12,26 +12,19 @@ extension PostgresStore {
     static let importBatch = 5_000
 
     public func importProducts(from path: String, options: ImportOptions) async throws -> ImportReport {
-        let staged = try StagedImport<ProductImportRow>.products(from: path, options: options)
-        do {
-            let rows = staged.rows
-            let (inserted, updated) = try await inTransaction("importing \(path)", deadline: nil) { [self] connection in
-                var inserted = 0, updated = 0
-                for batch in Self.batchesOfDistinctIDs(rows) {
-                    let counts = try await upsert(batch, on: connection)
-                    inserted += counts.inserted
-                    updated += counts.updated
+        let pipeline = try ImportPipeline.products(from: path, options: options)
+        return try await pipeline.run {
+            try await inTransaction("importing \(path)", deadline: nil) { [self] connection in
+                var changed = false
+                while let rows = try pipeline.next(upTo: Self.importBatch) {
+                    for batch in Self.batchesOfDistinctIDs(rows) {
+                        let counts = try await upsert(batch, on: connection)
+                        pipeline.stored(inserted: counts.inserted, updated: counts.updated, unchanged: batch.count - counts.inserted - counts.updated)
+                        changed = changed || counts.inserted + counts.updated > 0
+                    }
                 }
-                if inserted + updated > 0 { try await PostgresChanges.log(.bulk, origin: origin, on: connection, logger: logger) }
-                return (inserted, updated)
+                if changed { try await PostgresChanges.log(.bulk, origin: origin, on: connection, logger: logger) }
             }
-            staged.report.inserted = inserted
-            staged.report.updated = updated
-            staged.report.unchanged = staged.rows.count - inserted - updated
-            return try staged.finish()
-        } catch {
-            staged.discard()
-            throw error
         }
     }
 
@@ -116,13 +109,12 @@ extension PostgresStore {
         let live = try await withConnection("reading products") { [self] connection in
             Set(try await all("SELECT product_key FROM products WHERE NOT deleted", as: String.self, on: connection))
         }
-        let staged = try StagedImport<EventImportRow>.events(from: path, options: options) { live.contains($0) }
-        do {
-            let rows = staged.rows
-            let (inserted, newShoppers) = try await inTransaction("importing \(path)", deadline: nil) { [self] connection in
-                var inserted = 0, newShoppers = 0
-                for start in stride(from: 0, to: rows.count, by: Self.importBatch) {
-                    let events = rows[start..<min(start + Self.importBatch, rows.count)].map {
+        let pipeline = try ImportPipeline.events(from: path, options: options) { live.contains($0) }
+        return try await pipeline.run {
+            try await inTransaction("importing \(path)", deadline: nil) { [self] connection in
+                var inserted = 0
+                while let rows = try pipeline.next(upTo: Self.importBatch) {
+                    let events = rows.map {
                         Event(shopperID: $0.shopID, productID: $0.productKey, type: $0.type, timestampMillis: $0.timestampMillis,
                               quantity: $0.quantity, price: $0.price)
                     }
@@ -133,18 +125,10 @@ extension PostgresStore {
                         throw CuratorError.invalidInput(file: path, reason: "\(problem.reason), deleted while the file was imported; import it again")
                     }
                     inserted += appended.inserted
-                    newShoppers += created
+                    pipeline.stored(inserted: appended.inserted, unchanged: rows.count - appended.inserted, newShoppers: created)
                 }
                 if inserted > 0 { try await PostgresChanges.log(.bulk, origin: origin, on: connection, logger: logger) }
-                return (inserted, newShoppers)
             }
-            staged.report.inserted = inserted
-            staged.report.unchanged = staged.rows.count - inserted
-            staged.report.newShoppers = newShoppers
-            return try staged.finish()
-        } catch {
-            staged.discard()
-            throw error
         }
     }
 }

@@ -272,28 +272,21 @@ public final class PostgresStore: CuratorStoring {
 
     public func interactionLog() async throws -> InteractionLog {
         try await inTransaction("reading the events", deadline: nil) { [self] connection in
-            var productIndex: [Int64: Int32] = [:]
-            var productKeys: [String] = []
+            var log = InteractionLog.Builder()
             for try await (id, key) in try await connection.query("SELECT id, product_key FROM products WHERE NOT deleted ORDER BY id",
                                                                    logger: logger).decode((Int64, String).self) {
-                productIndex[id] = Int32(productKeys.count)
-                productKeys.append(key)
+                log.addProduct(rowID: id, key: key)
             }
-            var shopperIndex: [Int64: Int32] = [:]
-            var shopperKeys: [String] = []
             for try await (id, key) in try await connection.query("SELECT id, shopper_key FROM shoppers ORDER BY id",
                                                                    logger: logger).decode((Int64, String).self) {
-                shopperIndex[id] = Int32(shopperKeys.count)
-                shopperKeys.append(key)
+                log.addShopper(rowID: id, key: key)
             }
-            var interactions: [InteractionLog.Interaction] = []
             for try await (id, shopper, product, type, ts) in try await connection.query(
                 "SELECT id, shopper_id, product_id, type, ts FROM events ORDER BY id", logger: logger
             ).decode((Int64, Int64, Int64, Int16, Int64).self) {
-                guard let p = productIndex[product], let s = shopperIndex[shopper] else { continue }
-                interactions.append(.init(shopper: s, product: p, type: EventType(code: Int(type)) ?? .view, timestampMillis: ts, eventID: id))
+                log.addEvent(id: id, shopperRowID: shopper, productRowID: product, typeCode: Int(type), timestampMillis: ts)
             }
-            return InteractionLog(shopperKeys: shopperKeys, productKeys: productKeys, interactions: interactions)
+            return log.build()
         }
     }
 
@@ -313,16 +306,16 @@ public final class PostgresStore: CuratorStoring {
         }
     }
 
-    public func shopperSummary(shopID: String, recent: Int) async throws -> (counts: [EventType: Int], recent: [StoredEvent])? {
+    public func shopperSummary(shopID: String, recent: Int) async throws -> ShopperSummary? {
         let key = shopperKey(for: shopID)
         return try await withConnection("reading a shopper") { [self] connection in
             guard let id = try await all("SELECT id FROM shoppers WHERE shopper_key = \(key)", as: Int64.self, on: connection).first else {
                 return nil
             }
-            var counts: [EventType: Int] = [:]
+            var counts: [(code: Int, count: Int)] = []
             for try await (type, n) in try await connection.query("SELECT type, count(*) FROM events WHERE shopper_id = \(id) GROUP BY type",
                                                                    logger: logger).decode((Int16, Int64).self) {
-                if let eventType = EventType(code: Int(type)) { counts[eventType] = Int(n) }
+                counts.append((Int(type), Int(n)))
             }
             var events: [StoredEvent] = []
             for try await (eventID, productKey, type, ts, quantity, price) in try await connection.query("""
@@ -333,7 +326,7 @@ public final class PostgresStore: CuratorStoring {
                 events.append(StoredEvent(id: eventID, shopperKey: key, productID: productKey, type: EventType(code: Int(type)) ?? .view,
                                           timestampMillis: ts, quantity: quantity, price: price))
             }
-            return (counts, events)
+            return ShopperSummary(countsByTypeCode: counts, recent: events)
         }
     }
 
@@ -438,7 +431,7 @@ public final class PostgresStore: CuratorStoring {
                 SELECT (SELECT count(*) FROM events), (SELECT coalesce(max(id), 0) FROM events),
                        (SELECT count(*) FROM products WHERE NOT deleted), (SELECT coalesce(max(updated_at), 0) FROM products)
                 """, logger: logger).decode((Int64, Int64, Int64, Int64).self) {
-                fingerprint = CuratorStore.dataFingerprint(events: events, maxEventID: maxEvent, liveProducts: products, maxProductUpdate: maxUpdate)
+                fingerprint = StoreDigest.data(events: events, maxEventID: maxEvent, liveProducts: products, maxProductUpdate: maxUpdate)
             }
             return fingerprint
         }

@@ -6,8 +6,14 @@ import Foundation
 /// (`PostgresStore`). Both keep the same rules: a batch commits whole or not at all, an event
 /// identical to a stored one counts once, shoppers are kept only under their pseudonyms.
 ///
-/// Async because a shared database is a network away; every call is one transaction.
-public protocol CuratorStoring: AnyObject, Sendable {
+/// Async because a shared database is a network away; every call is one transaction. The whole
+/// interface is the sum of the roles below; a caller asks for the roles it uses
+/// (`any CatalogueStore & EmbeddingStore`), so what it can touch is written in its signature.
+public typealias CuratorStoring = StoreIdentity & CatalogueStore & EventStore & PseudonymSecretStore & EmbeddingStore
+    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying
+
+/// What every store is: its name, where its side files go, its shoppers' pseudonyms, its lifetime.
+public protocol StoreIdentity: AnyObject, Sendable {
     /// The store as a person names it: a file path, or a URL with its password masked.
     var name: String { get }
     /// Where files that belong beside the store go (`STORE.hnsw`), or nil when the store is not a
@@ -19,8 +25,13 @@ public protocol CuratorStoring: AnyObject, Sendable {
     var pseudonymSecretIsExternal: Bool { get }
     /// Identifies the secret in use without revealing it (safe to print or log).
     var pseudonymSecretFingerprint: String { get }
+    /// Ends the store's background work (a shared store's connection pool and listener); calls
+    /// after it fail. A server's application does it last, after the routes and followers stopped.
+    func close() async
+}
 
-    // Catalogue
+/// The catalogue: products by id, upserts and deletes.
+public protocol CatalogueStore: StoreIdentity {
     func product(id: String) async throws -> Product?
     /// Every live product with its row id, in row-id order.
     func allProducts() async throws -> [(rowID: Int64, product: Product)]
@@ -30,8 +41,12 @@ public protocol CuratorStoring: AnyObject, Sendable {
     /// Marks a product deleted (its events stay); false when there is no such live product.
     func deleteProduct(id: String) async throws -> Bool
     func deletedProductRowIDs() async throws -> [Int64]
+    /// The live products among `keys`, with their row ids (a deleted or unknown key is left out).
+    func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)]
+}
 
-    // Events and shoppers
+/// Behaviour: events in, histories and counts out.
+public protocol EventStore: StoreIdentity {
     /// Stores a batch all or none: a batch naming an unknown product is refused whole, with problems.
     func appendEvents(_ events: [Event]) async throws -> AppendedEvents
     /// A shopper's events, oldest first; only the newest `newest` when given.
@@ -39,23 +54,32 @@ public protocol CuratorStoring: AnyObject, Sendable {
     func interactionLog() async throws -> InteractionLog
     func productEventCounts() async throws -> [(productID: String, type: EventType, count: Int)]
     func eventTotals() async throws -> (counts: [EventType: Int], shoppers: Int)
-    func shopperSummary(shopID: String, recent: Int) async throws -> (counts: [EventType: Int], recent: [StoredEvent])?
+    func shopperSummary(shopID: String, recent: Int) async throws -> ShopperSummary?
     func recentShoppers(limit: Int) async throws -> [ShopperOverview]
+    /// The product and type of each stored event among `ids`.
+    func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)]
+    func statistics() async throws -> StoreStatistics
+}
 
-    // The pseudonym secret
+/// The pseudonym secret kept in the store, if it is kept there.
+public protocol PseudonymSecretStore: StoreIdentity {
     func pseudonymSecretLocation() async throws -> PseudonymSecretLocation
     func storedPseudonymSecret() async throws -> PseudonymSecret
     func removeStoredPseudonymSecret() async throws
+}
 
-    // Embeddings and the store's language model
+/// The embedding cache and the store's language model.
+public protocol EmbeddingStore: StoreIdentity {
     func cachedEmbeddings(modelID: String, hashes: [String]) async throws -> [String: [Float]]
     /// Calls `body` with every cached vector of `modelID` (its text hash and raw little-endian Float32 bytes).
     func scanEmbeddings(modelID: String, _ body: (String, UnsafeRawBufferPointer) throws -> Void) async throws
     func saveEmbeddings(modelID: String, _ vectors: [(hash: String, vector: [Float])]) async throws
     func languageModel() async throws -> String?
     func recordLanguageModel(_ model: String) async throws
+}
 
-    // Splits, trained models, evaluations
+/// Splits, trained models and evaluation reports.
+public protocol TrainingStore: StoreIdentity {
     /// Changes whenever the stored events change (compared by splits and trained models).
     func dataFingerprint() async throws -> String
     func saveSplit(_ split: StoredSplit) async throws
@@ -69,13 +93,16 @@ public protocol CuratorStoring: AnyObject, Sendable {
     func modelPayloadSizes() async throws -> [String: Int]
     func saveEvaluation(json: String) async throws
     func latestEvaluation() async throws -> (createdAtMillis: Int64, json: String)?
-    func statistics() async throws -> StoreStatistics
+}
 
-    // Bulk imports: one file, one transaction.
+/// Bulk imports: one file, one transaction.
+public protocol BulkImportStore: StoreIdentity {
     func importProducts(from path: String, options: ImportOptions) async throws -> ImportReport
     func importEvents(from path: String, options: ImportOptions) async throws -> ImportReport
+}
 
-    // Following the writes of other servers (`StoreChange`)
+/// Following the writes of other servers (`StoreChange`).
+public protocol ChangeFeed: StoreIdentity {
     /// True when other servers may write to this store while this one serves it (PostgreSQL):
     /// then a server follows `changes(after:limit:)`. A SQLite file has one server.
     var isShared: Bool { get }
@@ -86,19 +113,13 @@ public protocol CuratorStoring: AnyObject, Sendable {
     /// `productEventCounts()` with the change-log position it is exact at (one snapshot), so a
     /// follower starting there counts every later event once.
     func productEventCountsAndPosition() async throws -> (counts: [(productID: String, type: EventType, count: Int)], position: Int64)
-    /// The live products among `keys`, with their row ids (a deleted or unknown key is left out).
-    func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)]
-    /// The product and type of each stored event among `ids`.
-    func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)]
     /// Calls `ring` soon after another process commits a change (and after a lost connection
     /// comes back, since changes may have been missed meanwhile); nothing for a store that is not shared.
     func notifyOnChanges(_ ring: @escaping @Sendable () -> Void)
+}
 
-    /// Ends the store's background work (a shared store's connection pool and listener); calls
-    /// after it fail. A server's application does it last, after the routes and followers stopped.
-    func close() async
-
-    // Copying a whole store (`curator store copy`)
+/// Copying a whole store (`curator store copy`).
+public protocol StoreCopying: StoreIdentity {
     /// Every row, ids included, read in one transaction.
     func snapshot() async throws -> StoreSnapshot
     /// Writes a snapshot into this store, which must hold no data, in one transaction.
@@ -135,113 +156,21 @@ public struct StoreChange: Sendable, Equatable {
     }
 }
 
-extension CuratorStoring {
+extension StoreIdentity {
     /// The stored key for a shop's shopper id.
     public func shopperKey(for shopID: String) -> String { pseudonymizer.key(forShopID: shopID) }
-
-    public func events(forShopID shopID: String) async throws -> [StoredEvent] { try await events(forShopID: shopID, newest: nil) }
-    public func model(named name: String) async throws -> StoredModel? { try await model(named: name, version: nil) }
-    public func shopperSummary(shopID: String) async throws -> (counts: [EventType: Int], recent: [StoredEvent])? {
-        try await shopperSummary(shopID: shopID, recent: 20)
-    }
-    public func importProducts(from path: String) async throws -> ImportReport { try await importProducts(from: path, options: .init()) }
-    public func importEvents(from path: String) async throws -> ImportReport { try await importEvents(from: path, options: .init()) }
 }
 
-/// The embedded SQLite store (`CuratorStore`) behind the store interface. Reads run where they are
-/// called, as before; writes run on one thread of their own, so a transaction never holds a
-/// thread of Swift's cooperative pool (two on a small machine) while it waits for SQLite's lock.
-public final class SQLiteStore: CuratorStoring {
-    public let database: CuratorStore
-    /// One writer thread for every SQLite store of the process: SQLite takes one writer at a time anyway.
-    private static let writes = WorkerLane(name: "curator-sqlite-writes")
+extension EventStore {
+    public func events(forShopID shopID: String) async throws -> [StoredEvent] { try await events(forShopID: shopID, newest: nil) }
+    public func shopperSummary(shopID: String) async throws -> ShopperSummary? { try await shopperSummary(shopID: shopID, recent: 20) }
+}
 
-    public init(_ database: CuratorStore) { self.database = database }
+extension TrainingStore {
+    public func model(named name: String) async throws -> StoredModel? { try await model(named: name, version: nil) }
+}
 
-    /// Opens (creating and migrating as needed) the store file at `path`.
-    public convenience init(path: String, secret: PseudonymSecretSource = .environment) throws {
-        self.init(try CuratorStore(path: path, secret: secret))
-    }
-
-    public var name: String { database.path }
-    public var sideFilePath: String? { database.path }
-    public var pseudonymizer: ShopperPseudonymizer { database.pseudonymizer }
-    public var pseudonymSecretIsExternal: Bool { database.pseudonymSecretIsExternal }
-    public var pseudonymSecretFingerprint: String { database.pseudonymSecretFingerprint }
-
-    private func write<T: Sendable>(_ body: @escaping @Sendable (CuratorStore) throws -> T) async throws -> T {
-        try await Self.writes.run { [database] in try body(database) }
-    }
-
-    public func product(id: String) throws -> Product? { try database.product(id: id) }
-    public func allProducts() throws -> [(rowID: Int64, product: Product)] { try database.allProducts() }
-    public func productCount(withEmptyTitle: Bool) throws -> Int { try database.productCount(withEmptyTitle: withEmptyTitle) }
-    public func upsertProducts(_ products: [Product]) async throws -> [(rowID: Int64, product: Product)] {
-        try await write { try $0.upsertProducts(products) }
-    }
-    public func deleteProduct(id: String) async throws -> Bool { try await write { try $0.deleteProduct(id: id) } }
-    public func deletedProductRowIDs() throws -> [Int64] { try database.deletedProductRowIDs() }
-
-    public func appendEvents(_ events: [Event]) async throws -> AppendedEvents { try await write { try $0.appendEvents(events) } }
-    public func events(forShopID shopID: String, newest: Int?) throws -> [StoredEvent] {
-        try database.events(forShopID: shopID, newest: newest)
-    }
-    public func interactionLog() throws -> InteractionLog { try database.interactionLog() }
-    public func productEventCounts() throws -> [(productID: String, type: EventType, count: Int)] { try database.productEventCounts() }
-    public func eventTotals() throws -> (counts: [EventType: Int], shoppers: Int) { try database.eventTotals() }
-    public func shopperSummary(shopID: String, recent: Int) throws -> (counts: [EventType: Int], recent: [StoredEvent])? {
-        try database.shopperSummary(shopID: shopID, recent: recent)
-    }
-    public func recentShoppers(limit: Int) throws -> [ShopperOverview] { try database.recentShoppers(limit: limit) }
-
-    public func pseudonymSecretLocation() throws -> PseudonymSecretLocation { try database.pseudonymSecretLocation() }
-    public func storedPseudonymSecret() throws -> PseudonymSecret { try database.storedPseudonymSecret() }
-    public func removeStoredPseudonymSecret() async throws { try await write { try $0.removeStoredPseudonymSecret() } }
-
-    public func cachedEmbeddings(modelID: String, hashes: [String]) throws -> [String: [Float]] {
-        try database.cachedEmbeddings(modelID: modelID, hashes: hashes)
-    }
-    public func scanEmbeddings(modelID: String, _ body: (String, UnsafeRawBufferPointer) throws -> Void) throws {
-        try database.scanEmbeddings(modelID: modelID, body)
-    }
-    public func saveEmbeddings(modelID: String, _ vectors: [(hash: String, vector: [Float])]) async throws {
-        try await write { try $0.saveEmbeddings(modelID: modelID, vectors) }
-    }
-    public func languageModel() throws -> String? { try database.languageModel() }
-    public func recordLanguageModel(_ model: String) async throws { try await write { try $0.recordLanguageModel(model) } }
-
-    public func dataFingerprint() throws -> String { try database.dataFingerprint() }
-    public func saveSplit(_ split: StoredSplit) async throws { try await write { try $0.saveSplit(split) } }
-    public func split(named name: String) throws -> StoredSplit? { try database.split(named: name) }
-    public func saveModel(_ model: StoredModel) async throws -> Int { try await write { try $0.saveModel(model) } }
-    public func model(named name: String, version: Int?) throws -> StoredModel? { try database.model(named: name, version: version) }
-    public func models() throws -> [StoredModel] { try database.models() }
-    public func modelPayloadSizes() throws -> [String: Int] { try database.modelPayloadSizes() }
-    public func saveEvaluation(json: String) async throws { try await write { try $0.saveEvaluation(json: json) } }
-    public func latestEvaluation() throws -> (createdAtMillis: Int64, json: String)? { try database.latestEvaluation() }
-    public func statistics() throws -> StoreStatistics { try database.statistics() }
-
-    public func importProducts(from path: String, options: ImportOptions) async throws -> ImportReport {
-        try await write { try $0.importProducts(from: path, options: options) }
-    }
-    public func importEvents(from path: String, options: ImportOptions) async throws -> ImportReport {
-        try await write { try $0.importEvents(from: path, options: options) }
-    }
-
-    // One server per file: there is no one else's change to follow.
-    public var isShared: Bool { false }
-    public var origin: String { database.path }
-    public func changes(after sequence: Int64, limit: Int) -> [StoreChange] { [] }
-    public func productEventCountsAndPosition() throws -> (counts: [(productID: String, type: EventType, count: Int)], position: Int64) {
-        (try database.productEventCounts(), 0)
-    }
-    public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
-    public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] { try database.eventSummaries(ids: ids) }
-    public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {}
-
-    /// Nothing runs in the background; the file is closed when the store is released.
-    public func close() async {}
-
-    public func snapshot() throws -> StoreSnapshot { try database.snapshot() }
-    public func restore(_ snapshot: StoreSnapshot) async throws { try await write { try $0.restore(snapshot) } }
+extension BulkImportStore {
+    public func importProducts(from path: String) async throws -> ImportReport { try await importProducts(from: path, options: .init()) }
+    public func importEvents(from path: String) async throws -> ImportReport { try await importEvents(from: path, options: .init()) }
 }

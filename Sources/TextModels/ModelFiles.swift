@@ -69,7 +69,7 @@ public struct TokenizerConfig: Sendable, Equatable {
 /// All file checks happen here, up front, so that a missing or half-downloaded model gives one
 /// clear error naming the file and the fetch command, rather than a failure deep in the encoder.
 public struct ModelFiles: Sendable {
-    /// Where Curator looks when neither `--model` nor `CURATOR_MODEL` is given.
+    /// Where Curator looks when neither `--language-model` nor `CURATOR_MODEL` is given.
     public static let defaultRelativePath = "models/all-MiniLM-L6-v2"
     /// Environment variable that overrides the default model folder.
     public static let environmentVariable = "CURATOR_MODEL"
@@ -91,7 +91,7 @@ public struct ModelFiles: Sendable {
     public var vocabPath: String { directory.appendingPathComponent("vocab.txt").path }
     public var tokenizerJSONPath: String { directory.appendingPathComponent("tokenizer.json").path }
 
-    /// Picks the model folder: an explicit path (`--model`), else `$CURATOR_MODEL`, else
+    /// Picks the model folder: an explicit path (`--language-model`), else `$CURATOR_MODEL`, else
     /// `models/all-MiniLM-L6-v2` relative to the current directory.
     public static func resolveDirectory(
         explicit: String? = nil,

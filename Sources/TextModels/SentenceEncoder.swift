@@ -80,7 +80,7 @@ public final class SentenceEncoder: Sendable {
         modelID = try files.modelID()
     }
 
-    /// Convenience: `--model` value or nil → `ModelFiles.resolveDirectory`.
+    /// Convenience: `--language-model` value or nil → `ModelFiles.resolveDirectory`.
     public convenience init(modelPath: String? = nil, options: Options = Options()) throws(TextModelError) {
         try self.init(modelDirectory: ModelFiles.resolveDirectory(explicit: modelPath), options: options)
     }

@@ -49,17 +49,17 @@ extension E5Encoder: TextEncoder {
     public var unknownTokenID: Int32 { tokenizer.unkID }
 }
 
-/// Finds and loads the model a `--model` value names.
+/// Finds and loads the model a `--language-model` value names.
 public enum TextEncoders {
     /// Models Curator knows by name, and the folder each is fetched into.
     public static let known: [(name: String, folder: String)] = [
         ("all-MiniLM-L6-v2", "models/all-MiniLM-L6-v2"),
         (E5Encoder.name, "models/\(E5Encoder.name)"),
     ]
-    /// Used when neither `--model` nor `CURATOR_MODEL` is given.
+    /// Used when neither `--language-model` nor `CURATOR_MODEL` is given.
     public static let defaultModel = "all-MiniLM-L6-v2"
 
-    /// The path a `--model` value stands for: an existing file or folder as given, a known model
+    /// The path a `--language-model` value stands for: an existing file or folder as given, a known model
     /// name as its folder under `models/`, and nothing as `$CURATOR_MODEL` or the default model.
     public static func resolve(_ model: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let value = [model, environment[ModelFiles.environmentVariable]].compactMap { $0 }.first { !$0.isEmpty } ?? defaultModel

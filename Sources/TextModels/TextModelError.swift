@@ -25,7 +25,7 @@ public enum TextModelError: Error, CustomStringConvertible, Sendable, Equatable 
 
     /// How to get the model files again; shown with every file error.
     public static let fetchHint =
-        "fetch the model again with `curator models fetch` (or `scripts/setup`), or point --model / CURATOR_MODEL at a complete Hugging Face model folder"
+        "fetch the model again with `curator models fetch` (or `scripts/setup`), or point --language-model / CURATOR_MODEL at a complete Hugging Face model folder"
 
     public var description: String {
         switch self {

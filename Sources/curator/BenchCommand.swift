@@ -1,6 +1,7 @@
 import ArgumentParser
 import CuratorCore
 import Foundation
+import SQLiteStorage
 import Storage
 
 struct BenchCommand: AsyncParsableCommand {
@@ -36,9 +37,5 @@ struct BenchImport: AsyncParsableCommand {
     }
 }
 
-/// The value below which a share `p` of `values` lies (nearest rank; 0 for no values).
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
+/// The value below which a share `p` of `values` lies (`Percentile`: nearest rank; 0 for no values).
+func percentile(_ values: [Double], _ p: Double) -> Double { Percentile.of(values, p) }

@@ -3,7 +3,9 @@ import CuratorCore
 import CuratorEngine
 import Foundation
 import PostgresStorage
+import SQLiteStorage
 import Storage
+import Stores
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -31,7 +33,7 @@ struct BenchReplicas: AsyncParsableCommand {
     @Option(help: "Seconds per wrk run.") var seconds = 10
     @Option(help: "Open connections for wrk, shared among the replicas.") var connections = 16
     @Option(help: "Writes timed from one replica to another.") var lagSamples = 100
-    @Option(help: "Language model (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Language model (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Then time a server's start, and read its memory, on a synthetic catalogue of this many products in each store (0: skip).")
     var startProducts = 100_000
 
@@ -75,7 +77,7 @@ struct BenchReplicas: AsyncParsableCommand {
         _ = try await local.importEvents(from: shop.eventsPath)
         _ = try await SyntheticCatalogue.embed(local, with: try await CatalogueEmbedding.open(store: local, model: model))
         let copyStart = Date()
-        try await openStore(postgres).restore(try await local.snapshot())
+        try await Stores.open(postgres).restore(try await local.snapshot())
         print(String(format: "copied into PostgreSQL in %.1f s", Date().timeIntervalSince(copyStart)))
         let environment = model.map { ["CURATOR_MODEL": $0] } ?? [:]
         let graph = folder.appendingPathComponent("replica.hnsw").path
@@ -107,7 +109,7 @@ struct BenchReplicas: AsyncParsableCommand {
         let events = try await local.importEvents(from: shop.eventsPath)
         _ = try await CatalogueEmbedding.open(store: local, model: model, switching: true).runAndRecord()
         let copyStart = Date()
-        let shared = try await openStore(postgres)
+        let shared = try await Stores.open(postgres)
         try await shared.restore(try await local.snapshot())
         print(String(format: "ready: %d products, %d events; copied into PostgreSQL in %.1f s", products, events.inserted,
                      Date().timeIntervalSince(copyStart)))
@@ -169,9 +171,8 @@ struct BenchReplicas: AsyncParsableCommand {
             }
             lags.append(Date().timeIntervalSince(written) * 1000)
         }
-        lags.sort()
         print(String(format: "replication lag (product upsert on one replica until another serves it, %d writes): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                     lags.count, lags[lags.count / 2], lags[min(lags.count - 1, lags.count * 99 / 100)], lags[lags.count - 1]))
+                     lags.count, percentile(lags, 0.5), percentile(lags, 0.99), lags.max() ?? 0))
     }
 
     private struct Load {

@@ -5,6 +5,7 @@ import CuratorServer
 import Foundation
 import Linear
 import Recommenders
+import SQLiteStorage
 import Storage
 import TextModels
 
@@ -28,7 +29,7 @@ struct BenchServe: AsyncParsableCommand {
     @Option(help: "Shoppers with history.") var shoppers = 10_000
     @Option(help: "Seconds per wrk run.") var seconds = 10
     @Option(help: "Open connections for wrk.") var connections = 16
-    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Catalogues of at least this many products use the HNSW graph.") var hnswThreshold = 50_000
     @Option(help: "Then train this model (sequential or two-tower; one epoch, sampled softmax) on the synthetic events, hot-swap it in and measure recommendations scored by it.")
     var trained: NeuralModelKind?
@@ -39,7 +40,7 @@ struct BenchServe: AsyncParsableCommand {
     func run() async throws {
         if let store {
             var bench = try BenchReplicas.parse(["--store", store, "--replicas", String(replicas), "--seconds", String(seconds),
-                                                 "--connections", String(connections)] + (model.map { ["--model", $0] } ?? []))
+                                                 "--connections", String(connections)] + (model.map { ["--language-model", $0] } ?? []))
             try await bench.run()
             return
         }
@@ -149,9 +150,8 @@ struct BenchServe: AsyncParsableCommand {
             latencies.append(Date().timeIntervalSince(start) * 1000)
             guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw fail(CuratorError.configuration("product upsert failed")) }
         }
-        latencies.sort()
-        print(String(format: "product upserts (encode + index + store): p50 %.1f ms, p99 %.1f ms over %d", latencies[latencies.count / 2],
-                     latencies[latencies.count * 99 / 100], latencies.count))
+        print(String(format: "product upserts (encode + index + store): p50 %.1f ms, p99 %.1f ms over %d", percentile(latencies, 0.5),
+                     percentile(latencies, 0.99), latencies.count))
 
         // /healthz while one large batch of products is encoded: encoding runs on the server's own
         // threads, so the request threads must stay free to answer.
@@ -184,7 +184,7 @@ struct BenchServe: AsyncParsableCommand {
             throw fail(CuratorError.configuration("the 3,000-product upsert failed"))
         }
         print(String(format: "/healthz during one upsert of 3,000 products (%.1f s): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d", bulkSeconds,
-                     health[health.count / 2], health[health.count * 99 / 100], health[health.count - 1], health.count))
+                     percentile(health, 0.5), percentile(health, 0.99), health.max() ?? 0, health.count))
         serverTask.cancel()
         _ = try? await serverTask.value
 
@@ -198,7 +198,7 @@ struct BenchServe: AsyncParsableCommand {
         let folder = URL(fileURLWithPath: store).deletingLastPathComponent()
         let start = Date()
         let server = try ServeProcess.start(
-            store: store, arguments: ["--model-poll", "0", "--hnsw-threshold", String(hnswThreshold)] + (model.map { ["--model", $0] } ?? []),
+            store: store, arguments: ["--model-poll", "0", "--hnsw-threshold", String(hnswThreshold)] + (model.map { ["--language-model", $0] } ?? []),
             folder: folder, timeout: 120)
         defer { server.stop() }
         let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)

@@ -15,7 +15,7 @@ struct BenchSimilar: ParsableCommand {
         abstract: "Measure how well a language model keeps the sample shop's departments apart and finds kinds by name.")
 
     @Option(help: "Language of the sample shop: en or zh.") var lang: SampleShop.Language = .en
-    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Products in the sample shop.") var products = 600
     @Option(help: "Random seed of the sample shop.") var seed: UInt64 = 42
     @Option(help: "Similar products per product, and results per search.") var k = 10

@@ -28,7 +28,7 @@ struct BenchSoak: AsyncParsableCommand {
     @Option(help: "Event requests per second, 10 events each (known and new shoppers).") var events = 20.0
     @Option(help: "Search requests per second.") var searches = 5.0
     @Option(help: "Product upserts per second, each a new product (encoded and indexed before the answer).") var upserts = 0.5
-    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).")
+    @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).")
     var model: String?
 
     func validate() throws {
@@ -54,7 +54,7 @@ struct BenchSoak: AsyncParsableCommand {
         try runCurator(["sample", "--out", shop, "--products", String(products), "--shoppers", String(shoppers)], store: store)
         try runCurator(["import", "products", shop + "/products.csv"], store: store)
         try runCurator(["import", "events", shop + "/events.csv"], store: store)
-        try runCurator(["embed", "--quiet"] + (model.map { ["--model", $0] } ?? []), store: store)
+        try runCurator(["embed", "--quiet"] + (model.map { ["--language-model", $0] } ?? []), store: store)
         try runCurator(["split"], store: store)
         try runCurator(["train", "--model", "sequential", "--epochs", "2"], store: store)
         print(String(format: "ready in %.0f s", Date().timeIntervalSince(setupStart)))

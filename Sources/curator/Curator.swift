@@ -3,6 +3,7 @@ import CuratorCore
 import Foundation
 import PostgresStorage
 import Storage
+import Stores
 
 @main
 struct Curator: AsyncParsableCommand {
@@ -27,32 +28,27 @@ struct StoreOptions: ParsableArguments {
         valueName: "file"))
     var pseudonymSecretFile: String?
 
-    var path: String { CuratorStore.defaultPath(explicit: store) }
+    var path: String { Stores.defaultLocation(explicit: store) }
+
+    /// Where the pseudonym secret comes from: the file given (which wins over both environment
+    /// variables), else the environment, else the store's own. Passed to every store the command
+    /// opens, never through the process environment.
+    var secret: PseudonymSecretSource {
+        get throws {
+            guard let pseudonymSecretFile else { return .environment }
+            return .external(try PseudonymSecret(contentsOfFile: pseudonymSecretFile))
+        }
+    }
 
     /// Opens the store named by `--store` (or `CURATOR_STORE`): a SQLite file or a PostgreSQL
     /// database (`postgres://…`), created and migrated as needed.
     func open() async throws -> any CuratorStoring {
-        try await openStore(path)
+        try await Stores.open(path, secret: try secret)
     }
 
-    /// The option becomes `CURATOR_PSEUDONYM_SECRET_FILE` (and wins over `CURATOR_PSEUDONYM_SECRET`), so
-    /// every place that opens the store — and every `curator` process a command starts — uses the
-    /// same secret through the one path the library already reads, instead of each call site
-    /// having to pass it on. Parsing finishes before a command starts any work, so nothing reads
-    /// the environment while it changes.
     func validate() throws {
-        guard let pseudonymSecretFile else { return }
-        guard !pseudonymSecretFile.isEmpty else { throw ValidationError("--pseudonym-secret-file needs a path") }
-        unsetenv(PseudonymSecret.hexVariable)
-        setenv(PseudonymSecret.fileVariable, pseudonymSecretFile, 1)
+        if let pseudonymSecretFile, pseudonymSecretFile.isEmpty { throw ValidationError("--pseudonym-secret-file needs a path") }
     }
-}
-
-/// Opens a store by what `--store` takes: a PostgreSQL URL, else a SQLite file (created and
-/// migrated as needed).
-func openStore(_ spec: String) async throws -> any CuratorStoring {
-    if PostgresLocation.isPostgresURL(spec) { return try await PostgresStore.open(try PostgresLocation(url: spec)) }
-    return try SQLiteStore(path: spec)
 }
 
 /// Prints a user-facing error and exits 1, the way every subcommand reports failure.

@@ -12,7 +12,7 @@ struct EmbedCommand: AsyncParsableCommand {
         discussion: "Vectors are saved batch by batch, so an interrupted run resumes where it stopped.")
 
     @OptionGroup var store: StoreOptions
-    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Texts encoded and saved per step.") var batch = 256
     @Flag(help: "No progress line.") var quiet = false
 

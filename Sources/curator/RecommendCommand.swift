@@ -19,7 +19,7 @@ struct RecommendCommand: AsyncParsableCommand {
     @Option(help: "Language of the reasons: en or zh.") var lang: ReasonLanguage = .en
     @Option(help: "Leave out products the shopper had these events with (comma-separated).") var exclude = "purchase,view"
     @Option(help: "Only products in this category (prefix).") var category: String?
-    @Option(help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
+    @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -29,13 +29,12 @@ struct RecommendCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let excludeTypes = try Set(exclude.split(separator: ",").map { name -> EventType in
-                let trimmed = name.trimmingCharacters(in: .whitespaces)
-                guard let type = EventType(rawValue: trimmed) ?? (trimmed == "purchased" ? .purchase : trimmed == "viewed" ? .view : nil) else {
-                    throw ValidationError("--exclude: unknown event type '\(trimmed)'")
-                }
-                return type
-            })
+            let excludeTypes: Set<EventType>
+            do {
+                excludeTypes = try EventType.filter(exclude.split(separator: ",").map(String.init))
+            } catch {
+                throw ValidationError("--exclude: \(error)")
+            }
             let curatorStore = try await store.open()
             let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
             let (vectors, dimension) = try await embedding.upToDateVectors(progress: ProgressLine(label: "embedding new products").callback)

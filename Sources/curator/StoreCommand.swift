@@ -3,6 +3,7 @@ import CuratorCore
 import Foundation
 import PostgresStorage
 import Storage
+import Stores
 
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,18 +29,15 @@ struct StoreCopy: AsyncParsableCommand {
 
     func validate() throws {
         guard from != to else { throw ValidationError("--from and --to name the same store") }
-        if let pseudonymSecretFile {
-            unsetenv(PseudonymSecret.hexVariable)
-            setenv(PseudonymSecret.fileVariable, pseudonymSecretFile, 1)
-        }
     }
 
     func run() async throws {
         do {
             let start = Date()
-            let source = try await openStore(from)
+            let secret: PseudonymSecretSource = try pseudonymSecretFile.map { .external(try PseudonymSecret(contentsOfFile: $0)) } ?? .environment
+            let source = try await Stores.open(from, secret: secret)
             let snapshot = try await source.snapshot()
-            let target = try await openStore(to)
+            let target = try await Stores.open(to, secret: secret)
             try await target.restore(snapshot)
             print("copied \(snapshot.summary) from \(source.name) to \(target.name) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         } catch {

@@ -21,7 +21,7 @@ enum SyntheticCatalogue {
         var vectors = [Float](repeating: 0, count: catalogue.count * d)
         for (i, product) in catalogue.enumerated() {
             if byText[texts[i]] == nil {
-                var rng = SeededGenerator(seed: UInt64(CuratorStore.textHash(texts[i]).prefix(16), radix: 16) ?? 0)
+                var rng = SeededGenerator(seed: UInt64(StoreDigest.text(texts[i]).prefix(16), radix: 16) ?? 0)
                 let prototype = prototypes[categoryRow[product.category]!]
                 var vector = [Float](repeating: 0, count: d)
                 var norm: Float = 0
@@ -35,7 +35,7 @@ enum SyntheticCatalogue {
             vectors.replaceSubrange((i * d)..<((i + 1) * d), with: byText[texts[i]]!)
         }
         try await store.saveEmbeddings(modelID: encoder.modelID, texts.enumerated().map { (i, text) in
-            (CuratorStore.textHash(text), Array(vectors[(i * d)..<((i + 1) * d)]))
+            (StoreDigest.text(text), Array(vectors[(i * d)..<((i + 1) * d)]))
         })
         return vectors
     }

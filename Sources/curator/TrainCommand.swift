@@ -65,7 +65,7 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: NeuralOptions
     @Option(help: "The saved split to train on.") var split = "loo"
-    @Option(name: .customLong("model-dir"), help: "Language model (default: the one the store was embedded with).")
+    @Option(name: .customLong("language-model"), help: "Language model: a name or a folder (default: the one the store was embedded with).")
     var modelDirectory: String?
     @Flag(help: "Also evaluate the trained model on the test part and print the metrics.") var test = false
     @Flag(help: "Train and report, but do not save the model.") var noSave = false

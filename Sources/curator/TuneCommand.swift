@@ -16,7 +16,7 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "How many trials.") var trials = 8
     @Option(help: "The saved split to tune on.") var split = "loo"
     @Option(name: .customLong("search-seed"), help: "Seed of the random search.") var searchSeed: UInt64 = 7
-    @Option(name: .customLong("model-dir"), help: "Language-model folder (default: the one the store was embedded with).")
+    @Option(name: .customLong("language-model"), help: "Language model: a name or a folder (default: the one the store was embedded with).")
     var modelDirectory: String?
     @Flag(help: "Do not save the best trial.") var noSave = false
 

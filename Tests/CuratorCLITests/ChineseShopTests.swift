@@ -12,7 +12,7 @@ final class ChineseShopTests: XCTestCase {
     /// Passed as a path: the tests run in a temporary folder, where the bare name would not resolve.
     static let e5 = repoRoot.appendingPathComponent("models/multilingual-e5-small").path
     static let miniLM = repoRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    /// The model comes from the store (or --model), never from the caller's shell.
+    /// The model comes from the store (or --language-model), never from the caller's shell.
     static let environment = ["CURATOR_MODEL": ""]
 
     var folder: URL!
@@ -45,7 +45,7 @@ final class ChineseShopTests: XCTestCase {
         try curator(["sample", "--out", "shop-\(lang)", "--lang", lang, "--products", "\(products)", "--shoppers", "\(shoppers)"])
         try curator(["import", "products", "--store", store, "shop-\(lang)/products.csv"])
         try curator(["import", "events", "--store", store, "shop-\(lang)/events.csv"])
-        try curator(["embed", "--quiet", "--store", store, "--model", Self.e5])
+        try curator(["embed", "--quiet", "--store", store, "--language-model", Self.e5])
     }
 
     func products(_ reply: RunningServer.Reply) -> [[String: Any]] {
@@ -57,7 +57,7 @@ final class ChineseShopTests: XCTestCase {
     }
 
     func testSimilarProductsStayInTheirDepartment() throws {
-        let result = try curator(["bench", "similar", "--lang", "zh", "--model", Self.e5, "--products", "300", "--json"])
+        let result = try curator(["bench", "similar", "--lang", "zh", "--language-model", Self.e5, "--products", "300", "--json"])
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
         let department = try XCTUnwrap(report["similar_same_department"] as? Double)
         let kind = try XCTUnwrap(report["similar_same_kind"] as? Double)
@@ -113,7 +113,7 @@ final class ChineseShopTests: XCTestCase {
         try renamed.write(to: folder.appendingPathComponent("zh/products.csv"), atomically: true, encoding: .utf8)
         try curator(["import", "products", "--store", "mixed.sqlite", "en/products.csv"])
         try curator(["import", "products", "--store", "mixed.sqlite", "zh/products.csv"])
-        try curator(["embed", "--quiet", "--store", "mixed.sqlite", "--model", Self.e5])
+        try curator(["embed", "--quiet", "--store", "mixed.sqlite", "--language-model", Self.e5])
         let server = try RunningServer(folder: folder, store: "mixed.sqlite", environment: Self.environment)
         defer { _ = server.stop() }
 
@@ -166,15 +166,15 @@ final class ChineseShopTests: XCTestCase {
         }
         try curator(["sample", "--out", "shop", "--lang", "zh", "--products", "60", "--shoppers", "5"])
         try curator(["import", "products", "--store", "zh.sqlite", "shop/products.csv"])
-        let embed = try curator(["embed", "--quiet", "--store", "zh.sqlite", "--model", Self.miniLM])
+        let embed = try curator(["embed", "--quiet", "--store", "zh.sqlite", "--language-model", Self.miniLM])
         XCTAssertTrue(embed.stderr.contains("warning") && embed.stderr.contains("multilingual-e5-small"), embed.stderr)
         // An English shop reads fine: no warning.
         try curator(["sample", "--out", "en", "--products", "60", "--shoppers", "5"])
         try curator(["import", "products", "--store", "en.sqlite", "en/products.csv"])
-        let english = try curator(["embed", "--quiet", "--store", "en.sqlite", "--model", Self.miniLM])
+        let english = try curator(["embed", "--quiet", "--store", "en.sqlite", "--language-model", Self.miniLM])
         XCTAssertFalse(english.stderr.contains("warning"), english.stderr)
         // With e5 the Chinese shop embeds without one.
-        let e5 = try curator(["embed", "--quiet", "--store", "zh.sqlite", "--model", Self.e5])
+        let e5 = try curator(["embed", "--quiet", "--store", "zh.sqlite", "--language-model", Self.e5])
         XCTAssertFalse(e5.stderr.contains("warning"), e5.stderr)
     }
 }

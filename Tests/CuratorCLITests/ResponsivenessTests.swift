@@ -1,3 +1,4 @@
+import CuratorCore
 import Foundation
 import Synchronization
 import TestSupport
@@ -31,17 +32,14 @@ final class ResponsivenessTests: XCTestCase {
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
-    static func percentile(_ values: [Double], _ p: Double) -> Double {
-        let sorted = values.sorted()
-        return sorted[min(sorted.count - 1, Int(p * Double(sorted.count)))]
-    }
+    static func percentile(_ values: [Double], _ p: Double) -> Double { Percentile.of(values, p) }
 
     func testHealthAndRecommendationsAnswerDuringALargeUpsertAndAModelSwap() async throws {
         let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0", "--open-shopper-reads"])
         defer { _ = server.stop() }
         // A model trained while the server runs, so the reload below swaps it in for real.
         XCTAssertEqual(try CLI.run(["split", "--store", "s.sqlite"], in: folder).status, 0)
-        let trained = try CLI.run(["train", "--store", "s.sqlite", "--model", "sequential", "--epochs", "2", "--model-dir", ModelFolder.path], in: folder)
+        let trained = try CLI.run(["train", "--store", "s.sqlite", "--model", "sequential", "--epochs", "2", "--language-model", ModelFolder.path], in: folder)
         XCTAssertEqual(trained.status, 0, trained.stderr)
         for _ in 0..<20 { _ = try await timed(server, "/healthz") }
 

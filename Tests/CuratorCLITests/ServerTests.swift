@@ -433,7 +433,7 @@ final class ServerTests: XCTestCase {
         // A model trained while the server runs is swapped in without a restart.
         var models = try await server.request("GET", "/v1/models")
         XCTAssertEqual((models.object["in_use"] as? [String: Any])?["name"] as? String, "semantic")
-        let env = ["--model-dir", ModelFolder.path]
+        let env = ["--language-model", ModelFolder.path]
         XCTAssertEqual(try CLI.run(["split", "--store", "s.sqlite"], in: folder).status, 0)
         let trained = try CLI.run(["train", "--store", "s.sqlite", "--model", "sequential", "--epochs", "2"] + env, in: folder)
         XCTAssertEqual(trained.status, 0, trained.stderr)

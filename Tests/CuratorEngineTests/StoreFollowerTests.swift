@@ -2,6 +2,7 @@ import CuratorCore
 import CuratorEngine
 import Foundation
 import PostgresStorage
+import SQLiteStorage
 import Storage
 import StoreTestSupport
 import TestSupport

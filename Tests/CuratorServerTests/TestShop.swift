@@ -4,6 +4,7 @@ import CuratorServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import SQLiteStorage
 import Storage
 import TestSupport
 import TextModels

@@ -2,6 +2,7 @@ import CuratorCore
 import Foundation
 import PostgresNIO
 import PostgresStorage
+import SQLiteStorage
 import Storage
 import TestSupport
 import XCTest

@@ -2,6 +2,7 @@ import CuratorCore
 import Foundation
 import PostgresNIO
 import PostgresStorage
+import SQLiteStorage
 import Storage
 import TestSupport
 import XCTest
@@ -60,7 +61,7 @@ final class PostgresEventsTests: XCTestCase {
                 [event("ann", "P1", at: 1), event("ann", "NOPE", at: 2), event("bob", "GONE", at: 3)],
                 pseudonymizer: pseudonymizer, on: db, logger: logger)
             XCTAssertEqual(refused.problems.map(\.index), [1, 2])
-            XCTAssertEqual(refused.problems.map(\.reason), ["unknown product 'NOPE'", "unknown product 'GONE'"])
+            XCTAssertEqual(refused.problems.map(\.reason), [EventProblem.unknownProductReason("NOPE"), EventProblem.unknownProductReason("GONE")])
             XCTAssertEqual(refused.isNew, [false, false, false])
             let stored = try await count("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM shoppers)", on: db)
             XCTAssertEqual(stored, 0, "a refused batch left rows behind")

@@ -24,8 +24,8 @@ final class HashVectorsTests: XCTestCase {
     }
 
     func testTextHashesAreUnchanged() {
-        XCTAssertEqual(CuratorStore.textHash("Trail Hiking Backpack 30L"), "44925113e26549ae42b0f0ca2a02feb0")
-        XCTAssertEqual(CuratorStore.textHash("防晒霜 SPF50 清爽型"), "9dc030be4b53abee02a2ad01f87c1fc6")
-        XCTAssertEqual(CuratorStore.textHash(""), "e3b0c44298fc1c149afbf4c8996fb924")
+        XCTAssertEqual(StoreDigest.text("Trail Hiking Backpack 30L"), "44925113e26549ae42b0f0ca2a02feb0")
+        XCTAssertEqual(StoreDigest.text("防晒霜 SPF50 清爽型"), "9dc030be4b53abee02a2ad01f87c1fc6")
+        XCTAssertEqual(StoreDigest.text(""), "e3b0c44298fc1c149afbf4c8996fb924")
     }
 }

@@ -1,5 +1,6 @@
 import CuratorCore
 import Foundation
+import SQLiteStorage
 import Storage
 import StoreTestSupport
 import XCTest

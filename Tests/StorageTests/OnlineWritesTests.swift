@@ -63,7 +63,7 @@ final class OnlineWritesTests: XCTestCase {
             let deletedIDs = try await store.deletedProductRowIDs()
             XCTAssertEqual(deletedIDs, [stored[1].rowID])
             let refused = try await store.appendEvents([Event(shopperID: "s", productID: "P2", type: .view, timestampMillis: 1)])
-            XCTAssertEqual(refused.problems.first?.reason, "unknown product 'P2'", "\(test.backend): a deleted product takes no events")
+            XCTAssertEqual(refused.problems.first?.reason, EventProblem.unknownProductReason("P2"), "\(test.backend): a deleted product takes no events")
             // An upsert brings it back under its old row id.
             let back = try await store.upsertProducts([Product(id: "P2", title: "Two again")])
             XCTAssertEqual(back.first?.rowID, stored[1].rowID)

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import PostgresStorage
+import SQLiteStorage
 import Storage
 import TestSupport
 

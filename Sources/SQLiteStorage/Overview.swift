@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import GRDB
+import Storage
 
 extension CuratorStore {
     /// The most recently active shoppers, newest first. Read from the `shoppers_last_seen`

@@ -1,5 +1,5 @@
 import CuratorCore
-import GRDB
+import Foundation
 
 /// What is in a store, as `curator stats` reports it.
 public struct StoreStatistics: Sendable, Codable, Equatable {
@@ -24,37 +24,13 @@ public struct StoreStatistics: Sendable, Codable, Equatable {
     }
 }
 
-extension CuratorStore {
-    public func statistics() throws -> StoreStatistics {
-        try read { db in
-            let shoppers = try Int.fetchOne(db, sql: "SELECT count(*) FROM shoppers") ?? 0
-            let products = try Int.fetchOne(db, sql: "SELECT count(*) FROM products WHERE deleted = 0") ?? 0
-            let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
-            var byType: [String: Int] = [:]
-            for type in EventType.allCases { byType[type.rawValue] = 0 }
-            for row in try Row.fetchAll(db, sql: "SELECT type, count(*) AS n FROM events GROUP BY type") {
-                if let type = EventType(code: row["type"]) { byType[type.rawValue] = row["n"] }
-            }
-            let pairs = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT DISTINCT shopper_id, product_id FROM events)") ?? 0
-            let lengths = try Int.fetchAll(db, sql: "SELECT count(*) AS n FROM events GROUP BY shopper_id ORDER BY n")
-            let range = try Row.fetchOne(db, sql: "SELECT min(ts) AS a, max(ts) AS b FROM events")
-            return StoreStatistics(shoppers: shoppers, products: products, events: events, eventsByType: byType, shopperProductPairs: pairs,
-                                   historyLengths: lengths, firstEventMillis: range?["a"], lastEventMillis: range?["b"])
-        }
-    }
-}
-
 extension StoreStatistics {
     /// The figures from the counts every store reads the same way (one definition of density
     /// and of the history percentiles for both stores).
     /// - Parameter historyLengths: events per shopper who has any, ascending.
     public init(shoppers: Int, products: Int, events: Int, eventsByType: [String: Int], shopperProductPairs pairs: Int,
                 historyLengths lengths: [Int], firstEventMillis first: Int64?, lastEventMillis last: Int64?) {
-        func percentile(_ p: Double) -> Int {
-            guard !lengths.isEmpty else { return 0 }
-            let index = min(lengths.count - 1, Int((p * Double(lengths.count - 1)).rounded()))
-            return lengths[index]
-        }
+        func percentile(_ p: Double) -> Int { Percentile.of(sorted: lengths, p) ?? 0 }
         var byType = eventsByType
         for type in EventType.allCases where byType[type.rawValue] == nil { byType[type.rawValue] = 0 }
         self.init(shoppers: shoppers, products: products, events: events, eventsByType: byType,

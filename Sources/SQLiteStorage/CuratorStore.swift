@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import GRDB
+import Storage
 
 /// The embedded default store: one SQLite file in WAL mode holding the catalogue, pseudonymous
 /// shoppers, events, cached embeddings, evaluation splits and trained model versions.

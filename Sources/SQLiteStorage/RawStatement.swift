@@ -1,6 +1,7 @@
 import CuratorCore
 import GRDB
 import GRDBSQLite
+import Storage
 
 /// Binds and steps a prepared GRDB statement through the SQLite C API, for bulk paths where
 /// building `StatementArguments` per row would cost more than the insert itself.

@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import GRDB
+import Storage
 
 extension CuratorStore {
     public func product(id: String) throws -> Product? {
@@ -94,28 +95,16 @@ extension CuratorStore {
     /// still indexed, so models rank the whole live catalogue.
     public func interactionLog() throws -> InteractionLog {
         try read { db in
-            var productIndex: [Int64: Int32] = [:]
-            var productKeys: [String] = []
+            var log = InteractionLog.Builder()
             let products = try Row.fetchCursor(db, sql: "SELECT id, product_key FROM products WHERE deleted = 0 ORDER BY id")
-            while let row = try products.next() {
-                productIndex[row[0]] = Int32(productKeys.count)
-                productKeys.append(row[1])
-            }
-            var shopperIndex: [Int64: Int32] = [:]
-            var shopperKeys: [String] = []
+            while let row = try products.next() { log.addProduct(rowID: row[0], key: row[1]) }
             let shoppers = try Row.fetchCursor(db, sql: "SELECT id, shopper_key FROM shoppers ORDER BY id")
-            while let row = try shoppers.next() {
-                shopperIndex[row[0]] = Int32(shopperKeys.count)
-                shopperKeys.append(row[1])
-            }
-            var interactions: [InteractionLog.Interaction] = []
+            while let row = try shoppers.next() { log.addShopper(rowID: row[0], key: row[1]) }
             let events = try Row.fetchCursor(db, sql: "SELECT id, shopper_id, product_id, type, ts FROM events")
             while let row = try events.next() {
-                guard let product = productIndex[row[2]], let shopper = shopperIndex[row[1]] else { continue }
-                interactions.append(.init(shopper: shopper, product: product, type: EventType(code: row[3]) ?? .view,
-                                          timestampMillis: row[4], eventID: row[0]))
+                log.addEvent(id: row[0], shopperRowID: row[1], productRowID: row[2], typeCode: row[3], timestampMillis: row[4])
             }
-            return InteractionLog(shopperKeys: shopperKeys, productKeys: productKeys, interactions: interactions)
+            return log.build()
         }
     }
 }

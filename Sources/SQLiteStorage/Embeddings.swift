@@ -1,15 +1,11 @@
 import CuratorCore
 import Foundation
 import GRDB
+import Storage
 
 /// Embedding vectors cached by (model id, text hash): re-encoding a catalogue touches only
 /// products whose text changed, and a second model keeps its own vectors beside the first.
 extension CuratorStore {
-    /// A short, stable hash of the exact text the model reads.
-    public static func textHash(_ text: String) -> String {
-        TextDigest.hex(text, bytes: 16)
-    }
-
     /// The cached vectors among `hashes`, by hash.
     public func cachedEmbeddings(modelID: String, hashes: [String]) throws -> [String: [Float]] {
         var result: [String: [Float]] = [:]
@@ -63,22 +59,4 @@ extension CuratorStore {
     static func floats(from data: Data) -> [Float] { VectorBytes.floats(data) }
 
     static func floats(from bytes: UnsafeRawBufferPointer) -> [Float] { VectorBytes.floats(bytes) }
-}
-
-/// How every store keeps a vector: its Floats as raw little-endian bytes.
-public enum VectorBytes {
-    public static func data(_ vector: [Float]) -> Data {
-        vector.withUnsafeBufferPointer { Data(buffer: $0) }
-    }
-
-    public static func floats(_ data: Data) -> [Float] {
-        data.withUnsafeBytes { floats($0) }
-    }
-
-    /// Copied, not bound: a database's bytes carry no alignment promise.
-    public static func floats(_ bytes: UnsafeRawBufferPointer) -> [Float] {
-        var out = [Float](repeating: 0, count: bytes.count / MemoryLayout<Float>.size)
-        out.withUnsafeMutableBytes { target in target.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<target.count])) }
-        return out
-    }
 }

@@ -1,36 +1,7 @@
 import CuratorCore
 import Foundation
 import GRDB
-
-/// A saved evaluation split: which stored events are train, validation or test.
-public struct StoredSplit: Sendable, Hashable {
-    public var name: String
-    public var kind: String
-    /// The options the split was made with, as JSON text.
-    public var parameters: String
-    /// The data the split was made from; a different fingerprint means the events changed since.
-    public var dataFingerprint: String
-    public var createdAtMillis: Int64
-    /// (event id, part name) for every event in the split; events left out (k-core) have no row.
-    public var assignments: [(eventID: Int64, part: String)]
-
-    public static func == (a: StoredSplit, b: StoredSplit) -> Bool {
-        a.name == b.name && a.kind == b.kind && a.parameters == b.parameters && a.dataFingerprint == b.dataFingerprint
-            && a.assignments.map(\.eventID) == b.assignments.map(\.eventID) && a.assignments.map(\.part) == b.assignments.map(\.part)
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
-
-    public init(name: String, kind: String, parameters: String, dataFingerprint: String, createdAtMillis: Int64,
-                assignments: [(eventID: Int64, part: String)]) {
-        self.name = name
-        self.kind = kind
-        self.parameters = parameters
-        self.dataFingerprint = dataFingerprint
-        self.createdAtMillis = createdAtMillis
-        self.assignments = assignments
-    }
-}
+import Storage
 
 extension CuratorStore {
     /// Identifies the current events and catalogue, so saved splits and models can tell
@@ -41,14 +12,8 @@ extension CuratorStore {
                 SELECT (SELECT count(*) FROM events), (SELECT ifnull(max(id), 0) FROM events),
                        (SELECT count(*) FROM products WHERE deleted = 0), (SELECT ifnull(max(updated_at), 0) FROM products)
                 """)!
-            return Self.dataFingerprint(events: row[0], maxEventID: row[1], liveProducts: row[2], maxProductUpdate: row[3])
+            return StoreDigest.data(events: row[0], maxEventID: row[1], liveProducts: row[2], maxProductUpdate: row[3])
         }
-    }
-
-    /// The fingerprint of a store's data from its counts (one formula for every store, so a copy
-    /// of a store has its fingerprint).
-    public static func dataFingerprint(events: Int64, maxEventID: Int64, liveProducts: Int64, maxProductUpdate: Int64) -> String {
-        TextDigest.hex("\(events)-\(maxEventID)-\(liveProducts)-\(maxProductUpdate)", bytes: 8)
     }
 
     /// Saves a split under its name, replacing one of the same name, in one transaction.

@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import GRDB
+import Storage
 
 /// Writes the server makes one request at a time: each call is one transaction, durable when it returns.
 extension CuratorStore {
@@ -20,10 +21,10 @@ extension CuratorStore {
                 if let row = try Int64.fetchOne(findProduct, arguments: [key]) {
                     productRows[key] = row
                 } else {
-                    problems.append(EventProblem(index: index, field: "product_id", reason: "unknown product '\(event.productID)'"))
+                    problems.append(.unknownProduct(index: index, productID: event.productID))
                 }
             }
-            if !problems.isEmpty { return AppendedEvents(isNew: [Bool](repeating: false, count: events.count), problems: problems) }
+            if !problems.isEmpty { return .refused(count: events.count, problems: problems) }
             var writer = try EventWriter(db: db, pseudonymizer: pseudonymizer)
             var isNew: [Bool] = []
             isNew.reserveCapacity(events.count)
@@ -77,30 +78,18 @@ extension CuratorStore {
     }
 
     /// A shopper's event counts per type and their most recent events, newest first.
-    public func shopperSummary(shopID: String, recent: Int = 20) throws -> (counts: [EventType: Int], recent: [StoredEvent])? {
+    public func shopperSummary(shopID: String, recent: Int = 20) throws -> ShopperSummary? {
         let key = shopperKey(for: shopID)
         return try read { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM shoppers WHERE shopper_key = ?", arguments: [key]) else { return nil }
-            var counts: [EventType: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT type, count(*) FROM events WHERE shopper_id = ? GROUP BY type", arguments: [id]) {
-                if let type = EventType(code: row[0]) { counts[type] = row[1] }
-            }
+            let counts = try Row.fetchAll(db, sql: "SELECT type, count(*) FROM events WHERE shopper_id = ? GROUP BY type", arguments: [id])
+                .map { (code: $0[0] as Int, count: $0[1] as Int) }
             let events = try Row.fetchAll(db, sql: """
                 SELECT e.id, ?, p.product_key, e.type, e.ts, e.quantity, e.price
                 FROM events e JOIN products p ON p.id = e.product_id
                 WHERE e.shopper_id = ? ORDER BY e.ts DESC, e.id DESC LIMIT ?
                 """, arguments: [key, id, recent]).map(Self.storedEvent(from:))
-            return (counts, events)
+            return ShopperSummary(countsByTypeCode: counts, recent: events)
         }
-    }
-}
-
-extension Product {
-    /// The product as a store keeps it (either store): text cleaned as on import, e-mail
-    /// addresses and phone numbers masked, the id trimmed, the price in canonical decimal form.
-    public func cleanedForStore() -> Product {
-        Product(id: TextCleaning.identifier(id), title: TextCleaning.clean(title), description: TextCleaning.clean(description),
-                brand: TextCleaning.clean(brand), category: TextCleaning.clean(category), price: price.flatMap(FieldParsing.decimal),
-                inStock: inStock)
     }
 }

@@ -1,5 +1,6 @@
 import CuratorCore
 import GRDB
+import Storage
 
 /// Writes events inside one open transaction: finds or creates each shopper under their
 /// pseudonym (cached per shop id) and inserts the event unless an identical one is stored.

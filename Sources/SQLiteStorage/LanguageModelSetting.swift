@@ -1,12 +1,13 @@
 import CuratorCore
 import Foundation
 import GRDB
+import Storage
 
 /// Which language model made the store's product vectors (`store_meta.language_model`).
 ///
 /// Why it is recorded: vectors of two models live in different spaces, so a server, a search
 /// query or a training run must use the model the catalogue was embedded with; `curator embed
-/// --model` is the one place that changes it.
+/// --language-model` is the one place that changes it.
 extension CuratorStore {
     static let languageModelKey = "language_model"
 
