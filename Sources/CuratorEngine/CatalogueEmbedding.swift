@@ -8,7 +8,7 @@ public struct CatalogueEmbedding: Sendable {
     /// Called with (done, total) after each saved batch.
     public typealias Progress = @Sendable (Int, Int) -> Void
 
-    public let store: any CuratorStoring
+    public let store: any CatalogueStore & EmbeddingStore
     public let encoder: any TextEncoder
     /// Where encoding runs when set (a server's encoder lane, so it never holds a thread of the
     /// cooperative pool); inline otherwise (the CLI, which has nothing else to do meanwhile).
@@ -17,7 +17,7 @@ public struct CatalogueEmbedding: Sendable {
     /// How the model was named when opened (`modelSpec`), recorded by `runAndRecord`.
     public var modelSpec: String?
 
-    public init(store: any CuratorStoring, encoder: any TextEncoder, template: ProductTextTemplate = .standard) {
+    public init(store: any CatalogueStore & EmbeddingStore, encoder: any TextEncoder, template: ProductTextTemplate = .standard) {
         self.store = store
         self.encoder = encoder
         self.template = template
@@ -28,7 +28,7 @@ public struct CatalogueEmbedding: Sendable {
     /// recorded one is an error unless `switching` (what `curator embed --language-model` does), because
     /// its vectors would not be comparable with the stored ones.
     public static func open(
-        store: any CuratorStoring, model requested: String?, options: SentenceEncoder.Options = .init(), switching: Bool = false,
+        store: any CatalogueStore & EmbeddingStore, model requested: String?, options: SentenceEncoder.Options = .init(), switching: Bool = false,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> CatalogueEmbedding {
         let asked = [requested, environment[ModelFiles.environmentVariable]].compactMap { $0 }.first { !$0.isEmpty }

@@ -29,7 +29,7 @@ extension EvaluationRun {
 
     /// Saves `storefrontJSON()` as the store's newest evaluation; returns whether there was one.
     @discardableResult
-    public func saveForStorefront(in store: any CuratorStoring) async throws -> Bool {
+    public func saveForStorefront(in store: any TrainingStore) async throws -> Bool {
         guard let json = try storefrontJSON() else { return false }
         try await store.saveEvaluation(json: json)
         return true

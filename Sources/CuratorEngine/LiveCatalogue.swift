@@ -74,13 +74,13 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     /// Loads every live product of the store with its vector and popularity from its events,
     /// and builds, or loads and reconciles, the HNSW graph when the catalogue is large.
-    public static func load(from store: any CuratorStoring, vectors: [Float], dimension: Int,
+    public static func load(from store: any CatalogueStore & ChangeFeed, vectors: [Float], dimension: Int,
                             indexOptions: IndexOptions = IndexOptions()) async throws -> LiveCatalogue {
         try await load(from: store, products: try await store.allProducts(), vectors: vectors, dimension: dimension, indexOptions: indexOptions)
     }
 
     /// As above, for products already read from the store (with `vectors` in their order).
-    public static func load(from store: any CuratorStoring, products: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
+    public static func load(from store: any CatalogueStore & ChangeFeed, products: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
                             indexOptions: IndexOptions = IndexOptions()) async throws -> LiveCatalogue {
         let (counts, position) = try await store.productEventCountsAndPosition()
         let deleted = products.count >= indexOptions.threshold ? try await store.deletedProductRowIDs() : []

@@ -16,7 +16,7 @@ public struct LoadedSplit: Sendable {
     public var name: String { saved.name }
 
     /// Rebuilds the split saved as `name` (`curator split`).
-    public static func load(named name: String, from store: any CuratorStoring) async throws -> LoadedSplit {
+    public static func load(named name: String, from store: any EventStore & TrainingStore) async throws -> LoadedSplit {
         guard let saved = try await store.split(named: name) else {
             throw CuratorError.notFound(what: "split '\(name)' (make one with: curator split)")
         }

@@ -64,6 +64,10 @@ public struct RecommendationList: Sendable, Codable, Hashable {
     }
 }
 
+/// What the engine needs of a store: the catalogue, events, vectors, saved models and, on a
+/// shared store, the change feed (no imports, copies or secrets).
+public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed
+
 /// Recommends from the language model's product vectors: a shopper's vector is the
 /// recency- and event-weighted mean of their history's vectors, and products are ranked by
 /// similarity to it; shoppers without history get what is popular. Every item carries
@@ -74,7 +78,7 @@ public struct RecommendationEngine: Sendable {
 
     /// Where state lives; only the engine reads and writes it, so the store and the live
     /// catalogue always change together.
-    let store: any CuratorStoring
+    let store: any EngineStore
     /// What requests rank: products, vectors, popularity and the model in use, in memory.
     let catalogue: LiveCatalogue
     /// The language model for product texts and search queries; nil for an engine over vectors
@@ -91,7 +95,7 @@ public struct RecommendationEngine: Sendable {
     public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
 
-    init(store: any CuratorStoring, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int) {
+    init(store: any EngineStore, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int) {
         precondition(historyLimit > 0, "the history limit must be positive")
         let lanes = EngineLanes()
         self.store = store
@@ -106,10 +110,10 @@ public struct RecommendationEngine: Sendable {
 
     /// The engine a server runs: products and vectors already read (`CatalogueEmbedding.upToDateCatalogue`),
     /// and the language model that encodes new products and search queries.
-    public static func load(embedding: CatalogueEmbedding, catalogue: CatalogueVectors,
+    public static func load(store: any EngineStore, embedding: CatalogueEmbedding, catalogue: CatalogueVectors,
                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
                             historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
-        let store = embedding.store
+        precondition(embedding.store === store, "the embedding reads and writes the engine's store")
         let live = try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
                                                 dimension: catalogue.dimension, indexOptions: indexOptions)
         return RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit)
@@ -117,7 +121,7 @@ public struct RecommendationEngine: Sendable {
 
     /// An engine that ranks without a language model. - Parameter vectors: one unit vector per
     /// product in `store.allProducts()` order.
-    public static func load(store: any CuratorStoring, vectors: [Float], dimension: Int,
+    public static func load(store: any EngineStore, vectors: [Float], dimension: Int,
                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
                             historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
         let live = try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions)

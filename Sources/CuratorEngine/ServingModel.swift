@@ -41,7 +41,7 @@ public struct ServingModel: Sendable {
     }
 
     /// Loads version `version` of `name` (nil: the newest) from the store.
-    public static func load(named name: String, version: Int? = nil, from store: any CuratorStoring,
+    public static func load(named name: String, version: Int? = nil, from store: any TrainingStore,
                             productIDs: [String], vectors: [Float], lmDimension: Int) async throws -> ServingModel {
         guard let stored = try await store.model(named: name, version: version) else {
             throw CuratorError.notFound(what: "trained model '\(name)'\(version.map { " version \($0)" } ?? "") (train one with: curator train --model \(name))")
@@ -52,7 +52,7 @@ public struct ServingModel: Sendable {
 
     /// The newest saved version among the servable models trained over the store's current
     /// language model, without its weights.
-    public static func latest(in store: any CuratorStoring) async throws -> StoredModel? {
+    public static func latest(in store: any TrainingStore & EmbeddingStore) async throws -> StoredModel? {
         let languageModel = try await store.languageModel()
         return try await store.models()
             .filter { servableNames.contains($0.name) && TrainingRecord(metricsJSON: $0.metrics).fits(languageModel: languageModel) }

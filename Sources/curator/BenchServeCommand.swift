@@ -71,7 +71,7 @@ struct BenchServe: AsyncParsableCommand {
         let restartStart = Date()
         // What `curator serve` does on start.
         let reloaded = try await embedding.upToDateCatalogue()
-        let engine = try await RecommendationEngine.load(embedding: embedding, catalogue: reloaded, indexOptions: indexOptions)
+        let engine = try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: reloaded, indexOptions: indexOptions)
         print(String(format: "restart: %d product vectors reloaded and the catalogue ready in %.2f s (vector search: %@)", engine.productCount,
                      Date().timeIntervalSince(restartStart), engine.indexOrigin))
 

@@ -66,8 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             let curatorStore = try await store.open()
             let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
             let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
-            let engine = try await RecommendationEngine.load(
-                embedding: embedding, catalogue: catalogue,
+            let engine = try await RecommendationEngine.load(store: curatorStore, embedding: embedding, catalogue: catalogue,
                 indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
                 historyLimit: historyLimit)
             printErr("curator: vector search: \(engine.indexOrigin)")

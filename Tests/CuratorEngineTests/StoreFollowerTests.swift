@@ -13,7 +13,7 @@ import XCTest
 final class StoreFollowerTests: XCTestCase {
     private func engine(on store: any CuratorStoring) async throws -> RecommendationEngine {
         let embedding = CatalogueEmbedding(store: store, encoder: WordHashEncoder())
-        return try await RecommendationEngine.load(embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
+        return try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
     }
 
     private func product(_ id: String, _ title: String) -> Product {

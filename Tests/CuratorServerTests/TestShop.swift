@@ -39,7 +39,7 @@ struct TestShop {
             Event(shopperID: event.0, productID: event.1, type: event.2, timestampMillis: 1_700_000_000_000 + Int64(i) * 1_000)
         })
         let embedding = CatalogueEmbedding(store: store, encoder: WordHashEncoder())
-        engine = try await RecommendationEngine.load(embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
+        engine = try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
         var settings = ServerConfiguration(port: 0, apiKeys: [Self.adminKey: .admin, Self.eventsKey: .events], modelPollSeconds: 0)
         configuration(&settings)
         server = CuratorHTTPServer(engine: engine, configuration: settings)
