@@ -7,10 +7,21 @@ let package = Package(
     products: [
         .executable(name: "curator", targets: ["curator"]),
         .library(name: "CuratorCore", targets: ["CuratorCore"]),
+        .library(name: "Linear", targets: ["Linear"]),
         .library(name: "TextModels", targets: ["TextModels"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "SQLiteStorage", targets: ["SQLiteStorage"]),
+        .library(name: "PostgresStorage", targets: ["PostgresStorage"]),
+        .library(name: "Stores", targets: ["Stores"]),
         .library(name: "Recommenders", targets: ["Recommenders"]),
+        .library(name: "VectorSearch", targets: ["VectorSearch"]),
+        .library(name: "Explanations", targets: ["Explanations"]),
         .library(name: "CuratorEngine", targets: ["CuratorEngine"]),
+        .library(name: "CuratorServer", targets: ["CuratorServer"]),
+        // Deterministic synthetic data for tests and the benchmarks package (not part of the engine).
+        .library(name: "SyntheticData", targets: ["SyntheticData"]),
+        // What the benchmarks package's tests share with these (prerequisites that fail in CI).
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -55,6 +66,7 @@ let package = Package(
         .target(name: "CHNSW", linkerSettings: [.linkedLibrary("stdc++")]),
         .target(name: "VectorSearch", dependencies: ["Linear", "CHNSW", "CuratorCore"]),
         .target(name: "Explanations", dependencies: ["CuratorCore"]),
+        .target(name: "SyntheticData", dependencies: ["CuratorCore", "VectorSearch"]),
         // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.
         .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear", "VectorSearch"]),
         .target(
@@ -71,8 +83,8 @@ let package = Package(
         .executableTarget(
             name: "curator",
             dependencies: [
-                "CuratorCore", "Linear", "Storage", "SQLiteStorage", "Stores", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
-                "CuratorServer", "VectorSearch", "PostgresStorage",
+                "CuratorCore", "Linear", "Storage", "Stores", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
+                "CuratorServer", "PostgresStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +104,7 @@ let package = Package(
                                                           .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
-        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch"]),
+        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "SyntheticData"]),
         // The engine in process, on both stores: a replica following another's changes.
         .testTarget(name: "CuratorEngineTests", dependencies: ["CuratorEngine", "CuratorCore", "Storage", "SQLiteStorage", "PostgresStorage", "TestSupport",
                                                              "StoreTestSupport"]),

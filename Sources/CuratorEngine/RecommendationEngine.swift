@@ -365,24 +365,21 @@ public struct RecommendationEngine: Sendable {
         return found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
     }
 
-    /// Share of the exact top-k that the trained model's graph finds, over a sample of
-    /// histories (product ids, oldest first); nil without a model graph. For benchmarks.
-    public func modelIndexRecall(histories: [[String]], k: Int) -> Double? {
+    /// The trained model's top `k` for a history (product ids, oldest first), through its graph
+    /// as served or, `exhaustive`, by scoring every product: what a recall measurement compares.
+    /// Nil without a trained model (or, not exhaustive, without a model graph).
+    public func trainedModelRanking(history: [String], k: Int, exhaustive: Bool) -> [String]? {
         catalogue.read { view in
-            guard let model = view.model, view.modelIndex != nil else { return nil }
+            guard let model = view.model, exhaustive || view.modelIndex != nil else { return nil }
+            let rows = history.compactMap { view.rows[$0] }
+            guard !rows.isEmpty else { return [] }
             let request = RecommendationRequest(k: k)
-            var hits = 0, total = 0
-            for history in histories {
-                let rows = history.compactMap { view.rows[$0] }
-                guard !rows.isEmpty else { continue }
-                let excluded = Set(rows)
-                let approximate = Set(Self.personalTopK(model: model, historyRows: rows, k: k, excluded: excluded, request: request, view: view).map(\.row))
-                let state = Self.personalState(model: model, historyRows: rows, view: view)
-                let exact = Self.personalExactTopK(model: model, state: state, k: k, excluded: excluded, request: request, view: view)
-                hits += exact.filter { approximate.contains($0.row) }.count
-                total += exact.count
-            }
-            return total == 0 ? nil : Double(hits) / Double(total)
+            let excluded = Set(rows)
+            let ranked = exhaustive
+                ? Self.personalExactTopK(model: model, state: Self.personalState(model: model, historyRows: rows, view: view), k: k,
+                                         excluded: excluded, request: request, view: view)
+                : Self.personalTopK(model: model, historyRows: rows, k: k, excluded: excluded, request: request, view: view)
+            return ranked.map { view.products[$0.row].id }
         }
     }
 

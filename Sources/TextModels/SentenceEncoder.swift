@@ -20,7 +20,7 @@ public final class SentenceEncoder: Sendable {
     public enum Parallelism: String, Sendable, CaseIterable {
         /// Batches (or parts of a batch) run side by side, one thread each, so every step —
         /// products, attention, GELU, LayerNorm — runs in parallel with no synchronisation
-        /// inside a batch. The faster choice for many texts (measured: see `curator bench encode`).
+        /// inside a batch. The faster choice for many texts (measured: see `scripts/bench encode`).
         /// A call with a single text still uses `.splitColumns`.
         case splitBatches = "batches"
         /// One batch at a time; each matrix product is split by output columns across the

@@ -10,7 +10,7 @@ import FoundationNetworking
 
 /// Blocking work (encoding, store writes, model swaps) runs on the server's own threads: while
 /// 10,000 products are encoded and a trained model is swapped in, `/healthz` and recommendations
-/// keep answering. The bound is loose on purpose (the machine is shared); `curator bench serve`
+/// keep answering. The bound is loose on purpose (the machine is shared); `scripts/bench serve`
 /// measures the tight figures.
 final class ResponsivenessTests: XCTestCase {
     var folder: URL!

@@ -218,7 +218,7 @@ final class E5TokenizerTests: XCTestCase {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let bytes = texts.reduce(0) { $0 + $1.utf8.count } * rounds
         print("UnigramTokenizer: \(tokens) tokens in \(elapsed): \(Int(Double(tokens) / seconds)) tokens/s, \(Int(Double(texts.count * rounds) / seconds)) texts/s, \(Int(Double(bytes) / seconds / 1e6)) MB/s")
-        // Speed is a benchmark's figure (`curator bench encode`), printed above, never a timed assertion.
+        // Speed is a benchmark's figure (`scripts/bench encode`), printed above, never a timed assertion.
         XCTAssertGreaterThan(tokens, 0)
         _ = model
     }

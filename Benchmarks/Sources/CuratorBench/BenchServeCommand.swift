@@ -32,8 +32,8 @@ struct BenchServe: AsyncParsableCommand {
     @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: the one the store was embedded with, else $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Catalogues of at least this many products use the HNSW graph.") var hnswThreshold = 50_000
     @Option(help: "Then train this model (sequential or two-tower; one epoch, sampled softmax) on the synthetic events, hot-swap it in and measure recommendations scored by it.")
-    var trained: NeuralModelKind?
-    @Option(help: "A PostgreSQL server (postgres://…): measure replicas on it instead, beside SQLite in the same run (`curator bench replicas`).")
+    var trained: String?
+    @Option(help: "A PostgreSQL server (postgres://…): measure replicas on it instead, beside SQLite in the same run (`scripts/bench replicas`).")
     var store: String?
     @Option(help: "With --store: the replicas of the scaled-out run.") var replicas = 2
 
@@ -93,7 +93,8 @@ struct BenchServe: AsyncParsableCommand {
         let recommend = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
         print("recommendations: \(recommend.summary)")
 
-        if let kind = trained {
+        if let trained {
+            guard let kind = NeuralModelKind(rawValue: trained) else { throw fail(CuratorError.configuration("--trained must be sequential or two-tower")) }
             // Trained in this process with both cores, saved as `curator train` would, then swapped
             // in while the server runs, exactly as a newly trained version is picked up.
             let log = try await store.interactionLog()
@@ -113,7 +114,7 @@ struct BenchServe: AsyncParsableCommand {
                          summary.seconds, engine.productCount, Date().timeIntervalSince(swapStart)))
             var sample: [[String]] = []
             for shopper in 1...min(200, shoppers) { sample.append(try await store.events(forShopID: String(format: "S%05d", shopper)).map(\.productID)) }
-            if let recall = engine.modelIndexRecall(histories: sample, k: 10) {
+            if let recall = Self.graphRecall(engine, histories: sample, k: 10) {
                 print(String(format: "%@ graph recall@10 against its exact ranking: %.4f (%d shoppers)", serving.name, recall, sample.count))
             }
             _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])
@@ -206,5 +207,18 @@ struct BenchServe: AsyncParsableCommand {
             throw fail(CuratorError.configuration("curator serve did not answer /healthz on the bench store:\n\(server.stderrTail())"))
         }
         return Date().timeIntervalSince(start)
+    }
+
+    /// Share of the trained model's exact top-k that its graph finds, over a sample of histories;
+    /// nil without a model graph.
+    static func graphRecall(_ engine: RecommendationEngine, histories: [[String]], k: Int) -> Double? {
+        var hits = 0, total = 0
+        for history in histories where !history.isEmpty {
+            guard let approximate = engine.trainedModelRanking(history: history, k: k, exhaustive: false),
+                  let exact = engine.trainedModelRanking(history: history, k: k, exhaustive: true) else { return nil }
+            hits += Set(approximate).intersection(exact).count
+            total += exact.count
+        }
+        return total == 0 ? nil : Double(hits) / Double(total)
     }
 }

@@ -2,10 +2,11 @@ import ArgumentParser
 import CuratorCore
 import CuratorEngine
 import Foundation
+import LanguageModelFit
 import Storage
 import TextModels
 
-/// `curator bench similar`: how well a language model reads the sample shop — the share of each
+/// `scripts/bench similar`: how well a language model reads the sample shop — the share of each
 /// product's most similar products in its own department and kind, and whether kind names as
 /// searches (in the shop's language and in the other one) find that kind. Run it per model and
 /// language to choose the model a shop should embed with.
@@ -14,7 +15,7 @@ struct BenchSimilar: ParsableCommand {
         commandName: "similar",
         abstract: "Measure how well a language model keeps the sample shop's departments apart and finds kinds by name.")
 
-    @Option(help: "Language of the sample shop: en or zh.") var lang: SampleShop.Language = .en
+    @Option(help: "Language of the sample shop: en or zh.") var lang = "en"
     @Option(name: .customLong("language-model"), help: "Language model: all-MiniLM-L6-v2, multilingual-e5-small or a folder (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Products in the sample shop.") var products = 600
     @Option(help: "Random seed of the sample shop.") var seed: UInt64 = 42
@@ -31,6 +32,7 @@ struct BenchSimilar: ParsableCommand {
         do {
             let encoder: any TextEncoder
             do { encoder = try TextEncoders.load(model) } catch { throw error.curatorError }
+            guard let lang = SampleShop.Language(rawValue: lang) else { throw CuratorError.configuration("--lang must be en or zh") }
             let shop = SampleShop(products: products, shoppers: 1, language: lang, seed: seed)
             var fit = SemanticFit(encoder: encoder, k: k)
             if let template { fit.template = ProductTextTemplate(template) }

@@ -4,10 +4,33 @@ import Foundation
 import SQLiteStorage
 import Storage
 
-struct BenchCommand: AsyncParsableCommand {
+/// `curator-bench`: Curator's benchmarks and experiments, each printing its figures with the
+/// command that produced them (docs/benchmarks.md). `scripts/bench NAME [options]` builds and runs it.
+@main
+struct CuratorBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure Curator's speed on this machine.",
-        subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self, BenchHistoryRole.self, BenchReplicas.self])
+        commandName: "curator-bench", abstract: "Measure Curator's speed and accuracy on this machine.",
+        subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self,
+                      BenchHistoryRole.self, BenchReplicas.self])
+}
+
+/// The `curator` binary the server-level benchmarks start: `$CURATOR_BIN`, else the one
+/// `swift build -c release` left in the main package's build folder.
+func curatorBinary() throws -> URL {
+    if let path = ProcessInfo.processInfo.environment["CURATOR_BIN"], !path.isEmpty { return URL(fileURLWithPath: path) }
+    let candidates = ["../.build/release/curator", ".build/release/curator"]
+    for path in candidates where FileManager.default.isExecutableFile(atPath: path) { return URL(fileURLWithPath: path).standardizedFileURL }
+    throw CuratorError.configuration("no curator binary: build it (swift build -c release --product curator) or set CURATOR_BIN; scripts/bench does both")
+}
+
+/// Prints a user-facing error and exits 1.
+func fail(_ error: Error) -> ExitCode {
+    FileHandle.standardError.write(Data("curator-bench: error: \(error)\n".utf8))
+    return ExitCode.failure
+}
+
+func printErr(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 struct BenchImport: AsyncParsableCommand {

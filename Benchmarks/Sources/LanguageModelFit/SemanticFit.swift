@@ -9,7 +9,7 @@ import TextModels
 /// and the reasons show) come from its own department, and does a kind's name as a search —
 /// in the shop's language or in the other one — find products of that kind? A model that cannot
 /// read the catalogue's script (all-MiniLM on Chinese) scores near chance here, which is what
-/// `curator bench similar` makes visible before a shop picks its model.
+/// `scripts/bench similar` makes visible before a shop picks its model.
 public struct SemanticFit: Sendable {
     public let encoder: any TextEncoder
     /// Neighbours per product and results per search.

@@ -5,6 +5,7 @@ import Foundation
 import Linear
 import Recommenders
 import Storage
+import Stores
 import TextModels
 
 /// Measures how a shopper's history should meet the language model when the model tells
@@ -21,17 +22,18 @@ struct BenchHistoryRole: AsyncParsableCommand {
             newest history products joined into one text, encoded as a query. Candidates are always passages.
             """)
 
-    @OptionGroup var store: StoreOptions
+    @Option(help: "The store: a SQLite file or postgres://… (default: $CURATOR_STORE or ./curator.sqlite).") var store: String?
     @Option(help: "The saved split.") var split = "loo"
-    @Option(help: "The part to evaluate: validation or test.") var part: SplitPart = .test
+    @Option(help: "The part to evaluate: validation or test.") var part = "test"
     @Option(help: "Newest history titles in the one-text query (3).") var titles = 10
 
     func run() async throws {
         do {
-            let curatorStore = try await store.open()
+            let curatorStore = try await Stores.open(Stores.defaultLocation(explicit: store))
             let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: nil)
             let encoder = embedding.encoder
             let loaded = try await LoadedSplit.load(named: split, from: curatorStore)
+            guard let part = SplitPart(rawValue: part) else { throw CuratorError.configuration("--part must be validation or test") }
             let set = EvaluationSet(split: loaded.data, part: part)
             let products = try await curatorStore.allProducts().map(\.product)
             guard products.count == loaded.data.log.productCount else {

@@ -3,9 +3,10 @@ import CuratorCore
 import Dispatch
 import Foundation
 import Synchronization
+import SyntheticData
 import VectorSearch
 
-/// `curator bench search`: exact (BLAS) and HNSW nearest-neighbour search on synthetic
+/// `scripts/bench search`: exact (BLAS) and HNSW nearest-neighbour search on synthetic
 /// clustered unit vectors: build time, one-query latency, batched throughput, HNSW recall
 /// against exact, and an open-loop load test at a target request rate.
 struct BenchSearch: ParsableCommand {

@@ -20,7 +20,7 @@ struct ServeProcess: Sendable {
             throw CuratorError.configuration("cannot write the server's output files in \(folder.path)")
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.executableURL = try curatorBinary()
         process.arguments = ["serve", "--store", store, "--port", "0"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: outPath)

@@ -1,5 +1,6 @@
 import CuratorCore
 import Foundation
+import VectorSearch
 
 /// Clustered unit vectors that resemble text embeddings more than uniform random vectors do:
 /// each point is a cluster centre plus a component inside a low-dimensional subspace of its

@@ -125,7 +125,7 @@ struct BenchSoak: AsyncParsableCommand {
     /// Runs this same curator binary with the store in the environment; its output goes to ours.
     private func runCurator(_ arguments: [String], store: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.executableURL = try curatorBinary()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CURATOR_STORE"] = store
