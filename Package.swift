@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "CuratorServer", targets: ["CuratorServer"]),
         // Deterministic synthetic data for tests and the benchmarks package (not part of the engine).
         .library(name: "SyntheticData", targets: ["SyntheticData"]),
+        // Runs other programs (pip, curator, wrk) for the CLI, the benchmarks and the tests.
+        .library(name: "ChildProcesses", targets: ["ChildProcesses"]),
         // What the benchmarks package's tests share with these (prerequisites that fail in CI).
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
@@ -67,6 +69,7 @@ let package = Package(
         .target(name: "VectorSearch", dependencies: ["Linear", "CHNSW", "CuratorCore"]),
         .target(name: "Explanations", dependencies: ["CuratorCore"]),
         .target(name: "SyntheticData", dependencies: ["CuratorCore", "VectorSearch"]),
+        .target(name: "ChildProcesses"),
         // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.
         .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear", "VectorSearch"]),
         .target(
@@ -84,7 +87,7 @@ let package = Package(
             name: "curator",
             dependencies: [
                 "CuratorCore", "Linear", "Storage", "Stores", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
-                "CuratorServer", "PostgresStorage",
+                "CuratorServer", "PostgresStorage", "ChildProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,9 +99,9 @@ let package = Package(
         .target(name: "StoreTestSupport", dependencies: ["Storage", "SQLiteStorage", "PostgresStorage", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
                 path: "Tests/StoreTestSupport"),
         .testTarget(name: "CuratorCoreTests", dependencies: ["CuratorCore"]),
-        .testTarget(name: "LinearTests", dependencies: ["Linear", "TestSupport"]),
+        .testTarget(name: "LinearTests", dependencies: ["Linear", "TestSupport", "ChildProcesses"]),
         .testTarget(name: "TextModelsTests", dependencies: ["TextModels", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "SQLiteStorage", "CuratorCore", "TestSupport", "StoreTestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "SQLiteStorage", "CuratorCore", "ChildProcesses", "TestSupport", "StoreTestSupport",
                                                    .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "SQLiteStorage", "CuratorCore", "StoreTestSupport",
                                                           .product(name: "PostgresNIO", package: "postgres-nio")]),
@@ -114,7 +117,7 @@ let package = Package(
                                                              .product(name: "Hummingbird", package: "hummingbird"),
                                                              .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `curator` binary as a user would: exit codes, files, kill -9.
-        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "CuratorCore", "Storage", "SQLiteStorage", "TestSupport", "StoreTestSupport", "PostgresStorage",
+        .testTarget(name: "CuratorCLITests", dependencies: ["curator", "CuratorCore", "ChildProcesses", "Storage", "SQLiteStorage", "TestSupport", "StoreTestSupport", "PostgresStorage",
                                                              .product(name: "PostgresNIO", package: "postgres-nio")]),
     ]
 )

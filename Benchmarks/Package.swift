@@ -42,6 +42,7 @@ let package = Package(
                 .product(name: "CuratorEngine", package: "Curator"),
                 .product(name: "CuratorServer", package: "Curator"),
                 .product(name: "SyntheticData", package: "Curator"),
+                .product(name: "ChildProcesses", package: "Curator"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CuratorBench"

@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A readers-writer lock: many readers at once, or one writer. The one lock of the project,
-/// shared by the vector indexes and the live catalogue.
+/// A readers-writer lock: many readers at once, or one writer. The one readers-writer lock of
+/// the project, shared by the vector indexes and the live catalogue (short exclusive sections
+/// elsewhere use `Mutex`).
 ///
 /// The `pthread_rwlock_t` lives in memory allocated once in `init` and freed in `deinit`:
 /// pthread locks must not move while in use, and Swift does not promise a stable address for

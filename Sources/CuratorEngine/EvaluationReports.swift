@@ -38,12 +38,9 @@ extension EvaluationRun {
     private static func json(split: LoadedSplit, part: SplitPart, results: [ModelResult]) throws -> String {
         var models: [String: [String: Double]] = [:]
         for r in results { models[r.name] = r.report.metrics.filter { $0.value.isFinite } }
-        let object: [String: Any] = [
-            "split": split.name, "part": part.rawValue, "shoppers": results.first?.report.shoppers ?? 0,
-            "products": results.first?.report.products ?? 0, "k": cutoffs, "order": results.map(\.name), "models": models,
-            "early_stopping_set": results.filter(\.report.onEarlyStoppingSet).map(\.name),
-        ]
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return try CuratorJSON.text(EvaluationSummary(
+            split: split.name, part: part.rawValue, shoppers: results.first?.report.shoppers ?? 0, products: results.first?.report.products ?? 0,
+            k: cutoffs, order: results.map(\.name), models: models, earlyStoppingSet: results.filter(\.report.onEarlyStoppingSet).map(\.name)))
     }
 
     /// The table `curator evaluate` prints: a heading line, then one line per model.
@@ -129,9 +126,9 @@ extension EvaluationRun {
         for (i, shopper) in set.shoppers.enumerated() {
             let targets = set.targets(at: i).map { log.productKeys[Int($0)] }
             let ranked = result.rankings.ranking(at: i).prefix(20).map { log.productKeys[Int($0)] }
-            var object: [String: Any] = ["user": log.shopperKeys[Int(shopper)], "targets": targets, "ranked": ranked]
-            if targets.count == 1 { object["target"] = targets[0] }
-            out += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            let line = RankingDumpLine(user: log.shopperKeys[Int(shopper)], targets: targets, target: targets.count == 1 ? targets[0] : nil,
+                                       ranked: Array(ranked))
+            out += try CuratorJSON.text(line) + "\n"
         }
         try out.write(toFile: path, atomically: true, encoding: .utf8)
     }

@@ -44,19 +44,12 @@ public struct TrainingData: Sendable {
                      in store: any CuratorStoring) async throws -> Int {
         let record = TrainingRecord(splitName: split.name, splitFingerprint: split.fingerprint, earlyStoppingPart: model.earlyStoppingPart,
                                     languageModel: try await store.languageModel())
-        var metrics: [String: Any] = [
-            "validation_ndcg@10": summary.bestValidationNDCG ?? 0, "best_epoch": summary.bestEpoch,
-            "epochs": summary.epochs.count, "training_seconds": summary.seconds,
-        ]
-        metrics.merge(extraMetrics) { $1 }
-        metrics.merge(record.metrics) { $1 }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        var metrics = ModelMetrics(validationNDCG10: summary.bestValidationNDCG ?? 0, bestEpoch: summary.bestEpoch,
+                                   epochs: summary.epochs.count, trainingSeconds: summary.seconds, extra: extraMetrics)
+        record.record(into: &metrics)
         let version = try await store.saveModel(StoredModel(
-            name: model.name, dataFingerprint: dataFingerprint,
-            parameters: String(decoding: try encoder.encode(model.configuration), as: UTF8.self),
-            metrics: String(decoding: try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self),
-            payload: try model.serialized(productKeys: productKeys)))
+            name: model.name, dataFingerprint: dataFingerprint, parameters: try CuratorJSON.text(model.configuration),
+            metrics: try CuratorJSON.text(metrics), payload: try model.serialized(productKeys: productKeys)))
 
         let reloaded = try await ServingModel.load(named: model.name, version: version, from: store, productIDs: productKeys,
                                              vectors: vectors, lmDimension: dimension)

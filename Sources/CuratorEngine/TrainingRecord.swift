@@ -34,38 +34,28 @@ public struct TrainingRecord: Sendable, Equatable {
     /// recorded stopped on validation whenever they have a best epoch (that is how `train` and
     /// `tune` always ran).
     public init(metricsJSON: String) {
-        let object = (try? JSONSerialization.jsonObject(with: Data(metricsJSON.utf8))) as? [String: Any] ?? [:]
-        splitName = object[Key.split] as? String
-        splitFingerprint = object[Key.splitFingerprint] as? String
-        languageModel = object[Key.languageModel] as? String
-        if let part = object[Key.earlyStoppingPart] as? String {
+        let metrics = ModelMetrics(json: metricsJSON)
+        splitName = metrics.split
+        splitFingerprint = metrics.splitFingerprint
+        languageModel = metrics.languageModel
+        if let part = metrics.earlyStoppingPart {
             earlyStoppingPart = SplitPart(rawValue: part)
         } else {
-            earlyStoppingPart = object[Key.bestEpoch] != nil ? .validation : nil
+            earlyStoppingPart = metrics.bestEpoch != nil ? .validation : nil
         }
     }
 
-    /// The record's entries, to merge into the metrics saved with a model.
-    var metrics: [String: Any] {
-        var out: [String: Any] = [:]
-        if let splitName { out[Key.split] = splitName }
-        if let splitFingerprint { out[Key.splitFingerprint] = splitFingerprint }
-        if let earlyStoppingPart { out[Key.earlyStoppingPart] = earlyStoppingPart.rawValue }
-        if let languageModel { out[Key.languageModel] = languageModel }
-        return out
+    /// The record written into the metrics saved with a model.
+    func record(into metrics: inout ModelMetrics) {
+        metrics.split = splitName
+        metrics.splitFingerprint = splitFingerprint
+        metrics.earlyStoppingPart = earlyStoppingPart?.rawValue
+        metrics.languageModel = languageModel
     }
 
     /// Whether the model was trained on exactly this split (a model saved before fingerprints
     /// were recorded is taken at its split's name).
     public func wasTrained(on split: LoadedSplit) -> Bool {
         splitName == split.name && (splitFingerprint.map { $0 == split.fingerprint } ?? true)
-    }
-
-    enum Key {
-        static let split = "split"
-        static let splitFingerprint = "split_fingerprint"
-        static let earlyStoppingPart = "early_stopping_part"
-        static let bestEpoch = "best_epoch"
-        static let languageModel = "language_model"
     }
 }

@@ -1,3 +1,4 @@
+import CuratorCore
 import Foundation
 import Hummingbird
 
@@ -52,17 +53,7 @@ struct APIError: Error, HTTPResponseError, Sendable {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = Body(error: .init(status: Int(status.code), message: message, field: field, items: items.isEmpty ? nil : items))
-        let data = try APIEncoding.encoder.encode(body)
+        let data = try CuratorJSON.encoder().encode(body)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// The one JSON encoder of the API: sorted keys, so equal documents are equal bytes (clients and
-/// tests may compare responses as text).
-enum APIEncoding {
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

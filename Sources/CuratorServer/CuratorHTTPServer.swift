@@ -69,7 +69,7 @@ public struct CuratorHTTPServer: Sendable {
         SessionController(access: access, sessions: sessions).addRoutes(to: v1.group("sessions"))
         EventController(engine: engine, access: access, metrics: metrics).addRoutes(to: v1.group("events"))
         ProductController(engine: engine, access: access).addRoutes(to: v1.group("products"))
-        CategoryController(engine: engine, access: access).addRoutes(to: v1.group("categories"))
+        CategoryController(access: access, engine: engine).addRoutes(to: v1.group("categories"))
         ShopperController(engine: engine, access: access).addRoutes(to: v1.group("shoppers"))
         RecommendationController(engine: engine, access: access).addRoutes(to: v1.group("recommendations"))
         ModelController(engine: engine, access: access, logger: logger).addRoutes(to: v1.group("models"))

@@ -1,3 +1,4 @@
+import CuratorCore
 import Foundation
 import Hummingbird
 
@@ -14,7 +15,8 @@ struct CuratorRequestContext: RequestContext {
 
     var maxUploadSize: Int { maxBodyBytes }
     var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
-    var responseEncoder: JSONEncoder { APIEncoding.encoder }
+    /// Curator's one JSON configuration (`CuratorJSON`): sorted keys, so equal documents are equal bytes.
+    var responseEncoder: JSONEncoder { CuratorJSON.encoder() }
 }
 
 /// Reads the credential and sets the body limit before any route runs.

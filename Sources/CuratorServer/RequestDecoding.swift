@@ -23,7 +23,7 @@ struct APIRequestDecoder: RequestDecoder {
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request body is empty; send JSON") }
         do {
-            return try JSONDecoder().decode(type, from: Data(buffer: buffer))
+            return try CuratorJSON.decoder().decode(type, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw Self.apiError(error)
         }

@@ -77,7 +77,7 @@ struct SessionSigner: Sendable {
 
     func issue(_ claims: SessionClaims) -> String {
         // Encoding a struct of a string, a bool and two integers cannot fail.
-        let json = (try? JSONEncoder().encode(claims)) ?? Data()
+        let json = (try? CuratorJSON.encoder().encode(claims)) ?? Data()
         let signed = Self.prefix + Base64URL.encode(json)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(signed.utf8), using: secret.key)
         return signed + "." + Base64URL.encode(Data(mac))
@@ -107,7 +107,7 @@ struct SessionSigner: Sendable {
             throw .badSignature
         }
         guard let payload = Base64URL.decode(signed.dropFirst(Self.prefix.count)),
-              let claims = try? JSONDecoder().decode(SessionClaims.self, from: payload) else {
+              let claims = try? CuratorJSON.decoder().decode(SessionClaims.self, from: payload) else {
             throw .malformed
         }
         guard claims.expiresAt > now else { throw .expired(at: claims.expiresAt) }

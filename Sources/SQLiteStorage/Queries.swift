@@ -32,7 +32,7 @@ extension CuratorStore {
             try Row.fetchAll(db, sql: """
                 SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
                 WHERE deleted = 0 AND product_key IN (SELECT value FROM json_each(?)) ORDER BY id
-                """, arguments: [String(decoding: try JSONEncoder().encode(keys), as: UTF8.self)]).map { row in
+                """, arguments: [try CuratorJSON.text(keys)]).map { row in
                     (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]))
                 }
         }
@@ -45,7 +45,7 @@ extension CuratorStore {
             try Row.fetchAll(db, sql: """
                 SELECT p.product_key, e.type FROM events e JOIN products p ON p.id = e.product_id
                 WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id
-                """, arguments: [String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)]).compactMap { row in
+                """, arguments: [try CuratorJSON.text(ids)]).compactMap { row in
                     EventType(code: row[1]).map { (productID: row[0], type: $0) }
                 }
         }

@@ -25,7 +25,7 @@ public enum TextModelError: Error, CustomStringConvertible, Sendable, Equatable 
 
     /// How to get the model files again; shown with every file error.
     public static let fetchHint =
-        "fetch the model again with `curator models fetch` (or `scripts/setup`), or point --language-model / CURATOR_MODEL at a complete Hugging Face model folder"
+        "fetch the model again with `curator models fetch all`, or point --language-model / CURATOR_MODEL at a complete Hugging Face model folder"
 
     public var description: String {
         switch self {
@@ -44,7 +44,7 @@ public enum TextModelError: Error, CustomStringConvertible, Sendable, Equatable 
         case .libraryMissing(let message):
             return message
         case .e5ModelFile(let path, let problem):
-            return "model file \(path) \(problem); run `curator models fetch multilingual-e5-small` (or scripts/setup) to get a good copy"
+            return "model file \(path) \(problem); run `curator models fetch multilingual-e5-small` to get a good copy"
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CuratorCore
 import Foundation
-import PostgresStorage
 import Storage
 import Stores
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcesses
 import CuratorCore
 import Foundation
 import Linear
@@ -225,17 +226,10 @@ private func encodeFailure(_ message: String) -> ExitCode {
 }
 
 private func runTool(_ arguments: [String], hint: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
     do {
-        try process.run()
+        try ChildProcess.tool(arguments[0], Array(arguments.dropFirst())).runChecked(hint: hint)
     } catch {
-        throw encodeFailure("cannot start \(arguments[0]): \(error.localizedDescription); \(hint)")
-    }
-    process.waitUntilExit()
-    if process.terminationStatus != 0 {
-        throw encodeFailure("\(arguments.prefix(4).joined(separator: " ")) failed with status \(process.terminationStatus); \(hint)")
+        throw encodeFailure("\(error)")
     }
 }
 

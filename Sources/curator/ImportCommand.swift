@@ -50,9 +50,7 @@ private func runImport(_ arguments: ImportArguments, _ body: (any CuratorStoring
         throw fail(error)
     }
     if arguments.json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        print(try CuratorJSON.text(report))
     } else {
         var parts = ["\(report.inserted) new"]
         if report.kind == "products" {

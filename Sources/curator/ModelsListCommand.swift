@@ -1,5 +1,6 @@
 import ArgumentParser
 import CuratorCore
+import CuratorEngine
 import Foundation
 import Storage
 
@@ -20,17 +21,13 @@ struct ModelsListCommand: AsyncParsableCommand {
             let current = try await curatorStore.dataFingerprint()
             let formatter = ISO8601DateFormatter()
             if json {
-                let objects: [[String: Any]] = models.map { m in
-                    [
-                        "name": m.name, "version": m.version,
-                        "created": formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMillis) / 1000)),
-                        "data_fingerprint": m.dataFingerprint, "current_data": m.dataFingerprint == current,
-                        "bytes": sizes["\(m.name)@\(m.version)"] ?? 0,
-                        "parameters": (try? JSONSerialization.jsonObject(with: Data(m.parameters.utf8))) ?? m.parameters,
-                        "metrics": (try? JSONSerialization.jsonObject(with: Data(m.metrics.utf8))) ?? m.metrics,
-                    ]
-                }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys]), as: UTF8.self))
+                print(try CuratorJSON.text(models.map { m in
+                    ModelListing(name: m.name, version: m.version, created: formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMillis) / 1000)),
+                                 dataFingerprint: m.dataFingerprint, currentData: m.dataFingerprint == current,
+                                 bytes: sizes["\(m.name)@\(m.version)"] ?? 0,
+                                 parameters: (try? CuratorJSON.decode(JSONValue.self, from: m.parameters)) ?? .string(m.parameters),
+                                 metrics: ModelMetrics(json: m.metrics))
+                }))
                 return
             }
             if models.isEmpty {
@@ -50,5 +47,22 @@ struct ModelsListCommand: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+    }
+}
+
+/// One saved model version in `curator models list --json`.
+struct ModelListing: Encodable {
+    var name: String
+    var version: Int
+    var created: String
+    var dataFingerprint: String
+    var currentData: Bool
+    var bytes: Int
+    /// The network's settings as saved (`NeuralConfiguration`).
+    var parameters: JSONValue
+    var metrics: ModelMetrics
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, created, dataFingerprint = "data_fingerprint", currentData = "current_data", bytes, parameters, metrics
     }
 }

@@ -48,9 +48,7 @@ struct RecommendCommand: AsyncParsableCommand {
                     k: k, language: lang, exclude: excludeTypes, category: category))
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(list), as: UTF8.self))
+                print(try CuratorJSON.text(list))
                 return
             }
             if let shopper { print("Recommendations for shopper \(shopper) (model: \(list.model)):") } else { print("Similar to \(similar!):") }

@@ -51,18 +51,15 @@ struct SplitCommand: AsyncParsableCommand {
                 kind = "leave-one-out"
             }
             let splitName = name ?? (kind == "time" ? "time" : "loo")
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             let stored = await StoredSplit(
-                name: splitName, kind: kind, parameters: String(decoding: try encoder.encode(parameters), as: UTF8.self),
+                name: splitName, kind: kind, parameters: try CuratorJSON.text(parameters),
                 dataFingerprint: try curatorStore.dataFingerprint(), createdAtMillis: Timestamps.nowMillis(),
                 assignments: split.assignments().map { ($0.eventID, $0.part.rawValue) })
             try await curatorStore.saveSplit(stored)
             let counts = Dictionary(uniqueKeysWithValues: SplitPart.allCases.map { ($0.rawValue, split.count(of: $0)) })
             if json {
-                var object: [String: Any] = ["name": splitName, "kind": kind, "shoppers": log.shopperKeys.count, "products": log.productKeys.count]
-                for (k, v) in counts { object[k] = v }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(try CuratorJSON.text(SplitSummary(name: splitName, kind: kind, shoppers: log.shopperKeys.count, products: log.productKeys.count,
+                                                        train: counts["train"] ?? 0, validation: counts["validation"] ?? 0, test: counts["test"] ?? 0)))
             } else {
                 print("split '\(splitName)' (\(kind)): train \(counts["train"] ?? 0), validation \(counts["validation"] ?? 0), test \(counts["test"] ?? 0) events")
             }
@@ -72,4 +69,15 @@ struct SplitCommand: AsyncParsableCommand {
             throw fail(error)
         }
     }
+}
+
+/// `curator split --json`: the split saved, and its events per part.
+struct SplitSummary: Encodable {
+    var name: String
+    var kind: String
+    var shoppers: Int
+    var products: Int
+    var train: Int
+    var validation: Int
+    var test: Int
 }

@@ -19,9 +19,7 @@ struct StatsCommand: AsyncParsableCommand {
             throw fail(error)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(stats), as: UTF8.self))
+            print(try CuratorJSON.text(stats))
             return
         }
         print("store      \(name)")

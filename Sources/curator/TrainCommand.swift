@@ -76,11 +76,7 @@ struct TrainCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            prepareAllocatorForTraining()
-            let curatorStore = try await store.open()
-            let data = try await TrainingData.load(from: curatorStore, split: split) {
-                try await productVectors(store: curatorStore, model: modelDirectory)
-            }
+            let (curatorStore, data) = try await trainingData(store: store, split: split, languageModel: modelDirectory)
             let config = options.configuration
             printErr("training \(config.kind.rawValue) (loss \(config.loss.rawValue), dim \(config.dimension), lr \(config.learningRate), dropout \(config.dropout)) on split '\(split)': \(data.training.eventCount) training events, \(data.validation.shopperCount) validation shoppers")
             var model = try data.makeModel(config)
@@ -128,7 +124,13 @@ func printEpoch(_ r: EpochReport) {
     printErr(String(format: "epoch %3d  loss %.4f  validation ndcg@10 %@  %.1f s", r.epoch, r.loss, ndcg, r.seconds))
 }
 
-/// The language-model vector of every product, embedding what is missing first.
-func productVectors(store: any CuratorStoring, model: String?) async throws -> (vectors: [Float], dimension: Int) {
-    try await CatalogueEmbedding.open(store: store, model: model).upToDateVectors(progress: ProgressLine(label: "embedding").callback)
+/// What `train` and `tune` learn from: the split's parts and every product's language-model
+/// vector (embedding what is missing first), with the allocator set up for training.
+func trainingData(store options: StoreOptions, split: String, languageModel: String?) async throws -> (store: any CuratorStoring, data: TrainingData) {
+    prepareAllocatorForTraining()
+    let store = try await options.open()
+    let data = try await TrainingData.load(from: store, split: split) {
+        try await CatalogueEmbedding.open(store: store, model: languageModel).upToDateVectors(progress: ProgressLine(label: "embedding").callback)
+    }
+    return (store, data)
 }

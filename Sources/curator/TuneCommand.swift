@@ -42,11 +42,7 @@ struct TuneCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            prepareAllocatorForTraining()
-            let curatorStore = try await store.open()
-            let data = try await TrainingData.load(from: curatorStore, split: split) {
-                try await productVectors(store: curatorStore, model: modelDirectory)
-            }
+            let (curatorStore, data) = try await trainingData(store: store, split: split, languageModel: modelDirectory)
             var rng = SeededGenerator(seed: searchSeed)
             var best: (config: NeuralConfiguration, model: NeuralRecommender, summary: TrainingSummary)?
             for trial in 1...trials {

@@ -1,7 +1,7 @@
+import ChildProcesses
 import Foundation
 import SQLiteStorage
 import Storage
-import Synchronization
 import TestSupport
 import XCTest
 
@@ -16,49 +16,23 @@ struct CLI {
         return url.appendingPathComponent("curator")
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    typealias Result = ChildProcess.Result
+
+    /// `curator ARGUMENTS` in `folder`; settings that name a store or its secret come from the
+    /// test, never from the caller's shell.
+    static func command(_ arguments: [String], in folder: URL, environment extra: [String: String] = [:]) -> ChildProcess {
+        var environment = ChildProcess.environment(["CURATOR_STORE": nil, PseudonymSecret.fileVariable: nil, PseudonymSecret.hexVariable: nil])
+        environment.merge(extra) { $1 }
+        return ChildProcess(binary, arguments, directory: folder, environment: environment)
     }
 
-    static func start(_ arguments: [String], in folder: URL, environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        // Settings that name a store or its secret come from the test, never from the caller's shell.
-        for name in ["CURATOR_STORE", PseudonymSecret.fileVariable, PseudonymSecret.hexVariable] {
-            environment.removeValue(forKey: name)
-        }
-        environment.merge(extra) { $1 }
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return (process, out, err)
+    static func start(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws -> ChildProcess.Running {
+        try command(arguments, in: folder, environment: environment).start()
     }
 
     @discardableResult
     static func run(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws -> Result {
-        let (process, out, err) = try start(arguments, in: folder, environment: environment)
-        // Both pipes at once: read one after the other, a command that fills the second pipe's
-        // buffer (64 KiB of warnings) would block forever while the first is read to its end.
-        let stderrData = Mutex(Data())
-        let stderrDone = DispatchSemaphore(value: 0)
-        Thread {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
-            stderrData.withLock { $0 = data }
-            stderrDone.signal()
-        }.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        stderrDone.wait()
-        let stderr = stderrData.withLock { $0 }
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        try command(arguments, in: folder, environment: environment).run()
     }
 }
 
@@ -146,7 +120,8 @@ final class CLITests: XCTestCase {
         try handle.close()
         let statsBefore = try CLI.run(["stats", "--json", "--store", "s.sqlite"], in: folder).stdout
 
-        let (process, _, _) = try CLI.start(["import", "events", "--store", "s.sqlite", "big.csv"], in: folder)
+        let child = try CLI.start(["import", "events", "--store", "s.sqlite", "big.csv"], in: folder)
+        let process = child.process
         // Wait until the import is writing (the WAL grows), then kill it.
         let wal = folder.appendingPathComponent("s.sqlite-wal").path
         let deadline = Date().addingTimeInterval(30)

@@ -5,7 +5,7 @@ import XCTest
 /// A Chinese shop end to end, as its owner sees it: `curator sample --lang zh` embedded with
 /// multilingual-e5-small keeps similar products in their department, finds 登山鞋 for
 /// 防水登山鞋, finds products across the two languages, and writes reasons with the Chinese
-/// department names. The model file ships with `scripts/setup`; without it these tests fail
+/// department names. The model file comes from `curator models fetch all` (scripts/test runs it); without it these tests fail
 /// (never skip), because a Chinese shop on all-MiniLM is exactly what they guard against.
 final class ChineseShopTests: XCTestCase {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -22,7 +22,7 @@ final class ChineseShopTests: XCTestCase {
             throw SetupFailure("curator binary not found at \(CLI.binary.path)")
         }
         guard FileManager.default.fileExists(atPath: Self.e5 + "/e5-small-q4.bin") else {
-            throw SetupFailure("multilingual-e5-small is missing (\(Self.e5)/e5-small-q4.bin): run scripts/setup")
+            throw SetupFailure("multilingual-e5-small is missing (\(Self.e5)/e5-small-q4.bin): run curator models fetch all")
         }
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-zh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -143,7 +143,7 @@ final class ChineseShopTests: XCTestCase {
 
     func testEmbeddingAChineseShopWithMiniLMWarnsToUseE5() throws {
         guard FileManager.default.fileExists(atPath: Self.miniLM + "/model.safetensors") else {
-            throw SetupFailure("all-MiniLM-L6-v2 is missing (\(Self.miniLM)): run scripts/setup")
+            throw SetupFailure("all-MiniLM-L6-v2 is missing (\(Self.miniLM)): run curator models fetch all")
         }
         try curator(["sample", "--out", "shop", "--lang", "zh", "--products", "60", "--shoppers", "5"])
         try curator(["import", "products", "--store", "zh.sqlite", "shop/products.csv"])

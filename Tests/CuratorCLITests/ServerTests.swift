@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import TestSupport
 import XCTest
@@ -8,52 +9,40 @@ import FoundationNetworking
 
 /// A real `curator serve` process on a loopback port, driven over real HTTP.
 final class RunningServer {
-    let process: Process
+    let child: ChildProcess.Running
+    var process: Process { child.process }
     let baseURL: URL
     let folder: URL
 
     init(folder: URL, store: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         self.folder = folder
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["serve", "--store", store, "--port", "0"] + extraArguments
-        process.currentDirectoryURL = folder
-        var env = ProcessInfo.processInfo.environment
-        for name in ["CURATOR_API_KEYS", "CURATOR_PSEUDONYM_SECRET_FILE", "CURATOR_PSEUDONYM_SECRET"] { env.removeValue(forKey: name) }
-        env["CURATOR_MODEL"] = ModelFolder.path
+        var env = ChildProcess.environment(["CURATOR_API_KEYS": nil, "CURATOR_PSEUDONYM_SECRET_FILE": nil, "CURATOR_PSEUDONYM_SECRET": nil,
+                                            "CURATOR_MODEL": ModelFolder.path])
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        // Into a file, not a pipe nobody drains: a chatty server must never block on its stderr,
+        // Into files, not pipes nobody drains: a chatty server must never block on its output,
         // and a server that does not start fails the test with what it said.
-        let stderrPath = folder.appendingPathComponent("serve-\(UUID().uuidString).stderr").path
-        guard FileManager.default.createFile(atPath: stderrPath, contents: nil),
-              let stderrFile = FileHandle(forWritingAtPath: stderrPath) else {
-            throw SetupFailure("cannot create \(stderrPath) for the server's stderr")
-        }
-        defer { try? stderrFile.close() }
-        process.standardError = stderrFile
-        try process.run()
-        self.process = process
+        let name = "serve-\(UUID().uuidString)"
+        let stdoutPath = folder.appendingPathComponent(name + ".stdout").path
+        let stderrPath = folder.appendingPathComponent(name + ".stderr").path
+        child = try ChildProcess(CLI.binary, ["serve", "--store", store, "--port", "0"] + extraArguments, directory: folder, environment: env)
+            .start(output: .files(stdout: stdoutPath, stderr: stderrPath))
         // Wait for "curator: serving N products on http://127.0.0.1:PORT".
         var buffer = ""
         let deadline = Date().addingTimeInterval(120)
         var url: URL?
-        while url == nil && Date() < deadline && process.isRunning {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { usleep(50_000); continue }
-            buffer += String(decoding: data, as: UTF8.self)
+        while url == nil && Date() < deadline && child.isRunning {
+            buffer = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
             if let range = buffer.range(of: "on http://"), let end = buffer[range.upperBound...].firstIndex(of: "\n") {
                 url = URL(string: "http://" + buffer[range.upperBound..<end])
+            } else {
+                usleep(50_000)
             }
         }
         guard let url else {
-            process.terminate()
-            process.waitUntilExit()
+            let status = child.terminate()
             let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
             throw SetupFailure("""
-                curator serve did not start (exit status \(process.terminationStatus)).
+                curator serve did not start (exit status \(status)).
                 stdout: \(buffer)
                 stderr: \(stderr)
                 """)
@@ -62,7 +51,7 @@ final class RunningServer {
     }
 
     func stop(signal: Int32 = SIGTERM) -> Int32 {
-        kill(process.processIdentifier, signal)
+        kill(child.pid, signal)
         process.waitUntilExit()
         return process.terminationStatus
     }
@@ -108,7 +97,7 @@ enum SampleStore {
             throw SetupFailure("curator binary not found at \(CLI.binary.path)")
         }
         guard FileManager.default.fileExists(atPath: ModelFolder.path + "/model.safetensors") else {
-            throw Prerequisite.missing("model not fetched (scripts/setup)")
+            throw Prerequisite.missing("model not fetched (curator models fetch all)")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curator-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -70,7 +70,7 @@ final class StoreCommandTests: XCTestCase {
     /// The quick start's commands, each on a PostgreSQL store, answering as on SQLite.
     func testEveryCommandRunsOnPostgreSQLAndAnswersAsOnSQLite() async throws {
         let miniLM = ChineseShopTests.repoRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-        guard FileManager.default.fileExists(atPath: miniLM) else { throw SetupFailure("all-MiniLM-L6-v2 is missing (\(miniLM)): run scripts/setup") }
+        guard FileManager.default.fileExists(atPath: miniLM) else { throw SetupFailure("all-MiniLM-L6-v2 is missing (\(miniLM)): run curator models fetch all") }
         try await withDatabase { location in
             let postgres = url(location)
             let environment = ["CURATOR_MODEL": miniLM]
@@ -116,7 +116,7 @@ final class StoreCommandTests: XCTestCase {
     /// trained model at every step; a target holding data is refused.
     func testStoreCopyRoundTripKeepsStatisticsAndRecommendations() async throws {
         let miniLM = ChineseShopTests.repoRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-        guard FileManager.default.fileExists(atPath: miniLM) else { throw SetupFailure("all-MiniLM-L6-v2 is missing (\(miniLM)): run scripts/setup") }
+        guard FileManager.default.fileExists(atPath: miniLM) else { throw SetupFailure("all-MiniLM-L6-v2 is missing (\(miniLM)): run curator models fetch all") }
         try await withDatabase { location in
             let postgres = url(location)
             let environment = ["CURATOR_MODEL": miniLM]

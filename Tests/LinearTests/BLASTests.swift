@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Linear
 import TestSupport
@@ -131,23 +132,14 @@ final class BLASCoreTypeTests: XCTestCase {
             XCTAssertEqual(BLAS.chosenCoreType, "")
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["LinearTests.BLASCoreTypeTests/testUserCoreTypeIsHonouredInAFreshProcess"]
-        var env = ProcessInfo.processInfo.environment
-        env["CURATOR_BLAS_CHILD"] = "1"
-        env["OPENBLAS_CORETYPE"] = "Sandybridge"
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try ChildProcess(URL(fileURLWithPath: CommandLine.arguments[0]),
+                                      ["LinearTests.BLASCoreTypeTests/testUserCoreTypeIsHonouredInAFreshProcess"],
+                                      environment: ChildProcess.environment(["CURATOR_BLAS_CHILD": "1", "OPENBLAS_CORETYPE": "Sandybridge"])).run()
+        let output = result.stdout + result.stderr
         guard output.contains("CURATOR_BLAS_CHILD core=") else {
             throw Prerequisite.missing("could not re-run the test binary as a child process:\n\(output.suffix(500))")
         }
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertEqual(result.status, 0, output)
         XCTAssert(output.contains("core=Sandybridge chosen=\n") || output.lowercased().contains("core=sandybridge chosen=\n"), output)
         #else
         throw Prerequisite.missing("OpenBLAS core types are x86-64 only")

@@ -1,3 +1,4 @@
+import ChildProcesses
 import CuratorCore
 import Foundation
 import SQLiteStorage
@@ -142,11 +143,7 @@ final class ImportTests: XCTestCase {
             XCTAssertEqual(p.inserted, 2, "\(test.backend)")
             XCTAssertEqual(p.rejected, 1)
             let csv = try tmp.write("events.csv", "user_id,product_id,event,timestamp\nu1,P1,view,2024-01-01T10:00:00Z\nu1,2,cart,2024-01-01T10:01:00Z\n")
-            let gzip = Process()
-            gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-            gzip.arguments = ["-f", csv]
-            try gzip.run()
-            gzip.waitUntilExit()
+            try ChildProcess(URL(fileURLWithPath: "/bin/gzip"), ["-f", csv]).runChecked()
             let e = try await store.importEvents(from: csv + ".gz")
             XCTAssertEqual(e.inserted, 2)
             let product = try await XCTUnwrapAsync(try await store.product(id: "2"))

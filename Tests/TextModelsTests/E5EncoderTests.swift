@@ -18,7 +18,7 @@ final class E5EncoderTests: XCTestCase {
 
     func requireEncoder() throws -> E5Encoder {
         guard FileManager.default.fileExists(atPath: E5TestFiles.model.path) else {
-            throw SetupError(reason: "model file \(E5TestFiles.model.path) is absent; run scripts/setup")
+            throw SetupError(reason: "model file \(E5TestFiles.model.path) is absent; run curator models fetch all")
         }
         return try Self.encoder.get()
     }

@@ -33,7 +33,7 @@ enum E5Loaded {
     /// The loaded model, or nil after recording a failure: an absent model is a broken checkout, not a reason to skip.
     static func require(file: StaticString = #filePath, line: UInt = #line) -> (file: E5ModelFile, tokenizer: UnigramTokenizer)? {
         guard FileManager.default.fileExists(atPath: E5TestFiles.model.path) else {
-            XCTFail("model file \(E5TestFiles.model.path) is absent; run scripts/setup", file: file, line: line)
+            XCTFail("model file \(E5TestFiles.model.path) is absent; run curator models fetch all", file: file, line: line)
             return nil
         }
         switch result {

@@ -99,7 +99,7 @@ final class ModelFilesTests: XCTestCase {
         XCTAssertThrowsError(try ModelFiles(directory: tmp.url)) { error in
             XCTAssertEqual(error as? TextModelError, .missingFile(path: tmp.url.appendingPathComponent("model.safetensors").path))
             XCTAssert("\(error)".contains("model.safetensors is missing"), "\(error)")
-            XCTAssert("\(error)".contains("scripts/setup"), "\(error)")
+            XCTAssert("\(error)".contains("curator models fetch"), "\(error)")
         }
     }
 

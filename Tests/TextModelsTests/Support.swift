@@ -29,7 +29,7 @@ enum Shared {
 
     static func requireEncoder() throws -> SentenceEncoder {
         if !FileManager.default.fileExists(atPath: TestPaths.model.appendingPathComponent("model.safetensors").path) {
-            throw Prerequisite.missing("model folder \(TestPaths.model.path) is absent; run scripts/setup")
+            throw Prerequisite.missing("model folder \(TestPaths.model.path) is absent; run curator models fetch all")
         }
         return try encoder.get()
     }

@@ -89,13 +89,13 @@ struct BenchReplicas: AsyncParsableCommand {
             // Building the graph of a million products takes minutes on two cores.
             let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"] + extra, folder: folder, environment: environment,
                                                 timeout: max(180, Double(startProducts) / 500))
-            let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)
+            let health = await BenchHTTP(base: server.base).send("GET", "/healthz")
             let seconds = Date().timeIntervalSince(start)
             let status = (try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)) ?? ""
             let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
                 .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
             server.stop()  // a clean stop saves the graph of a SQLite store
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw CuratorError.configuration("\(name): no answer from /healthz") }
+            guard health.status == 200 else { throw CuratorError.configuration("\(name): no answer from /healthz") }
             print(String(format: "start with %d products, %@: %.2f s to the first /healthz answer, resident memory %.0f MB", startProducts, name,
                          seconds, rss / 1024))
         }
@@ -152,20 +152,15 @@ struct BenchReplicas: AsyncParsableCommand {
 
     /// A product written on `a` until `b` serves it: the time from `a`'s answer to `b`'s first 200.
     private func measureLag(from a: ServeProcess, to b: ServeProcess) async throws {
+        let first = BenchHTTP(base: a.base), second = BenchHTTP(base: b.base)
         var lags: [Double] = []
         for i in 0..<lagSamples {
             let id = "LAG-\(UUID().uuidString.prefix(8))-\(i)"
-            var put = URLRequest(url: URL(string: "\(a.base)/v1/products/\(id)")!)
-            put.httpMethod = "PUT"
-            put.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            put.httpBody = Data("{\"title\":\"Replication probe \(i)\",\"category\":\"Bench > Lag\"}".utf8)
-            let (_, response) = try await URLSession.shared.data(for: put)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw CuratorError.configuration("the upsert on the first replica failed") }
+            try await first.expect(200, "PUT", "/v1/products/\(id)", json: "{\"title\":\"Replication probe \(i)\",\"category\":\"Bench > Lag\"}",
+                                   what: "the upsert on the first replica")
             let written = Date()
-            let probe = URL(string: "\(b.base)/v1/products/\(id)")!
             while true {
-                let (_, seen) = try await URLSession.shared.data(from: probe)
-                if (seen as? HTTPURLResponse)?.statusCode == 200 { break }
+                if await second.send("GET", "/v1/products/\(id)").status == 200 { break }
                 if Date().timeIntervalSince(written) > 10 { throw CuratorError.configuration("\(id) not on the second replica after 10 s") }
                 try await Task.sleep(for: .milliseconds(1))
             }

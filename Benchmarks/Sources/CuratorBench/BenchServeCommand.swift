@@ -141,15 +141,15 @@ struct BenchServe: AsyncParsableCommand {
         print("events (100 per request): \(ingest.summary) = \(Int(ingest.requestsPerSecond * 100)) events/s")
 
         // Product upserts, one at a time: store + encode + index before the response.
+        let http = BenchHTTP(base: base)
         var latencies: [Double] = []
         for i in 0..<100 {
-            var request = URLRequest(url: URL(string: "\(base)/v1/products/BENCH-\(i)")!)
-            request.httpMethod = "PUT"
-            request.httpBody = Data("{\"title\":\"Summit Trail Hiking Backpack \(20 + i)L\",\"brand\":\"Summit\",\"category\":\"Outdoor > Hiking Backpack\",\"description\":\"Carries your gear on long day hikes, model \(i).\",\"price\":\"59.90\"}".utf8)
-            let start = Date()
-            let (_, response) = try await URLSession.shared.data(for: request)
-            latencies.append(Date().timeIntervalSince(start) * 1000)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw fail(CuratorError.configuration("product upsert failed")) }
+            let body = "{\"title\":\"Summit Trail Hiking Backpack \(20 + i)L\",\"brand\":\"Summit\",\"category\":\"Outdoor > Hiking Backpack\",\"description\":\"Carries your gear on long day hikes, model \(i).\",\"price\":\"59.90\"}"
+            do {
+                latencies.append(try await http.expect(200, "PUT", "/v1/products/BENCH-\(i)", json: body, what: "product upsert").milliseconds)
+            } catch {
+                throw fail(error)
+            }
         }
         print(String(format: "product upserts (encode + index + store): p50 %.1f ms, p99 %.1f ms over %d", percentile(latencies, 0.5),
                      percentile(latencies, 0.99), latencies.count))
@@ -159,29 +159,21 @@ struct BenchServe: AsyncParsableCommand {
         let bulk = (0..<3_000).map { i in
             "{\"product_id\":\"BULK-\(i)\",\"title\":\"Summit Trail Hiking Backpack \(i)L\",\"brand\":\"Summit\",\"category\":\"Outdoor > Hiking Backpack\",\"description\":\"Carries your gear on long day hikes, batch model \(i).\",\"price\":\"59.90\"}"
         }
-        var bulkRequest = URLRequest(url: URL(string: "\(base)/v1/products")!)
-        bulkRequest.httpMethod = "POST"
-        bulkRequest.timeoutInterval = 900
-        bulkRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        bulkRequest.httpBody = Data(("{\"products\":[" + bulk.joined(separator: ",") + "]}").utf8)
-        let healthURL = URL(string: "\(base)/healthz")!
         let poller = Task { () -> [Double] in
             var health: [Double] = []
             while !Task.isCancelled {
-                let start = Date()
-                guard let (_, response) = try? await URLSession.shared.data(from: healthURL),
-                      (response as? HTTPURLResponse)?.statusCode == 200 else { continue }
-                health.append(Date().timeIntervalSince(start) * 1000)
+                let reply = await http.send("GET", "/healthz")
+                guard reply.status == 200 else { continue }
+                health.append(reply.milliseconds)
                 try? await Task.sleep(for: .milliseconds(5))
             }
             return health
         }
-        let bulkStart = Date()
-        let (_, bulkResponse) = try await URLSession.shared.data(for: bulkRequest)
-        let bulkSeconds = Date().timeIntervalSince(bulkStart)
+        let bulkReply = await http.send("POST", "/v1/products", json: "{\"products\":[" + bulk.joined(separator: ",") + "]}")
+        let bulkSeconds = bulkReply.milliseconds / 1000
         poller.cancel()
         let health = await poller.value.sorted()
-        guard (bulkResponse as? HTTPURLResponse)?.statusCode == 200, !health.isEmpty else {
+        guard bulkReply.status == 200, !health.isEmpty else {
             throw fail(CuratorError.configuration("the 3,000-product upsert failed"))
         }
         print(String(format: "/healthz during one upsert of 3,000 products (%.1f s): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d", bulkSeconds,
@@ -202,8 +194,7 @@ struct BenchServe: AsyncParsableCommand {
             store: store, arguments: ["--model-poll", "0", "--hnsw-threshold", String(hnswThreshold)] + (model.map { ["--language-model", $0] } ?? []),
             folder: folder, timeout: 120)
         defer { server.stop() }
-        let (_, response) = try await URLSession.shared.data(from: URL(string: server.base + "/healthz")!)
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+        guard await BenchHTTP(base: server.base).send("GET", "/healthz").status == 200 else {
             throw fail(CuratorError.configuration("curator serve did not answer /healthz on the bench store:\n\(server.stderrTail())"))
         }
         return Date().timeIntervalSince(start)

@@ -38,9 +38,7 @@ struct BenchSimilar: ParsableCommand {
             if let template { fit.template = ProductTextTemplate(template) }
             let report = try fit.measure(shop)
             if json {
-                let coder = JSONEncoder()
-                coder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try coder.encode(report), as: UTF8.self))
+                print(try CuratorJSON.text(report))
                 return
             }
             let other = lang == .en ? "zh" : "en"

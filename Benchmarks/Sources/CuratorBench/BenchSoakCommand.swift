@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcesses
 import CuratorCore
 import Foundation
 
@@ -82,8 +83,8 @@ struct BenchSoak: AsyncParsableCommand {
             for minute in 1...minutes {
                 try await clock.sleep(until: start + .seconds(60 * minute))
                 let window = await log.takeWindow()
-                guard server.process.isRunning, let sample = ProcessSample(pid: server.pid) else {
-                    throw CuratorError.configuration(server.process.isRunning
+                guard server.child.isRunning, let sample = ProcessSample(pid: server.pid) else {
+                    throw CuratorError.configuration(server.child.isRunning
                         ? "cannot read /proc/\(server.pid) (the soak bench needs Linux's /proc)"
                         : "curator serve exited during minute \(minute):\n\(server.stderrTail())")
                 }
@@ -124,16 +125,10 @@ struct BenchSoak: AsyncParsableCommand {
 
     /// Runs this same curator binary with the store in the environment; its output goes to ours.
     private func runCurator(_ arguments: [String], store: String) throws {
-        let process = Process()
-        process.executableURL = try curatorBinary()
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["CURATOR_STORE"] = store
-        process.environment = environment
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw fail(CuratorError.configuration("`curator \(arguments.joined(separator: " "))` exited with \(process.terminationStatus)"))
+        do {
+            try ChildProcess(try curatorBinary(), arguments, environment: ChildProcess.environment(["CURATOR_STORE": store])).runChecked(output: .inherit)
+        } catch {
+            throw fail(error)
         }
     }
 }
@@ -161,17 +156,14 @@ struct SoakClient: Sendable {
     let keys: SoakKeys
     let products: Int
     let shoppers: Int
-    let session: URLSession
+    let http: BenchHTTP
 
     init(base: String, keys: SoakKeys, products: Int, shoppers: Int) {
         self.base = base
         self.keys = keys
         self.products = products
         self.shoppers = shoppers
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 64
-        configuration.timeoutIntervalForRequest = 60
-        session = URLSession(configuration: configuration)
+        http = BenchHTTP(base: base, timeout: 60)
     }
 
     static let queries = ["waterproof hiking boots", "quiet electric coffee grinder", "non-slip yoga mat", "wireless earbuds with long battery",
@@ -189,17 +181,8 @@ struct SoakClient: Sendable {
                 sequence += 1
                 let request = makeRequest(kind, sequence: sequence)
                 group.addTask {
-                    let started = clock.now
-                    let status: Int?
-                    do {
-                        let (_, response) = try await session.data(for: request)
-                        status = (response as? HTTPURLResponse)?.statusCode
-                    } catch {
-                        status = nil
-                    }
-                    let elapsed = started.duration(to: clock.now)
-                    let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-                    await log.record(kind, milliseconds: ms, status: status)
+                    let reply = await http.send(request)
+                    await log.record(kind, milliseconds: reply.milliseconds, status: reply.status)
                 }
                 next += interval
             }
@@ -235,14 +218,7 @@ struct SoakClient: Sendable {
     }
 
     private func request(_ method: String, _ path: String, key: String, body: String? = nil) -> URLRequest {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-        if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(body.utf8)
-        }
-        return request
+        http.request(method, path, bearer: key, json: body)
     }
 }
 

@@ -1,3 +1,4 @@
+import ChildProcesses
 import CuratorCore
 import Foundation
 
@@ -31,21 +32,10 @@ struct Wrk {
 
     /// Several wrk processes at the same time (one per server of a replicated setup), each to the end.
     func runAtOnce(_ runs: [[String]]) throws -> [Result] {
-        var started: [(Process, Pipe)] = []
-        for arguments in runs {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            started.append((process, pipe))
-        }
-        return started.map { process, pipe in
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return Self.parse(output)
+        let started = try runs.map { try ChildProcess(URL(fileURLWithPath: path), $0).start() }
+        return started.map { child in
+            let result = child.wait()
+            return Self.parse(result.stdout + "\n" + result.stderr)
         }
     }
 

@@ -8,7 +8,7 @@ import XCTest
 /// multilingual-e5-small reads the Chinese sample shop: similar products stay in their department
 /// and kind, and kind names as searches find the kind. Moved here with `SemanticFit` from the
 /// main package's CLI tests; the model file comes from `curator models fetch` (scripts/test runs it),
-/// and without it this test fails, because a Chinese shop read by all-MiniLM is what it guards against.
+/// and without it this test fails in CI (a skip locally), because a Chinese shop read by all-MiniLM is what it guards against.
 final class ChineseShopFitTests: XCTestCase {
     static let e5 = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("models/multilingual-e5-small").path

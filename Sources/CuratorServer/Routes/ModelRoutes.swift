@@ -59,7 +59,7 @@ struct ModelController: Sendable {
         let shop = try await engine.overview()
         var evaluation = JSONValue.null
         if let latest = shop.evaluation,
-           case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(latest.json.utf8)) {
+           case .object(var object)? = try? CuratorJSON.decode(JSONValue.self, from: latest.json) {
             object["created_at"] = .string(Timestamps.format(millis: latest.createdAtMillis))
             evaluation = .object(object)
         }
@@ -82,48 +82,5 @@ extension ModelController.ModelInUse {
 
     init(_ model: ModelVersion) {
         self.init(name: model.name, version: model.version, trainedAt: Timestamps.format(millis: model.trainedAtMillis))
-    }
-}
-
-/// Any JSON document, for passing a stored report through unchanged.
-enum JSONValue: Codable, Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
     }
 }

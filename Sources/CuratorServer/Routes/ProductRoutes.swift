@@ -11,29 +11,29 @@ struct ProductController: Sendable {
 
     /// A product as the API shows it.
     struct ProductJSON: ResponseEncodable, Sendable {
-        var productID: String
-        var title: String
-        var description: String
-        var brand: String
-        var category: String
-        var price: String?
-        var inStock: Bool
+        var product: Product
         /// Similarity to the search query, on search results only.
         var score: Float?
+
+        init(_ product: Product, score: Float? = nil) {
+            self.product = product
+            self.score = score
+        }
 
         enum CodingKeys: String, CodingKey {
             case productID = "product_id", title, description, brand, category, price, inStock = "in_stock", score
         }
 
-        init(_ product: Product, score: Float? = nil) {
-            productID = product.id
-            title = product.title
-            description = product.description
-            brand = product.brand
-            category = product.category
-            price = product.price
-            inStock = product.inStock
-            self.score = score
+        func encode(to encoder: any Encoder) throws {
+            var fields = encoder.container(keyedBy: CodingKeys.self)
+            try fields.encode(product.id, forKey: .productID)
+            try fields.encode(product.title, forKey: .title)
+            try fields.encode(product.description, forKey: .description)
+            try fields.encode(product.brand, forKey: .brand)
+            try fields.encode(product.category, forKey: .category)
+            try fields.encodeIfPresent(product.price, forKey: .price)
+            try fields.encode(product.inStock, forKey: .inStock)
+            try fields.encodeIfPresent(score, forKey: .score)
         }
     }
 
@@ -155,31 +155,6 @@ struct ProductController: Sendable {
             guard engine.containsProduct(id: id) else { throw APIError.notFound("unknown product '\(id)'") }
             let items = try engine.similar(to: id, k: k, language: lang)
             return RecommendationJSON(RecommendationList(shopper: "", model: "semantic", items: items))
-        }
-    }
-}
-
-/// `GET /v1/categories`: departments and category paths with their product counts.
-struct CategoryController: Sendable {
-    let engine: RecommendationEngine
-    let access: AccessPolicy
-
-    struct CategoryCount: Encodable, Sendable {
-        var name: String
-        var count: Int
-    }
-
-    struct CategoryTree: ResponseEncodable, Sendable {
-        var departments: [CategoryCount]
-        var categories: [CategoryCount]
-    }
-
-    func addRoutes(to categories: RouterGroup<CuratorRequestContext>) {
-        categories.get { _, context in
-            try access.requireCatalogueRead(context.credential)
-            let tree = engine.categories()
-            return CategoryTree(departments: tree.departments.map { CategoryCount(name: $0.name, count: $0.count) },
-                                categories: tree.categories.map { CategoryCount(name: $0.name, count: $0.count) })
         }
     }
 }

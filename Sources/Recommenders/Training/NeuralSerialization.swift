@@ -33,7 +33,7 @@ extension NeuralRecommender {
         let header = PayloadHeader(
             configuration: configuration, lmDimension: network.lmDimension, productKeys: productKeys,
             tensors: network.parameters.map { .init(name: $0.name, rows: $0.tensor.rows, cols: $0.tensor.cols) })
-        let json = try JSONEncoder().encode(header)
+        let json = try CuratorJSON.encoder().encode(header)
         var data = Data(Self.magic)
         var length = UInt32(json.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
@@ -60,7 +60,7 @@ extension NeuralRecommender {
             | UInt32(bytes[magic.count + 2]) << 16 | UInt32(bytes[magic.count + 3]) << 24)
         let start = data.startIndex + magic.count + 4
         guard data.count >= magic.count + 4 + length else { throw CuratorError.model("the model payload is truncated") }
-        let header = try JSONDecoder().decode(PayloadHeader.self, from: data[start..<(start + length)])
+        let header = try CuratorJSON.decoder().decode(PayloadHeader.self, from: data[start..<(start + length)])
         return (header, magic.count + 4 + length)
     }
 
