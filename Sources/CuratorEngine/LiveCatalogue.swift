@@ -42,8 +42,10 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var products: [Product] = []
     private var storeIDs: [Int64] = []
     private var rows: [String: Int] = [:]
-    /// Row of each store row id (store ids are SQLite rowids: small and dense); -1 when none.
-    private var rowOfStoreID: [Int32] = []
+    /// Row of each store row id. A map, not a table indexed by id: PostgreSQL's identity values
+    /// advance on every upsert of an existing product, so ids are not dense, and a table sized by
+    /// the largest id grew with every re-upsert.
+    private var rowOfStoreID: [Int64: Int32] = [:]
     private var vectors: [Float] = []
     /// Per row, what request filters look at, kept flat so a filter never copies a `Product`.
     private var eligible: [Bool] = []
@@ -107,10 +109,11 @@ public final class LiveCatalogue: @unchecked Sendable {
         alive = [Bool](repeating: true, count: stored.count)
         rowRevision = [UInt64](repeating: 0, count: stored.count)
         liveCount = stored.count
-        var rowOf = [Int32](repeating: -1, count: Int(stored.map(\.rowID).max() ?? 0) + 1024)
+        var rowOf: [Int64: Int32] = [:]
+        rowOf.reserveCapacity(stored.count)
         for (i, entry) in stored.enumerated() {
             rows[entry.product.id] = i
-            if entry.rowID >= 0 { rowOf[Int(entry.rowID)] = Int32(i) }
+            rowOf[entry.rowID] = Int32(i)
         }
         rowOfStoreID = rowOf
         eligible = stored.map(\.product.inStock)
@@ -159,10 +162,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     }
 
     private func setRow(_ row: Int, forStoreID id: Int64) {
-        let index = Int(id)
-        guard index >= 0 else { return }
-        if index >= rowOfStoreID.count { rowOfStoreID += [Int32](repeating: -1, count: index + 1 - rowOfStoreID.count + 1024) }
-        rowOfStoreID[index] = Int32(row)
+        rowOfStoreID[id] = Int32(row)
     }
 
     /// Saves the HNSW graph (if any) so the next start only has to reconcile it.
@@ -177,6 +177,10 @@ public final class LiveCatalogue: @unchecked Sendable {
     }
 
     public var count: Int { lock.withReadLock { liveCount } }
+
+    /// Entries in the map from store ids to rows: one per product ever held, however many times
+    /// products were upserted (what a test of memory growth counts).
+    package var storeIDEntries: Int { lock.withReadLock { rowOfStoreID.count } }
 
     /// Adds or replaces a product; it is ranked from the next request on.
     public func upsert(_ product: Product, storeID: Int64, vector: [Float]) throws {
@@ -344,8 +348,8 @@ public final class LiveCatalogue: @unchecked Sendable {
         public let products: [Product]
         public let rows: [String: Int]
         public let storeIDs: [Int64]
-        /// Row of a store row id, or -1.
-        public let rowOfStoreID: [Int32]
+        /// Row of each store row id.
+        public let rowOfStoreID: [Int64: Int32]
         public let vectors: UnsafeBufferPointer<Float>
         /// Live and in stock.
         public let eligible: [Bool]
@@ -366,9 +370,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         public var rowCount: Int { products.count }
 
         public func row(ofStoreID id: Int64) -> Int? {
-            guard id >= 0, id < Int64(rowOfStoreID.count) else { return nil }
-            let row = rowOfStoreID[Int(id)]
-            return row >= 0 ? Int(row) : nil
+            rowOfStoreID[id].map(Int.init)
         }
 
         public func vector(_ row: Int) -> ArraySlice<Float> {

@@ -358,9 +358,8 @@ public struct RecommendationEngine: Sendable {
         let accepts = Self.filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
         let rowOf = view.rowOfStoreID
         let found = index.search(query: query, k: k, filter: .predicate { id in
-            guard id >= 0, id < Int64(rowOf.count) else { return false }
-            let row = rowOf[Int(id)]
-            return row >= 0 && accepts(Int(row))
+            guard let row = rowOf[id] else { return false }
+            return accepts(Int(row))
         })
         return found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
     }

@@ -49,6 +49,9 @@ extension RecommendationEngine {
     /// Live products in the catalogue.
     public var productCount: Int { catalogue.count }
 
+    /// Entries of the catalogue's map from store ids to rows (see `LiveCatalogue.storeIDEntries`).
+    package var storeIDEntries: Int { catalogue.storeIDEntries }
+
     /// The trained model in use; nil while the language-model vectors alone rank (semantic).
     public var modelInUse: ModelVersion? {
         catalogue.servingModel.map { ModelVersion(name: $0.name, version: $0.version, trainedAtMillis: $0.createdAtMillis) }

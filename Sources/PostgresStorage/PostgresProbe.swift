@@ -1,6 +1,7 @@
 import CuratorCore
 import Foundation
 import PostgresNIO
+import Storage
 
 /// Connects once to a PostgreSQL store and asks for its version: the check a command makes before
 /// it relies on the store, so that a wrong URL, password, database or an unreachable host is one
@@ -112,6 +113,22 @@ public enum PostgresProbe {
 
     /// The error a transaction's body threw, out of postgres-nio's wrapper (a rollback keeps the
     /// body's own error, such as a refused secret, as what happened).
+    /// Whether `error` means the server or the network went away (or gave no answer), rather than
+    /// the server refusing a statement: a connection exception (08…), a shutdown or startup
+    /// (57P01–57P03), no free connection slots (53300), a lost connection, a socket error or a
+    /// cancelled call. Such a call may be tried again once the server is back.
+    public static func isConnectionFailure(_ error: any Error) -> Bool {
+        let error = unwrapped(error)
+        if error is CuratorError || error is PseudonymSecretError { return false }
+        if error is CancellationError { return true }
+        if let error = error as? PSQLError {
+            guard let state = error.serverInfo?[.sqlState] else { return true }
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state)
+        }
+        // The pool's own failures (no connection could be made) and NIO's socket errors.
+        return true
+    }
+
     public static func unwrapped(_ error: any Error) -> any Error {
         if let wrapped = error as? PostgresTransactionError, let inner = wrapped.closureError ?? wrapped.commitError ?? wrapped.beginError {
             return unwrapped(inner)

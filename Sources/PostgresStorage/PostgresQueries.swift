@@ -77,6 +77,9 @@ public enum PostgresQueries {
         do {
             return try await body()
         } catch {
+            // A lost server or connection stays what it is, so the store can tell it apart from a
+            // refused statement (503 and answers from memory, not 500).
+            if PostgresProbe.isConnectionFailure(error) { throw error }
             throw CuratorError.storage("PostgreSQL: \(what): \(PostgresProbe.serverMessage(error))")
         }
     }

@@ -155,23 +155,50 @@ public final class PostgresStore: CuratorStoring {
                 outage.withLock { $0 = nil }
                 return result
             }
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await client.withConnection { try await body($0) } }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    throw StoreUnavailable("\(self.name) gave no answer within \(deadline) (\(what))")
+            let leased = LeasedConnection()
+            let work: @Sendable () async throws -> T = {
+                try await client.withConnection { connection in
+                    leased.hold(connection)
+                    return try await body(connection)
                 }
-                defer { group.cancelAll() }
-                let result = try await group.next()!
-                outage.withLock { $0 = nil }
-                return result
             }
+            let result = try await Self.withinDeadline(deadline, unavailable: StoreUnavailable("\(name) gave no answer within \(deadline) (\(what))"),
+                                                       onTimeout: { leased.close() }, work)
+            outage.withLock { $0 = nil }
+            return result
         } catch {
             let error = classified(PostgresProbe.unwrapped(error), what)
             if let unavailable = error as? StoreUnavailable {
                 outage.withLock { $0 = Outage(reason: unavailable.reason, nextTry: .now + Self.retryInterval) }
             }
             throw error
+        }
+    }
+
+    /// `work`'s result, or `unavailable` once `deadline` has passed, whichever comes first: the
+    /// caller's wait is bounded whatever the work does. A task group would not do: it returns only
+    /// when every child has ended, and a query on a connection whose server died may not end on
+    /// cancellation. Here the work runs in a task of its own, is cancelled at the deadline (which
+    /// closes its connection in postgres-nio) and is left to end by itself.
+    package static func withinDeadline<T: Sendable>(_ deadline: Duration, unavailable: StoreUnavailable, onTimeout: @escaping @Sendable () -> Void = {},
+                                            _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let race = DeadlineRace<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                race.waiting.withLock { $0 = continuation }
+                let worker = Task {
+                    let outcome: Result<T, any Error>
+                    do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
+                    race.finish(outcome)
+                }
+                let timer = Task {
+                    guard (try? await Task.sleep(for: deadline)) != nil else { return }
+                    race.finish(.failure(unavailable), first: onTimeout)
+                }
+                race.started(worker: worker, timer: timer)
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
         }
     }
 
@@ -189,17 +216,11 @@ public final class PostgresStore: CuratorStoring {
     /// server refused (an SQL error) is a storage error with its message.
     func classified(_ error: any Error, _ what: String) -> any Error {
         if error is CuratorError || error is PseudonymSecretError || error is StoreUnavailable { return error }
-        if let error = error as? PSQLError {
-            if let state = error.serverInfo?[.sqlState] {
-                // Connection exceptions (08…), shutdown and startup (57P01–57P03), no free slots (53300).
-                if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state) {
-                    return StoreUnavailable("\(name): \(PostgresProbe.serverMessage(error)) (\(what))")
-                }
-                return CuratorError.storage("\(name): \(what): \(PostgresProbe.serverMessage(error))")
-            }
-            return StoreUnavailable("\(name): \(PostgresProbe.serverMessage(error)) (\(what))")
+        guard PostgresProbe.isConnectionFailure(error) else {
+            return CuratorError.storage("\(name): \(what): \(PostgresProbe.serverMessage(error))")
         }
         if error is CancellationError { return StoreUnavailable("\(name): cancelled (\(what))") }
+        if error is PSQLError { return StoreUnavailable("\(name): \(PostgresProbe.serverMessage(error)) (\(what))") }
         // The pool's own failures (no connection could be made) and NIO's socket errors.
         return StoreUnavailable("\(name): \(PostgresProbe.socketReason(error)) (\(what))")
     }
@@ -665,5 +686,53 @@ extension PostgresStore {
         defer { Task { try? await connection.close() } }
         // A plain identifier (checked when the URL was read), so it may be spliced.
         try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
+    }
+}
+
+/// The state of one `withinDeadline` call: the caller waiting, and the work and timer tasks.
+/// The first outcome resumes the caller; the other side is cancelled.
+final class DeadlineRace<T: Sendable>: Sendable {
+    let waiting = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    private let tasks = Mutex<(worker: Task<Void, Never>?, timer: Task<Void, Never>?, done: Bool)>((nil, nil, false))
+
+    func started(worker: Task<Void, Never>, timer: Task<Void, Never>) {
+        let done = tasks.withLock { state -> Bool in
+            state.worker = worker
+            state.timer = timer
+            return state.done
+        }
+        // Finished before the tasks were recorded (an instant answer): the timer is not needed.
+        if done { timer.cancel() }
+    }
+
+    /// Resumes the caller with `outcome` if nothing did yet, after running `first` (the clean-up
+    /// that goes with this outcome, done before the caller goes on).
+    func finish(_ outcome: Result<T, any Error>, first: () -> Void = {}) {
+        guard let continuation = waiting.withLock({ current -> CheckedContinuation<T, any Error>? in
+            defer { current = nil }
+            return current
+        }) else { return }
+        first()
+        continuation.resume(with: outcome)
+        let (worker, timer) = tasks.withLock { state -> (Task<Void, Never>?, Task<Void, Never>?) in
+            state.done = true
+            return (state.worker, state.timer)
+        }
+        timer?.cancel()
+        // Too late or given up on: cancelling the work ends its query and gives its connection back.
+        if case .failure = outcome { worker?.cancel() }
+    }
+}
+
+/// The connection a call with a deadline is using, so that a call past its deadline can close it:
+/// a query on a connection to a dead server may never end otherwise.
+final class LeasedConnection: Sendable {
+    private let connection = Mutex<PostgresConnection?>(nil)
+
+    func hold(_ leased: PostgresConnection) { connection.withLock { $0 = leased } }
+
+    func close() {
+        guard let leased = connection.withLock({ $0 }) else { return }
+        Task { try? await leased.close() }
     }
 }
