@@ -85,6 +85,8 @@ public struct RecommendationEngine: Sendable {
     /// alone (tests, `curator recommend`), which can rank but not take new products or searches.
     let embedding: CatalogueEmbedding?
     let lanes: EngineLanes
+    /// Shoppers' newest events held by this replica of a shared store (nil: read from the store each time).
+    let histories: ShopperHistoryCache?
     /// A recommendation reads at most this many of the shopper's newest events (the server's
     /// `--history-limit`). Without a bound anyone who can post events could make one shopper's
     /// requests arbitrarily slow. Older events change next to nothing: the trained models read
@@ -95,8 +97,11 @@ public struct RecommendationEngine: Sendable {
     public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
 
-    init(store: any EngineStore, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int) {
+    init(store: any EngineStore, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int, historyCacheBytes: Int) {
         precondition(historyLimit > 0, "the history limit must be positive")
+        // A SQLite file may be written by another process with no change log to follow (an import
+        // while a server runs), so only a shared store's histories are held.
+        histories = store.isShared && historyCacheBytes > 0 ? ShopperHistoryCache(budgetBytes: historyCacheBytes) : nil
         let lanes = EngineLanes()
         self.store = store
         self.catalogue = catalogue
@@ -112,33 +117,53 @@ public struct RecommendationEngine: Sendable {
     /// and the language model that encodes new products and search queries.
     public static func load(store: any EngineStore, embedding: CatalogueEmbedding, catalogue: CatalogueVectors,
                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
-                            historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
+                            historyLimit: Int = Self.defaultHistoryLimit,
+                            historyCacheBytes: Int = Self.defaultHistoryCacheBytes) async throws -> RecommendationEngine {
         precondition(embedding.store === store, "the embedding reads and writes the engine's store")
         let live = try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
                                                 dimension: catalogue.dimension, indexOptions: indexOptions)
-        return RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit)
+        return RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
+                                    historyCacheBytes: historyCacheBytes)
     }
 
     /// An engine that ranks without a language model. - Parameter vectors: one unit vector per
     /// product in `store.allProducts()` order.
     public static func load(store: any EngineStore, vectors: [Float], dimension: Int,
                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
-                            historyLimit: Int = Self.defaultHistoryLimit) async throws -> RecommendationEngine {
+                            historyLimit: Int = Self.defaultHistoryLimit,
+                            historyCacheBytes: Int = Self.defaultHistoryCacheBytes) async throws -> RecommendationEngine {
         let live = try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions)
-        return RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit)
+        return RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit, historyCacheBytes: historyCacheBytes)
     }
 
-    /// What a recommendation for this shopper reads: their newest `historyLimit` events, oldest first.
+    /// Memory for shoppers' histories on a replica of a shared store, unless configured (`--history-cache-mb`).
+    public static let defaultHistoryCacheBytes = 64 << 20
+
+    /// What a recommendation for this shopper reads: their newest `historyLimit` events, oldest
+    /// first; on a shared store from this replica's cache when it holds them.
     public func history(ofShopper shopID: String) async throws -> [StoredEvent] {
-        try await store.events(forShopID: shopID, newest: historyLimit)
+        guard let histories else { return try await store.events(forShopID: shopID, newest: historyLimit) }
+        let key = store.shopperKey(for: shopID)
+        if let cached = histories.lookup(key) { return cached }
+        let ticket = histories.ticket()
+        let events = try await store.events(forShopID: shopID, newest: historyLimit)
+        histories.store(events, for: key, ticket: ticket)
+        return events
     }
+
+    /// Shoppers whose histories this replica holds, their estimated bytes, and reads answered
+    /// from them and missed (nil: no cache, histories are read from the store).
+    public var historyCacheStatistics: (shoppers: Int, bytes: Int, hits: Int, misses: Int)? { histories?.statistics }
 
     /// Stores a batch of events (all or none, see `CuratorStoring.appendEvents`) and applies the
     /// ones that were new to the live catalogue before returning, so the next request sees them.
     /// A re-sent event, which the store ignores, leaves popularity unchanged.
     public func record(_ events: [Event]) async throws -> AppendedEvents {
+        // Dropped before and after the write: a read that starts meanwhile does not keep what it read.
+        histories?.invalidate(events.map { store.shopperKey(for: $0.shopperID) })
         let appended = try await store.appendEvents(events)
         guard appended.problems.isEmpty else { return appended }
+        histories?.invalidate(events.map { store.shopperKey(for: $0.shopperID) })
         catalogue.countTowardPopularity(zip(events, appended.isNew).compactMap { event, isNew in
             isNew ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
         })

@@ -54,13 +54,15 @@ public final class StoreFollower: Sendable {
         case .events:
             guard change.origin != store.origin else { return }
             let events = try await store.eventSummaries(ids: change.eventIDs)
-            engine.catalogue.countTowardPopularity(events)
+            engine.histories?.invalidate(events.map(\.shopperKey))
+            engine.catalogue.countTowardPopularity(events.map { (productID: $0.productID, type: $0.type) })
         case .model:
             modelSaved()
         case .bulk:
             // Anything may have changed: products compared whole, popularity counted afresh (it
             // includes every change up to `position`, so those are not applied again).
             try await engine.mirrorAllProducts()
+            engine.histories?.removeAll()
             let (counts, position) = try await store.productEventCountsAndPosition()
             engine.catalogue.resetPopularity(counts)
             applied.withLock { $0 = max($0, position) }

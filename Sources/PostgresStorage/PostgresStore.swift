@@ -627,14 +627,16 @@ extension PostgresStore {
         return try await withConnection("reading products") { [self] in try await PostgresQueries.products(keys: keys, on: $0, logger: logger) }
     }
 
-    public func eventSummaries(ids: [Int64]) async throws -> [(productID: String, type: EventType)] {
+    public func eventSummaries(ids: [Int64]) async throws -> [(shopperKey: String, productID: String, type: EventType)] {
         guard !ids.isEmpty else { return [] }
         return try await withConnection("reading events") { [self] connection in
-            var out: [(productID: String, type: EventType)] = []
-            for try await (key, type) in try await connection.query("""
-                SELECT p.product_key, e.type FROM events e JOIN products p ON p.id = e.product_id WHERE e.id = ANY(\(ids)) ORDER BY e.id
-                """, logger: logger).decode((String, Int16).self) {
-                if let eventType = EventType(code: Int(type)) { out.append((key, eventType)) }
+            var out: [(shopperKey: String, productID: String, type: EventType)] = []
+            for try await (shopper, key, type) in try await connection.query("""
+                SELECT s.shopper_key, p.product_key, e.type FROM events e
+                JOIN products p ON p.id = e.product_id JOIN shoppers s ON s.id = e.shopper_id
+                WHERE e.id = ANY(\(ids)) ORDER BY e.id
+                """, logger: logger).decode((String, String, Int16).self) {
+                if let eventType = EventType(code: Int(type)) { out.append((shopper, key, eventType)) }
             }
             return out
         }

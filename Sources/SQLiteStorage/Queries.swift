@@ -39,14 +39,15 @@ extension CuratorStore {
     }
 
     /// The product and type of each stored event among `ids`.
-    public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] {
+    public func eventSummaries(ids: [Int64]) throws -> [(shopperKey: String, productID: String, type: EventType)] {
         guard !ids.isEmpty else { return [] }
         return try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT p.product_key, e.type FROM events e JOIN products p ON p.id = e.product_id
+                SELECT s.shopper_key, p.product_key, e.type FROM events e
+                JOIN products p ON p.id = e.product_id JOIN shoppers s ON s.id = e.shopper_id
                 WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id
                 """, arguments: [try CuratorJSON.text(ids)]).compactMap { row in
-                    EventType(code: row[1]).map { (productID: row[0], type: $0) }
+                    EventType(code: row[2]).map { (shopperKey: row[0], productID: row[1], type: $0) }
                 }
         }
     }

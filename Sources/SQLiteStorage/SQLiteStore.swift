@@ -90,7 +90,9 @@ public final class SQLiteStore: CuratorStoring {
         (try database.productEventCounts(), 0)
     }
     public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
-    public func eventSummaries(ids: [Int64]) throws -> [(productID: String, type: EventType)] { try database.eventSummaries(ids: ids) }
+    public func eventSummaries(ids: [Int64]) throws -> [(shopperKey: String, productID: String, type: EventType)] {
+        try database.eventSummaries(ids: ids)
+    }
     public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {}
 
     /// Nothing runs in the background; the file is closed when the store is released.

@@ -35,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     var sessionTTL = 1800
     @Option(help: "Recommendations read at most this many of a shopper's newest events.")
     var historyLimit = RecommendationEngine.defaultHistoryLimit
+    @Option(help: "On a PostgreSQL store: megabytes of memory for shoppers' newest events, kept current by this replica's writes and the change log (0: read them from the store for every recommendation).")
+    var historyCacheMb = RecommendationEngine.defaultHistoryCacheBytes >> 20
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
@@ -46,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...86_400).contains(sessionTTL) else { throw ValidationError("--session-ttl must be 1 to 86400 seconds") }
         guard historyLimit > 0 else { throw ValidationError("--history-limit must be at least 1") }
+        guard historyCacheMb >= 0 else { throw ValidationError("--history-cache-mb cannot be negative") }
     }
 
     func run() async throws {
@@ -68,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
             let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
             let engine = try await RecommendationEngine.load(store: curatorStore, embedding: embedding, catalogue: catalogue,
                 indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
-                historyLimit: historyLimit)
+                historyLimit: historyLimit, historyCacheBytes: historyCacheMb << 20)
             printErr("curator: vector search: \(engine.indexOrigin)")
             if let model = try await ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
