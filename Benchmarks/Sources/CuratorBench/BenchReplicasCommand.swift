@@ -133,20 +133,28 @@ struct BenchReplicas: AsyncParsableCommand {
             """.write(toFile: eventsScript, atomically: true, encoding: .utf8)
 
         let environment = model.map { ["CURATOR_MODEL": $0] } ?? [:]
-        for (name, storeSpec, count) in [("SQLite, 1 server", sqlite, 1), ("PostgreSQL, 1 replica", postgres, 1),
-                                         ("PostgreSQL, \(replicas) replicas", postgres, replicas)] {
-            let servers = try (0..<count).map { _ in
-                try ServeProcess.start(store: storeSpec, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder,
+        let runs: [(name: String, store: String, count: Int, extra: [String])] = [
+            ("SQLite, 1 server", sqlite, 1, []),
+            ("PostgreSQL, 1 replica, no history cache", postgres, 1, ["--history-cache-mb", "0"]),
+            ("PostgreSQL, 1 replica", postgres, 1, []),
+            ("PostgreSQL, \(replicas) replicas", postgres, replicas, []),
+        ]
+        for run in runs {
+            let servers = try (0..<run.count).map { _ in
+                try ServeProcess.start(store: run.store, arguments: ["--open-shopper-reads", "--model-poll", "0"] + run.extra, folder: folder,
                                        environment: environment)
             }
             defer { for server in servers { server.stop() } }
-            let perServer = max(1, connections / count)
+            let perServer = max(1, connections / run.count)
             _ = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d2s", "-s", recommendScript])  // warm-up
+            let postgresBefore = PostgresCPU.seconds()
             let recommend = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d\(seconds)s", "-s", recommendScript])
-            let ingest = try runWrk(wrk, servers: servers, ["-t1", "-c\(max(1, 4 / count))", "-d\(seconds)s", "-s", eventsScript])
-            print(String(format: "%@: recommendations %.0f/s, events %.0f/s (batches of 10)%@", name, recommend.rate, ingest.rate * 10,
+            let postgresPerRequest = (PostgresCPU.seconds() - postgresBefore) / max(1, recommend.rate * Double(seconds))
+            let ingest = try runWrk(wrk, servers: servers, ["-t1", "-c\(max(1, 4 / run.count))", "-d\(seconds)s", "-s", eventsScript])
+            print(String(format: "%@: recommendations %.0f/s (PostgreSQL CPU %.1f µs each), events %.0f/s (batches of 10)%@", run.name,
+                         recommend.rate, postgresPerRequest * 1e6, ingest.rate * 10,
                          (recommend.errors + ingest.errors).isEmpty ? "" : " — " + (recommend.errors + ingest.errors).joined(separator: "; ")))
-            if count > 1 { try await measureLag(from: servers[0], to: servers[1]) }
+            if run.count > 1 { try await measureLag(from: servers[0], to: servers[1]) }
         }
     }
 
@@ -180,5 +188,26 @@ struct BenchReplicas: AsyncParsableCommand {
     private func runWrk(_ wrk: Wrk, servers: [ServeProcess], _ arguments: [String]) throws -> Load {
         let results = try wrk.runAtOnce(servers.enumerated().map { i, server in arguments + [server.base, "--", String(i)] })
         return Load(rate: results.map(\.requestsPerSecond).reduce(0, +), errors: results.compactMap(\.errors))
+    }
+}
+
+/// CPU seconds (user + system) the machine's PostgreSQL processes have used, from /proc: what a
+/// request costs the shared store, measured around a run.
+enum PostgresCPU {
+    static func seconds() -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard ticks > 0, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var total = 0.0
+        for pid in entries where pid.allSatisfy(\.isNumber) {
+            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres",
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            total += (user + system) / ticks
+        }
+        return total
     }
 }
