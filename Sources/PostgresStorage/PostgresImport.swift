@@ -3,9 +3,9 @@ import Foundation
 import PostgresNIO
 import Storage
 
-/// Bulk imports into a PostgreSQL store: the file is read and checked by the rules the SQLite
-/// import uses (`StagedImport`), then written set-based, thousands of rows per statement, in one
-/// transaction: the whole file commits or none of it does.
+/// Bulk imports into a PostgreSQL store: the file is read a chunk at a time and checked by the
+/// rules the SQLite import uses (`ImportPipeline`), and the valid rows are written set-based,
+/// thousands per statement, in one transaction: the whole file commits or none of it does.
 extension PostgresStore {
     /// Rows per statement: large enough that round trips do not dominate, small enough to keep
     /// each statement's arrays a few megabytes.
