@@ -156,6 +156,52 @@ struct BenchReplicas: AsyncParsableCommand {
                          (recommend.errors + ingest.errors).isEmpty ? "" : " — " + (recommend.errors + ingest.errors).joined(separator: "; ")))
             if run.count > 1 { try await measureLag(from: servers[0], to: servers[1]) }
         }
+        try await measureCosts(wrk: wrk, folder: folder, postgres: postgres, environment: environment, recommendScript: recommendScript,
+                               eventsScript: eventsScript)
+    }
+
+    /// CPU seconds per request in the replica and in PostgreSQL, by kind of request, on one
+    /// replica under load: what a capacity model of N machines is built from (README, Scale out).
+    private func measureCosts(wrk: Wrk, folder: URL, postgres: String, environment: [String: String], recommendScript: String,
+                              eventsScript: String) async throws {
+        let server = try ServeProcess.start(store: postgres, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder,
+                                            environment: environment)
+        defer { server.stop() }
+        let searchScript = folder.appendingPathComponent("search.lua").path
+        try """
+            queries = {"waterproof%20hiking%20boots", "coffee%20grinder", "yoga%20mat", "wireless%20earbuds", "cast%20iron%20pan"}
+            counter = 0
+            request = function()
+              counter = counter + 1
+              return wrk.format("GET", "/v1/products?k=10&q=" .. queries[(counter % #queries) + 1])
+            end
+            """.write(toFile: searchScript, atomically: true, encoding: .utf8)
+        print("cost per request on one PostgreSQL replica (CPU seconds from /proc, over the whole run):")
+        print("  kind                 requests/s   replica CPU/request   PostgreSQL CPU/request")
+        func report(_ kind: String, requests: Double, seconds elapsed: Double, replica: Double, store: Double) {
+            print("  " + kind.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + String(format: " %10.0f   %16.3f ms   %19.3f ms", requests / max(elapsed, 1e-9), replica / max(requests, 1) * 1000,
+                           store / max(requests, 1) * 1000))
+        }
+        for (kind, script, connections, perRequest) in [("recommendation", recommendScript, 4, 1.0), ("event batch (10)", eventsScript, 4, 1.0),
+                                                         ("search", searchScript, 2, 1.0)] {
+            // The events script names its shoppers after its argument, so every batch is new.
+            _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", script, server.base, "--", "cost-warm-up"])
+            let (replicaBefore, storeBefore) = (ProcessCPU.seconds(pid: server.pid), PostgresCPU.seconds())
+            let result = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "-s", script, server.base, "--", "cost"])
+            report(kind, requests: result.requestsPerSecond * Double(seconds) * perRequest, seconds: Double(seconds),
+                   replica: ProcessCPU.seconds(pid: server.pid) - replicaBefore, store: PostgresCPU.seconds() - storeBefore)
+        }
+        let http = BenchHTTP(base: server.base)
+        let (replicaBefore, storeBefore) = (ProcessCPU.seconds(pid: server.pid), PostgresCPU.seconds())
+        let started = Date()
+        for i in 0..<100 {
+            try await http.expect(200, "PUT", "/v1/products/COST-\(i)",
+                                  json: "{\"title\":\"Summit Trail Hiking Backpack \(20 + i)L\",\"category\":\"Outdoor > Hiking Backpack\",\"price\":\"59.90\"}",
+                                  what: "a product upsert")
+        }
+        report("product upsert", requests: 100, seconds: Date().timeIntervalSince(started),
+               replica: ProcessCPU.seconds(pid: server.pid) - replicaBefore, store: PostgresCPU.seconds() - storeBefore)
     }
 
     /// A product written on `a` until `b` serves it: the time from `a`'s answer to `b`'s first 200.
@@ -195,19 +241,26 @@ struct BenchReplicas: AsyncParsableCommand {
 /// request costs the shared store, measured around a run.
 enum PostgresCPU {
     static func seconds() -> Double {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        guard ticks > 0, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
         var total = 0.0
         for pid in entries where pid.allSatisfy(\.isNumber) {
             guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
-                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres",
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            total += (user + system) / ticks
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres", let id = Int32(pid) else { continue }
+            total += ProcessCPU.seconds(pid: id)
         }
         return total
+    }
+}
+
+/// CPU seconds (user + system) one process has used, from /proc.
+enum ProcessCPU {
+    /// Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+    static func seconds(pid: Int32) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard ticks > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / ticks
     }
 }
