@@ -159,11 +159,11 @@ public struct RecommendationEngine: Sendable {
     /// ones that were new to the live catalogue before returning, so the next request sees them.
     /// A re-sent event, which the store ignores, leaves popularity unchanged.
     public func record(_ events: [Event]) async throws -> AppendedEvents {
-        // Dropped before and after the write: a read that starts meanwhile does not keep what it read.
-        histories?.invalidate(events.map { store.shopperKey(for: $0.shopperID) })
+        // Dropped once the write has ended, stored or not (a lost connection may leave its commit
+        // uncertain): a read that began before keeps nothing (`ShopperHistoryCache`), a later one sees the write.
+        defer { if let histories { histories.invalidate(events.map { store.shopperKey(for: $0.shopperID) }) } }
         let appended = try await store.appendEvents(events)
         guard appended.problems.isEmpty else { return appended }
-        histories?.invalidate(events.map { store.shopperKey(for: $0.shopperID) })
         catalogue.countTowardPopularity(zip(events, appended.isNew).compactMap { event, isNew in
             isNew ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
         })

@@ -77,6 +77,13 @@ public enum TextEncoders {
     }
 
     /// Loads the model `model` names (see `resolve`).
+    /// `load` with a batch size, a thread count (nil: every core) and a way of parallelising: what
+    /// `curator encode` and the encoder benchmark ask for.
+    public static func load(_ model: String?, batch: Int, threads: Int?, parallelism: SentenceEncoder.Parallelism) throws(TextModelError) -> any TextEncoder {
+        try load(model, options: SentenceEncoder.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, batchSize: batch,
+                                                         parallelism: parallelism))
+    }
+
     public static func load(_ model: String?, options: SentenceEncoder.Options = .init()) throws(TextModelError) -> any TextEncoder {
         let path = resolve(model)
         if isE5(path) { return try E5Encoder(path: path, options: options) }

@@ -211,9 +211,7 @@ struct ModelsFetchCommand: ParsableCommand {
 
 private func loadEncoder(model: String?, batch: Int, threads: Int?, parallelism: SentenceEncoder.Parallelism) throws -> any TextEncoder {
     do {
-        let options = SentenceEncoder.Options(
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, batchSize: batch, parallelism: parallelism)
-        return try TextEncoders.load(model, options: options)
+        return try TextEncoders.load(model, batch: batch, threads: threads, parallelism: parallelism)
     } catch {
         throw encodeFailure(error.description)
     }

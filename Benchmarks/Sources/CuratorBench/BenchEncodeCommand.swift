@@ -89,9 +89,7 @@ struct BenchEncodeCommand: ParsableCommand {
 /// Loads the encoder a benchmark measures, with its batch, threads and parallelism.
 func loadEncoder(model: String?, batch: Int, threads: Int?, parallelism: SentenceEncoder.Parallelism) throws -> any TextEncoder {
     do {
-        let options = SentenceEncoder.Options(
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, batchSize: batch, parallelism: parallelism)
-        return try TextEncoders.load(model, options: options)
+        return try TextEncoders.load(model, batch: batch, threads: threads, parallelism: parallelism)
     } catch {
         throw encodeFailure(error.description)
     }
