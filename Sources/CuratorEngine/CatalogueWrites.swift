@@ -61,12 +61,14 @@ extension RecommendationEngine {
     private func mirror(stored: [(rowID: Int64, product: Product)], removed: Set<String>) async throws {
         let embedding = try requireEmbedding("follow a shared store")
         try await lanes.catalogueWrites.run {
-            for batch in stored.chunks(of: StoreFollower.page) {
+            // Only products that differ from the catalogue's need their vectors read (a bulk
+            // resync compares the whole catalogue, most of it unchanged).
+            let changed = stored.filter { catalogue.product($0.product.id) != $0.product }
+            for batch in changed.chunks(of: StoreFollower.page) {
                 let vectors = try await embedding.cachedVectors(for: batch.map(\.product))
-                let entries = zip(batch, vectors).compactMap { entry, vector in
+                try index(zip(batch, vectors).compactMap { entry, vector in
                     vector.map { (rowID: entry.rowID, product: entry.product, vector: $0) }
-                }.filter { catalogue.product($0.product.id) != $0.product }
-                try index(entries)
+                })
             }
             unindex(Array(removed))
         }
