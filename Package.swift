@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Recommenders", targets: ["Recommenders"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "Explanations", targets: ["Explanations"]),
+        .library(name: "OnlineMeasurement", targets: ["OnlineMeasurement"]),
         .library(name: "CuratorEngine", targets: ["CuratorEngine"]),
         .library(name: "CuratorServer", targets: ["CuratorServer"]),
         // Deterministic synthetic data for tests and the benchmarks package (not part of the engine).
@@ -71,12 +72,14 @@ let package = Package(
         .target(name: "SyntheticData", dependencies: ["CuratorCore", "VectorSearch"]),
         .target(name: "ChildProcesses"),
         // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.
-        .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear", "VectorSearch"]),
+        .target(name: "OnlineMeasurement", dependencies: ["CuratorCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CuratorEngine", dependencies: ["CuratorCore", "Storage", "TextModels", "Recommenders", "Explanations", "Linear", "VectorSearch",
+                                                      "OnlineMeasurement"]),
         .target(
             name: "CuratorServer",
             dependencies: [
                 "CuratorCore", "CuratorEngine", "Explanations",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "OnlineMeasurement", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -88,7 +91,7 @@ let package = Package(
             dependencies: [
                 "CuratorCore", "Linear", "Storage", "Stores", "TextModels", "Recommenders", "Explanations", "CuratorEngine",
                 "CuratorServer", "PostgresStorage", "ChildProcesses",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OnlineMeasurement", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,6 +109,7 @@ let package = Package(
         .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "SQLiteStorage", "CuratorCore", "StoreTestSupport",
                                                           .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
+        .testTarget(name: "OnlineMeasurementTests", dependencies: ["OnlineMeasurement", "CuratorCore"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "SyntheticData"]),
         // The engine in process, on both stores: a replica following another's changes.

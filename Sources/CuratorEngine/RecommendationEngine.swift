@@ -37,17 +37,20 @@ public struct RecommendedItem: Sendable, Codable, Hashable {
     public var score: Float
     public var reason: String
     public var evidence: Evidence
+    /// 1-based place in the served list (0 until the list is served).
+    public var position: Int
 
-    public init(productID: String, title: String, score: Float, reason: String, evidence: Evidence) {
+    public init(productID: String, title: String, score: Float, reason: String, evidence: Evidence, position: Int = 0) {
         self.productID = productID
         self.title = title
         self.score = score
         self.reason = reason
         self.evidence = evidence
+        self.position = position
     }
 
     enum CodingKeys: String, CodingKey {
-        case productID = "product_id", title, score, reason, evidence
+        case productID = "product_id", title, score, reason, evidence, position
     }
 }
 
@@ -56,17 +59,49 @@ public struct RecommendationList: Sendable, Codable, Hashable {
     public var shopper: String
     public var model: String
     public var items: [RecommendedItem]
+    /// The served list's id (`ServedList`), which clicks and impressions name; nil until served.
+    public var recommendationID: String?
+    /// The experiment and variant that chose the model, when one did.
+    public var experiment: String?
+    public var variant: String?
 
-    public init(shopper: String, model: String, items: [RecommendedItem]) {
+    public init(shopper: String, model: String, items: [RecommendedItem], recommendationID: String? = nil, experiment: String? = nil,
+                variant: String? = nil) {
         self.shopper = shopper
         self.model = model
         self.items = items
+        self.recommendationID = recommendationID
+        self.experiment = experiment
+        self.variant = variant
     }
+
+    enum CodingKeys: String, CodingKey {
+        case shopper, model, items, recommendationID = "recommendation_id", experiment, variant
+    }
+
+    /// Writes `experiment` and `variant` as null when none applies, so every list has one shape.
+    public func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: CodingKeys.self)
+        try fields.encode(shopper, forKey: .shopper)
+        try fields.encode(model, forKey: .model)
+        try fields.encode(items, forKey: .items)
+        try fields.encode(recommendationID, forKey: .recommendationID)
+        try fields.encode(experiment, forKey: .experiment)
+        try fields.encode(variant, forKey: .variant)
+    }
+}
+
+/// Which of the engine's models ranks a list: the default (the trained model in use, else the
+/// language-model vectors, popular without history), or one named by an experiment's variant.
+public enum ModelChoice: Sendable, Hashable {
+    case automatic
+    case popular
+    case semantic
 }
 
 /// What the engine needs of a store: the catalogue, events, vectors, saved models and, on a
 /// shared store, the change feed (no imports, copies or secrets).
-public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed
+public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed & OnlineLogStore
 
 /// Recommends from the language model's product vectors: a shopper's vector is the
 /// recency- and event-weighted mean of their history's vectors, and products are ranked by
@@ -96,6 +131,13 @@ public struct RecommendationEngine: Sendable {
     /// A history event's weight halves every `recencyHalfLife` events back from the newest.
     public var recencyHalfLife: Float = 5
     let evidenceFinder = EvidenceFinder()
+    /// Served lists, seen reports and attributions on their way to the store.
+    let online = OnlineLog()
+    let experiments = RunningExperiments()
+    /// An event without a `recommendation_id` is credited to the newest list that showed its
+    /// product to its shopper within this long before it (the server's `--attribution-window`).
+    public var attributionWindowMillis: Int64 = Self.defaultAttributionWindowMillis
+    public static let defaultAttributionWindowMillis: Int64 = 24 * 3600 * 1000
 
     init(store: any EngineStore, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int, historyCacheBytes: Int) {
         precondition(historyLimit > 0, "the history limit must be positive")
@@ -158,7 +200,9 @@ public struct RecommendationEngine: Sendable {
     /// Stores a batch of events (all or none, see `CuratorStoring.appendEvents`) and applies the
     /// ones that were new to the live catalogue before returning, so the next request sees them.
     /// A re-sent event, which the store ignores, leaves popularity unchanged.
-    public func record(_ events: [Event]) async throws -> AppendedEvents {
+    /// `recommendationIDs`, when given, are per event the served list it started from (nil: none
+    /// named); stored events other than views are attributed to served lists (`attribute`).
+    public func record(_ events: [Event], recommendationIDs: [String?] = []) async throws -> AppendedEvents {
         // Dropped once the write has ended, stored or not (a lost connection may leave its commit
         // uncertain): a read that began before keeps nothing (`ShopperHistoryCache`), a later one sees the write.
         defer { if let histories { histories.invalidate(events.map { store.shopperKey(for: $0.shopperID) }) } }
@@ -167,6 +211,7 @@ public struct RecommendationEngine: Sendable {
         catalogue.countTowardPopularity(zip(events, appended.isNew).compactMap { event, isNew in
             isNew ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
         })
+        await attribute(events, isNew: appended.isNew, recommendationIDs: recommendationIDs)
         return appended
     }
 
@@ -177,7 +222,7 @@ public struct RecommendationEngine: Sendable {
 
     /// Recommendations for a history given directly (an anonymous session, or a shopper's stored events).
     public func recommend(shopper: String, history events: [(productID: String, type: EventType, timestampMillis: Int64)],
-                          request: RecommendationRequest) -> RecommendationList {
+                          request: RecommendationRequest, model choice: ModelChoice = .automatic) -> RecommendationList {
         // An anonymous session's list is bounded like a stored history: its newest events.
         let events = events.suffix(historyLimit)
         return catalogue.read { view in
@@ -197,11 +242,11 @@ public struct RecommendationEngine: Sendable {
             let source: Evidence.Source
             let model: String
             let chosen: [(row: Int, score: Float)]
-            if historyRows.isEmpty {
+            if historyRows.isEmpty || choice == .popular {
                 source = .popular
                 model = "popular"
                 chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
-            } else if let trained = view.model {
+            } else if let trained = view.model, choice == .automatic {
                 source = .personalModel
                 model = trained.name
                 chosen = Self.personalTopK(model: trained, historyRows: historyRows, k: request.k, excluded: excluded, request: request, view: view)

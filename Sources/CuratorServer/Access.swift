@@ -14,6 +14,12 @@ enum Credential: Sendable {
     /// A header that names no valid credential: refused wherever a credential is looked at,
     /// never treated as "no credential".
     case invalid(APIError)
+
+    /// The shopper of a session token (nil for keys and no credential).
+    var sessionShopper: String? {
+        if case .session(let claims) = self { return claims.shopper }
+        return nil
+    }
 }
 
 /// The API keys, looked up by their SHA-256 digests with a comparison against every key, so

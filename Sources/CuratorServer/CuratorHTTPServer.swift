@@ -39,6 +39,7 @@ public struct CuratorHTTPServer: Sendable {
                             onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) -> some ApplicationProtocol {
         var background: [any Service] = services
         background.append(ModelWatcher(engine: engine, pollSeconds: configuration.modelPollSeconds, logger: logger))
+        background.append(OnlineLogWriter(engine: engine, impressionDays: configuration.impressionDays, logger: logger))
         if engine.followsOtherServers {
             background.append(ReplicaFollower(engine: engine, storeHealth: storeHealth, logger: logger))
         }
@@ -68,10 +69,13 @@ public struct CuratorHTTPServer: Sendable {
         let v1 = router.group("v1")
         SessionController(access: access, sessions: sessions).addRoutes(to: v1.group("sessions"))
         EventController(engine: engine, access: access, metrics: metrics).addRoutes(to: v1.group("events"))
-        ProductController(engine: engine, access: access).addRoutes(to: v1.group("products"))
+        ProductController(engine: engine, access: access, metrics: metrics).addRoutes(to: v1.group("products"))
         CategoryController(access: access, engine: engine).addRoutes(to: v1.group("categories"))
-        ShopperController(engine: engine, access: access).addRoutes(to: v1.group("shoppers"))
-        RecommendationController(engine: engine, access: access).addRoutes(to: v1.group("recommendations"))
+        ShopperController(engine: engine, access: access, metrics: metrics).addRoutes(to: v1.group("shoppers"))
+        RecommendationController(engine: engine, access: access, metrics: metrics).addRoutes(to: v1.group("recommendations"))
+        ImpressionController(engine: engine, access: access).addRoutes(to: v1.group("impressions"))
+        OnlineMetricsController(engine: engine, access: access).addRoutes(to: v1.group("metrics"))
+        ExperimentController(engine: engine, access: access).addRoutes(to: v1.group("experiments"))
         ModelController(engine: engine, access: access, logger: logger).addRoutes(to: v1.group("models"))
         // Last: a middleware wraps only what is added after it, so this one sees just the requests no route took.
         router.add(middleware: UnroutedRequestMiddleware(routes: router.routes.map { ($0.path, $0.method) }))
@@ -101,7 +105,8 @@ struct OperationsController: Sendable {
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.render(productsIndexed: engine.productCount,
-                                                                                      model: engine.modelInUse?.name ?? "semantic"))))
+                                                                                      model: engine.modelInUse?.name ?? "semantic",
+                                                                                      onlineLog: engine.onlineLogBacklog))))
         }
         router.get("openapi.yaml") { _, _ in
             guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),

@@ -14,15 +14,21 @@ package struct RecommendationJSON: ResponseGenerator, Sendable {
 
     package init(_ list: RecommendationList) {
         bytes.reserveCapacity(512 + list.items.count * 640)
-        raw("{\"items\":[")
+        raw("{\"experiment\":")
+        optionalString(list.experiment)
+        raw(",\"items\":[")
         for (i, item) in list.items.enumerated() {
             if i > 0 { raw(",") }
             write(item)
         }
         raw("],\"model\":")
         string(list.model)
+        raw(",\"recommendation_id\":")
+        optionalString(list.recommendationID)
         raw(",\"shopper\":")
         string(list.shopper)
+        raw(",\"variant\":")
+        optionalString(list.variant)
         raw("}")
     }
 
@@ -59,7 +65,9 @@ package struct RecommendationJSON: ResponseGenerator, Sendable {
         }
         raw(",\"source\":")
         string(evidence.source.rawValue)
-        raw("},\"product_id\":")
+        raw("},\"position\":")
+        bytes.append(contentsOf: String(item.position).utf8)
+        raw(",\"product_id\":")
         string(item.productID)
         raw(",\"reason\":")
         string(item.reason)
@@ -80,6 +88,11 @@ package struct RecommendationJSON: ResponseGenerator, Sendable {
         guard value.isFinite else { return raw("null") }
         let text = value.description
         bytes.append(contentsOf: text.hasSuffix(".0") ? text.utf8.dropLast(2) : text.utf8[...])
+    }
+
+    private mutating func optionalString(_ text: String?) {
+        guard let text else { return raw("null") }
+        string(text)
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped; other UTF-8 as is.

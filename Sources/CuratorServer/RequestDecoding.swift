@@ -164,6 +164,32 @@ struct FieldReader<Key: CodingKey> {
         throw APIError.badRequest("field '\(field(key))' must be a number", field: field(key))
     }
 
+    /// A number (`1`, `0.5`); nil when absent or null.
+    func number(_ key: Key) throws -> Double? {
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        guard let number = try? container.decode(Double.self, forKey: key) else {
+            throw APIError.badRequest("field '\(field(key))' must be a number", field: field(key))
+        }
+        return number
+    }
+
+    /// A JSON array of whole numbers; nil when absent or null.
+    func wholeNumbers(_ key: Key) throws -> [Int]? {
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        guard var items = try? container.nestedUnkeyedContainer(forKey: key) else {
+            throw APIError.badRequest("field '\(field(key))' must be an array of whole numbers", field: field(key))
+        }
+        var list: [Int] = []
+        while !items.isAtEnd {
+            let index = items.currentIndex
+            guard let whole = try? items.decode(Int.self) else {
+                throw APIError.badRequest("field '\(field(key))[\(index)]' must be a whole number", field: "\(field(key))[\(index)]")
+            }
+            list.append(whole)
+        }
+        return list
+    }
+
     /// A list of strings given as a JSON array (items may be numbers) or as one comma-separated string.
     func stringList(_ key: Key) throws -> [String]? {
         guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var sessionSecret: SessionSecret
     /// How long a session token is valid after it is issued or renewed.
     public var sessionLifetimeSeconds: Int
+    /// Served lists, their seen reports and attributions are kept this many days, then pruned
+    /// in the background (`--impression-days`).
+    public var impressionDays: Int
 
     /// Ids per request in `viewed` and `exclude_ids`.
     public static let maxListedIDs = 1_000
@@ -39,7 +42,7 @@ public struct ServerConfiguration: Sendable {
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String: Scope] = [:],
                 authenticateReads: Bool = false, openShopperReads: Bool = false, maxBodyBytes: Int = 8 << 20,
                 modelPollSeconds: Double = 10, sessionSecret: SessionSecret = .random(),
-                sessionLifetimeSeconds: Int = 1800) {
+                sessionLifetimeSeconds: Int = 1800, impressionDays: Int = 90) {
         self.host = host
         self.port = port
         self.apiKeys = apiKeys
@@ -49,6 +52,7 @@ public struct ServerConfiguration: Sendable {
         self.modelPollSeconds = modelPollSeconds
         self.sessionSecret = sessionSecret
         self.sessionLifetimeSeconds = sessionLifetimeSeconds
+        self.impressionDays = impressionDays
     }
 
     /// Parses `key` or `key:scope` entries separated by commas or new lines (`CURATOR_API_KEYS`, or a keys file

@@ -16,6 +16,8 @@ final class ServerMetrics: Sendable {
         var requests: [String: Int] = [:]
         var latency: [String: Histogram] = [:]
         var eventsIngested = 0
+        var listsServed: [String: Int] = [:]
+        var attributed: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -35,7 +37,18 @@ final class ServerMetrics: Sendable {
         state.withLock { $0.eventsIngested += count }
     }
 
-    func render(productsIndexed: Int, model: String) -> String {
+    /// A list served, by surface and the model that ranked it.
+    func recordServed(surface: String, model: String) {
+        state.withLock { $0.listsServed["surface=\"\(surface)\",model=\"\(model)\"", default: 0] += 1 }
+    }
+
+    /// Events that named the list they started from, by type.
+    func recordAttributed(type: String, count: Int) {
+        guard count > 0 else { return }
+        state.withLock { $0.attributed["type=\"\(type)\"", default: 0] += count }
+    }
+
+    func render(productsIndexed: Int, model: String, onlineLog: (pending: Int, dropped: Int) = (0, 0)) -> String {
         state.withLock { state in
             var out = "# HELP curator_http_requests_total HTTP requests by method, route and status.\n# TYPE curator_http_requests_total counter\n"
             for (labels, value) in state.requests.sorted(by: { $0.key < $1.key }) { out += "curator_http_requests_total{\(labels)} \(value)\n" }
@@ -54,6 +67,18 @@ final class ServerMetrics: Sendable {
             out += "curator_products_indexed \(productsIndexed)\n"
             out += "# HELP curator_model_info The model that scores recommendations.\n# TYPE curator_model_info gauge\n"
             out += "curator_model_info{model=\"\(model)\"} 1\n"
+            out += "# HELP curator_lists_served_total Recommendation, similar-product and search lists served, by surface and model.\n"
+            out += "# TYPE curator_lists_served_total counter\n"
+            for (labels, value) in state.listsServed.sorted(by: { $0.key < $1.key }) { out += "curator_lists_served_total{\(labels)} \(value)\n" }
+            out += "# HELP curator_events_with_recommendation_total Events that named the served list they started from, by type.\n"
+            out += "# TYPE curator_events_with_recommendation_total counter\n"
+            for (labels, value) in state.attributed.sorted(by: { $0.key < $1.key }) {
+                out += "curator_events_with_recommendation_total{\(labels)} \(value)\n"
+            }
+            out += "# HELP curator_online_log_pending Served lists, seen reports and attributions not yet stored.\n# TYPE curator_online_log_pending gauge\n"
+            out += "curator_online_log_pending \(onlineLog.pending)\n"
+            out += "# HELP curator_online_log_dropped_total Entries dropped while the store could not take them.\n"
+            out += "# TYPE curator_online_log_dropped_total counter\ncurator_online_log_dropped_total \(onlineLog.dropped)\n"
             return out
         }
     }

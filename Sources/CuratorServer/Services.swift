@@ -92,3 +92,40 @@ final class StoreHealth: Sendable {
         set { state.withLock { $0 = newValue } }
     }
 }
+
+/// Writes the engine's online log (served lists, seen reports, attributions) to the store every
+/// quarter second, reads the running experiments every second, and prunes lists older than
+/// `impressionDays` every hour. On a stop it writes what is left.
+struct OnlineLogWriter: Service {
+    let engine: RecommendationEngine
+    let impressionDays: Int
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await write() }
+        do { try await engine.flushOnlineLog() } catch { logger.error("could not store the last served lists: \(error)") }
+    }
+
+    private func write() async {
+        var failing = false
+        var tick = 0
+        while !Task.isCancelled {
+            do {
+                try await engine.flushOnlineLog()
+                if tick % 4 == 0 { try await engine.refreshExperiments() }
+                if tick % 14_400 == 0 {
+                    let pruned = try await engine.pruneOnlineLog(olderThanDays: impressionDays)
+                    if pruned > 0 { logger.notice("pruned \(pruned) served lists older than \(impressionDays) days") }
+                }
+                if failing { logger.notice("storing served lists again") }
+                failing = false
+            } catch {
+                if Task.isCancelled { return }
+                if !failing { logger.error("cannot store served lists (kept in memory meanwhile): \(error)") }
+                failing = true
+            }
+            tick += 1
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}

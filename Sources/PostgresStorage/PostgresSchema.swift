@@ -134,6 +134,49 @@ public enum PostgresSchema {
             """,
             "CREATE TRIGGER change_log_notify AFTER INSERT ON change_log FOR EACH STATEMENT EXECUTE FUNCTION curator_change_notify()",
         ]),
+        // The online loop (`OnlineLogStore`), as in the SQLite store's "online-log".
+        Migration(name: "online-log", statements: [
+            """
+            CREATE TABLE served_lists(
+                id TEXT PRIMARY KEY,
+                shopper_key TEXT,
+                surface SMALLINT NOT NULL,
+                model TEXT NOT NULL,
+                model_version INTEGER,
+                experiment TEXT,
+                variant TEXT,
+                products TEXT NOT NULL,
+                teams BYTEA,
+                served_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX served_lists_time ON served_lists(served_at)",
+            "CREATE INDEX served_lists_shopper ON served_lists(shopper_key, served_at) WHERE shopper_key IS NOT NULL",
+            "CREATE TABLE seen_items(recommendation_id TEXT NOT NULL, positions TEXT NOT NULL, at BIGINT NOT NULL)",
+            "CREATE INDEX seen_items_list ON seen_items(recommendation_id)",
+            """
+            CREATE TABLE attributed_events(
+                recommendation_id TEXT NOT NULL,
+                shopper_key TEXT NOT NULL,
+                product_key TEXT NOT NULL,
+                type SMALLINT NOT NULL,
+                quantity BIGINT,
+                price TEXT,
+                at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX attributed_events_list ON attributed_events(recommendation_id)",
+            """
+            CREATE TABLE experiments(
+                name TEXT PRIMARY KEY,
+                surface SMALLINT NOT NULL,
+                method TEXT NOT NULL,
+                variants TEXT NOT NULL,
+                started_at BIGINT NOT NULL,
+                stopped_at BIGINT
+            )
+            """,
+        ]),
     ]
 
     /// The migrations this database does not have yet (all of them when it has none).

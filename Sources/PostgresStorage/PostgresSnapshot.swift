@@ -57,6 +57,8 @@ extension PostgresStore {
                 ).decode((Int64, Int64, String).self) {
                     s.evaluations.append(.init(id: id, createdAt: created, report: report))
                 }
+                s.onlineLog = try await onlineLog(fromMillis: .min, untilMillis: .max, on: connection)
+                s.experiments = try await experiments(on: connection)
                 try await connection.query("COMMIT", logger: logger)
                 return s
             } catch {
@@ -144,6 +146,18 @@ extension PostgresStore {
             for e in snapshot.evaluations {
                 try await connection.query("INSERT INTO evaluations(id, created_at, report) VALUES (\(e.id), \(e.createdAt), \(e.report))", logger: logger)
             }
+            let log = snapshot.onlineLog
+            for start in stride(from: 0, to: log.lists.count, by: batch) {
+                try await Self.insert(lists: Array(log.lists[start..<min(start + batch, log.lists.count)]), seen: [], attributed: [], on: connection, logger: logger)
+            }
+            for start in stride(from: 0, to: log.seen.count, by: batch) {
+                try await Self.insert(lists: [], seen: Array(log.seen[start..<min(start + batch, log.seen.count)]), attributed: [], on: connection, logger: logger)
+            }
+            for start in stride(from: 0, to: log.attributed.count, by: batch) {
+                try await Self.insert(lists: [], seen: [], attributed: Array(log.attributed[start..<min(start + batch, log.attributed.count)]),
+                                      on: connection, logger: logger)
+            }
+            try await Self.insert(experiments: snapshot.experiments, on: connection, logger: logger)
             // New rows continue after the copied ids.
             for table in ["products", "shoppers", "events", "trained_models", "splits", "evaluations"] {
                 try await connection.query(PostgresQuery(unsafeSQL: """

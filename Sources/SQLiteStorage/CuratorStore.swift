@@ -140,6 +140,49 @@ public final class CuratorStore: Sendable {
                 CREATE INDEX shoppers_last_seen ON shoppers(last_seen, id);
                 """)
         }
+        migrator.registerMigration("online-log") { db in
+            // One row per served list, its products packed in one text (`ServedList.packedProductIDs`).
+            try db.execute(sql: """
+                CREATE TABLE served_lists(
+                    id TEXT PRIMARY KEY,
+                    shopper_key TEXT,
+                    surface INTEGER NOT NULL,
+                    model TEXT NOT NULL,
+                    model_version INTEGER,
+                    experiment TEXT,
+                    variant TEXT,
+                    products TEXT NOT NULL,
+                    teams BLOB,
+                    served_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX served_lists_time ON served_lists(served_at);
+                CREATE INDEX served_lists_shopper ON served_lists(shopper_key, served_at) WHERE shopper_key IS NOT NULL;
+                CREATE TABLE seen_items(
+                    recommendation_id TEXT NOT NULL,
+                    positions TEXT NOT NULL,
+                    at INTEGER NOT NULL
+                );
+                CREATE INDEX seen_items_list ON seen_items(recommendation_id);
+                CREATE TABLE attributed_events(
+                    recommendation_id TEXT NOT NULL,
+                    shopper_key TEXT NOT NULL,
+                    product_key TEXT NOT NULL,
+                    type INTEGER NOT NULL,
+                    quantity INTEGER,
+                    price TEXT,
+                    at INTEGER NOT NULL
+                );
+                CREATE INDEX attributed_events_list ON attributed_events(recommendation_id);
+                CREATE TABLE experiments(
+                    name TEXT PRIMARY KEY,
+                    surface INTEGER NOT NULL,
+                    method TEXT NOT NULL,
+                    variants TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    stopped_at INTEGER
+                );
+                """)
+        }
         return migrator
     }
 

@@ -98,6 +98,24 @@ public final class SQLiteStore: CuratorStoring {
     /// Nothing runs in the background; the file is closed when the store is released.
     public func close() async {}
 
+    public func saveOnlineLog(lists: [ServedList], seen: [SeenReport], attributed: [AttributedEvent]) async throws {
+        try await write { try $0.saveOnlineLog(lists: lists, seen: seen, attributed: attributed) }
+    }
+    public func servedList(id: String) throws -> ServedList? { try database.servedList(id: id) }
+    public func servedLists(shopperKeys: [String], sinceMillis: Int64) throws -> [ServedList] {
+        try database.servedLists(shopperKeys: shopperKeys, sinceMillis: sinceMillis)
+    }
+    public func onlineLog(fromMillis: Int64, untilMillis: Int64) throws -> OnlineLogSlice {
+        try database.onlineLog(fromMillis: fromMillis, untilMillis: untilMillis)
+    }
+    public func pruneOnlineLog(before millis: Int64) async throws -> Int { try await write { try $0.pruneOnlineLog(before: millis) } }
+    public func servedListFootprint() throws -> (bytes: Int, lists: Int) { try database.servedListFootprint() }
+    public func createExperiment(_ experiment: Experiment) async throws -> Bool { try await write { try $0.createExperiment(experiment) } }
+    public func experiments() throws -> [Experiment] { try database.experiments() }
+    public func stopExperiment(named name: String, atMillis: Int64) async throws -> Bool {
+        try await write { try $0.stopExperiment(named: name, atMillis: atMillis) }
+    }
+
     public func snapshot() throws -> StoreSnapshot { try database.snapshot() }
     public func restore(_ snapshot: StoreSnapshot) async throws { try await write { try $0.restore(snapshot) } }
 }

@@ -29,6 +29,8 @@ extension CuratorStore {
                 .map { .init(splitID: $0[0], eventID: $0[1], part: $0[2]) }
             s.evaluations = try Row.fetchAll(db, sql: "SELECT id, created_at, report FROM evaluations ORDER BY id")
                 .map { .init(id: $0[0], createdAt: $0[1], report: $0[2]) }
+            s.onlineLog = try Self.onlineLog(fromMillis: .min, untilMillis: .max, in: db)
+            s.experiments = try Self.experiments(in: db)
             return s
         }
     }
@@ -84,6 +86,9 @@ extension CuratorStore {
             for e in snapshot.evaluations {
                 try db.execute(sql: "INSERT INTO evaluations(id, created_at, report) VALUES (?, ?, ?)", arguments: [e.id, e.createdAt, e.report])
             }
+            let log = snapshot.onlineLog
+            try Self.insert(lists: log.lists, seen: log.seen, attributed: log.attributed, into: db)
+            try Self.insert(experiments: snapshot.experiments, into: db)
         }
     }
 }

@@ -10,7 +10,7 @@ import Foundation
 /// interface is the sum of the roles below; a caller asks for the roles it uses
 /// (`any CatalogueStore & EmbeddingStore`), so what it can touch is written in its signature.
 public typealias CuratorStoring = StoreIdentity & CatalogueStore & EventStore & PseudonymSecretStore & EmbeddingStore
-    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying
+    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying & OnlineLogStore
 
 /// What every store is: its name, where its side files go, its shoppers' pseudonyms, its lifetime.
 public protocol StoreIdentity: AnyObject, Sendable {
@@ -116,6 +116,28 @@ public protocol ChangeFeed: StoreIdentity {
     /// Calls `ring` soon after another process commits a change (and after a lost connection
     /// comes back, since changes may have been missed meanwhile); nothing for a store that is not shared.
     func notifyOnChanges(_ ring: @escaping @Sendable () -> Void)
+}
+
+/// The online loop: served lists, the cards shoppers saw, the events attributed to lists, and
+/// experiments. Lists arrive in batches from a server's log (`OnlineLog`), one compact row each.
+public protocol OnlineLogStore: StoreIdentity {
+    /// Stores a batch of the log in one transaction; a list already stored (same id) is kept as it was.
+    func saveOnlineLog(lists: [ServedList], seen: [SeenReport], attributed: [AttributedEvent]) async throws
+    func servedList(id: String) async throws -> ServedList?
+    /// These shoppers' lists served at or after `sinceMillis`, newest first (the attribution window).
+    func servedLists(shopperKeys: [String], sinceMillis: Int64) async throws -> [ServedList]
+    /// Lists served in `[fromMillis, untilMillis)`, with the seen reports and attributed events that name them.
+    func onlineLog(fromMillis: Int64, untilMillis: Int64) async throws -> OnlineLogSlice
+    /// Removes lists served before `millis` with their reports and attributions; returns how many lists.
+    func pruneOnlineLog(before millis: Int64) async throws -> Int
+    /// Bytes the served-list rows take (for the README's bytes per list), and how many there are.
+    func servedListFootprint() async throws -> (bytes: Int, lists: Int)
+    /// Adds an experiment; false when one of that name exists already (running or stopped).
+    func createExperiment(_ experiment: Experiment) async throws -> Bool
+    /// Every experiment, oldest first.
+    func experiments() async throws -> [Experiment]
+    /// Marks a running experiment stopped; false when there is no such running experiment.
+    func stopExperiment(named name: String, atMillis: Int64) async throws -> Bool
 }
 
 /// Copying a whole store (`curator store copy`).

@@ -65,6 +65,9 @@ public struct StoreSnapshot: Sendable {
     public var splits: [SplitRow] = []
     public var splitEvents: [SplitEventRow] = []
     public var evaluations: [EvaluationRow] = []
+    /// The online loop's log and experiments, as stored.
+    public var onlineLog = OnlineLogSlice()
+    public var experiments: [Experiment] = []
 
     public init() {}
 
@@ -74,6 +77,7 @@ public struct StoreSnapshot: Sendable {
     /// How much it holds, for a copy's report.
     public var summary: String {
         "\(products.count) products, \(shoppers.count) shoppers, \(events.count) events, \(embeddings.count) vectors, "
-            + "\(models.count) model versions, \(splits.count) splits, \(evaluations.count) evaluations"
+            + "\(models.count) model versions, \(splits.count) splits, \(evaluations.count) evaluations, "
+            + "\(onlineLog.lists.count) served lists, \(experiments.count) experiments"
     }
 }

@@ -38,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "On a PostgreSQL store: megabytes of memory for shoppers' newest events, kept current by this replica's writes and the change log (0: read them from the store for every recommendation).")
     var historyCacheMb = RecommendationEngine.defaultHistoryCacheBytes >> 20
     @Option(help: "Largest request body in bytes; larger ones get 413.") var maxBodyBytes = 8 << 20
+    @Option(help: ArgumentHelp("An event without a recommendation_id is credited to the newest list that showed its product to its shopper within this long before it: 24h, 90m, 3600s, or hours.", valueName: "duration"))
+    var attributionWindow = "24h"
+    @Option(help: "Days served lists, seen reports and attributions are kept before they are pruned.") var impressionDays = 90
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
     @Option(help: ArgumentHelp("Where the HNSW graph is saved on a clean stop and loaded (then brought up to date with the store) on start (default: STORE.hnsw beside a SQLite file; none for PostgreSQL, where each replica builds it at start unless given one of its own).", valueName: "file"))
@@ -49,6 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...86_400).contains(sessionTTL) else { throw ValidationError("--session-ttl must be 1 to 86400 seconds") }
         guard historyLimit > 0 else { throw ValidationError("--history-limit must be at least 1") }
         guard historyCacheMb >= 0 else { throw ValidationError("--history-cache-mb cannot be negative") }
+        guard let window = Self.durationMillis(attributionWindow), window > 0 else {
+            throw ValidationError("--attribution-window: '\(attributionWindow)' is not a positive duration like 24h, 90m or 3600s")
+        }
+        guard impressionDays >= 1 else { throw ValidationError("--impression-days must be at least 1") }
     }
 
     func run() async throws {
@@ -69,9 +76,10 @@ struct ServeCommand: AsyncParsableCommand {
             let curatorStore = try await store.open()
             let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
             let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
-            let engine = try await RecommendationEngine.load(store: curatorStore, embedding: embedding, catalogue: catalogue,
+            var engine = try await RecommendationEngine.load(store: curatorStore, embedding: embedding, catalogue: catalogue,
                 indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
                 historyLimit: historyLimit, historyCacheBytes: historyCacheMb << 20)
+            engine.attributionWindowMillis = Self.durationMillis(attributionWindow) ?? RecommendationEngine.defaultAttributionWindowMillis
             printErr("curator: vector search: \(engine.indexOrigin)")
             if let model = try await ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
@@ -96,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads,
                                                    openShopperReads: openShopperReads, maxBodyBytes: maxBodyBytes,
                                                    modelPollSeconds: modelPoll, sessionSecret: sessionSecret,
-                                                   sessionLifetimeSeconds: sessionTTL))
+                                                   sessionLifetimeSeconds: sessionTTL, impressionDays: impressionDays))
         } catch {
             throw fail(error)
         }
@@ -138,5 +146,17 @@ struct StoreLifetime: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await store.close()
+    }
+}
+
+extension ServeCommand {
+    /// "24h", "90m", "3600s", or a number of hours, in milliseconds.
+    static func durationMillis(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(suffix: String, millis: Double)] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000)]
+        for unit in units where trimmed.hasSuffix(unit.suffix) {
+            return Double(trimmed.dropLast()).flatMap { $0.isFinite ? Int64(($0 * unit.millis).rounded()) : nil }
+        }
+        return Double(trimmed).flatMap { $0.isFinite ? Int64(($0 * 3_600_000).rounded()) : nil }
     }
 }

@@ -2,6 +2,7 @@ import CuratorCore
 import CuratorEngine
 import Foundation
 import Hummingbird
+import OnlineMeasurement
 
 /// `POST /v1/events`: behaviour in, committed to the store and applied to the shopper's state
 /// before the response.
@@ -19,9 +20,11 @@ struct EventController: Sendable {
         var timestampMillis: Int64?
         var quantity: Int64?
         var price: String?
+        /// The served list the event started from (a card's click, cart, favourite or purchase).
+        var recommendationID: String?
 
         enum CodingKeys: String, CodingKey {
-            case userID = "user_id", productID = "product_id", event, timestamp, quantity, price
+            case userID = "user_id", productID = "product_id", event, timestamp, quantity, price, recommendationID = "recommendation_id"
         }
 
         init(from decoder: any Decoder) throws {
@@ -47,6 +50,13 @@ struct EventController: Sendable {
             }
             quantity = try fields.wholeNumber(.quantity)
             price = try fields.canonicalDecimal(.price, mustBe: "a decimal number")
+            if let id = try fields.string(.recommendationID), !id.isEmpty {
+                guard RecommendationID.isWellFormed(id) else {
+                    throw APIError.badRequest("field '\(fields.field(.recommendationID))': '\(id.prefix(40))' is not a recommendation id (the recommendation_id of a served list)",
+                                              field: fields.field(.recommendationID))
+                }
+                recommendationID = id
+            }
         }
     }
 
@@ -78,13 +88,16 @@ struct EventController: Sendable {
                       quantity: $0.quantity, price: $0.price)
             }
             // Stored, and only the new events (not re-sent duplicates) counted toward popularity.
-            let result = try await engine.record(events)
+            let result = try await engine.record(events, recommendationIDs: batch.events.map(\.recommendationID))
             if !result.problems.isEmpty {
                 throw APIError(status: .unprocessableContent,
                                message: "\(result.problems.count) event\(result.problems.count == 1 ? " names an unknown product" : "s name unknown products"); none of this batch was stored",
                                items: result.problems.map { Item(index: $0.index, field: $0.field, reason: $0.reason, productID: events[$0.index].productID) })
             }
             metrics.recordEvents(result.inserted)
+            for type in EventType.allCases where type != .view {
+                metrics.recordAttributed(type: type.rawValue, count: zip(batch.events, result.isNew).count { $0.type == type && $1 && $0.recommendationID != nil })
+            }
             return EventsStored(stored: result.inserted, duplicates: result.duplicates)
         }
     }

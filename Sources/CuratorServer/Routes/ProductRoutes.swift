@@ -8,20 +8,24 @@ import Hummingbird
 struct ProductController: Sendable {
     let engine: RecommendationEngine
     let access: AccessPolicy
+    let metrics: ServerMetrics
 
     /// A product as the API shows it.
     struct ProductJSON: ResponseEncodable, Sendable {
         var product: Product
         /// Similarity to the search query, on search results only.
         var score: Float?
+        /// 1-based place in the served search results (search only).
+        var position: Int?
 
-        init(_ product: Product, score: Float? = nil) {
+        init(_ product: Product, score: Float? = nil, position: Int? = nil) {
             self.product = product
             self.score = score
+            self.position = position
         }
 
         enum CodingKeys: String, CodingKey {
-            case productID = "product_id", title, description, brand, category, price, inStock = "in_stock", score
+            case productID = "product_id", title, description, brand, category, price, inStock = "in_stock", score, position
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -34,6 +38,7 @@ struct ProductController: Sendable {
             try fields.encodeIfPresent(product.price, forKey: .price)
             try fields.encode(product.inStock, forKey: .inStock)
             try fields.encodeIfPresent(score, forKey: .score)
+            try fields.encodeIfPresent(position, forKey: .position)
         }
     }
 
@@ -91,6 +96,12 @@ struct ProductController: Sendable {
     struct ProductPage: ResponseEncodable, Sendable {
         var items: [ProductJSON]
         var total: Int
+        /// On search results: the served list's id, which clicks and impressions name.
+        var recommendationID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case items, total, recommendationID = "recommendation_id"
+        }
     }
 
     struct Deleted: ResponseEncodable, Sendable {
@@ -114,8 +125,11 @@ struct ProductController: Sendable {
             } else {
                 page = engine.browse(category: category, offset: offset, limit: limit)
             }
-            let items = page.products.enumerated().map { i, product in ProductJSON(product, score: page.scores?[i]) }
-            return ProductPage(items: items, total: page.total)
+            guard page.scores != nil else { return ProductPage(items: page.products.map { ProductJSON($0) }, total: page.total) }
+            let items = page.products.enumerated().map { i, product in ProductJSON(product, score: page.scores?[i], position: i + 1) }
+            let id = engine.servedSearch(productIDs: page.products.map(\.id), shopperID: context.credential.sessionShopper)
+            metrics.recordServed(surface: Surface.search.rawValue, model: "semantic")
+            return ProductPage(items: items, total: page.total, recommendationID: id)
         }
         products.post { request, context in
             try access.requireAdmin(context.credential)
@@ -154,7 +168,9 @@ struct ProductController: Sendable {
             let lang = try QueryParameters.language(query.get("lang"))
             guard engine.containsProduct(id: id) else { throw APIError.notFound("unknown product '\(id)'") }
             let items = try engine.similar(to: id, k: k, language: lang)
-            return RecommendationJSON(RecommendationList(shopper: "", model: "semantic", items: items))
+            metrics.recordServed(surface: Surface.similar.rawValue, model: "semantic")
+            return RecommendationJSON(engine.served(RecommendationList(shopper: "", model: "semantic", items: items), surface: .similar,
+                                                    shopperID: context.credential.sessionShopper))
         }
     }
 }

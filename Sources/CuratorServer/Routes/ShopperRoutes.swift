@@ -9,6 +9,7 @@ import Hummingbird
 struct ShopperController: Sendable {
     let engine: RecommendationEngine
     let access: AccessPolicy
+    let metrics: ServerMetrics
 
     struct ShopperListing: ResponseEncodable, Sendable {
         struct Entry: Encodable, Sendable {
@@ -78,12 +79,16 @@ struct ShopperController: Sendable {
                 maxPrice: query.get("max_price"), exclude: QueryParameters.commaSeparated(query.get("exclude")),
                 excludeIDs: QueryParameters.commaSeparated(query.get("exclude_ids")))
             do {
-                return RecommendationJSON(try await engine.recommend(shopper: id, request: options))
+                let list = try await engine.serveRecommendations(shopper: id, request: options)
+                metrics.recordServed(surface: Surface.shopper.rawValue, model: list.model)
+                return RecommendationJSON(list)
             } catch is StoreUnavailable {
                 // From memory: the shopper's history is in the store, so what is popular now.
-                var list = RecommendationJSON(engine.recommend(shopper: id, history: [], request: options))
-                list.degraded = true
-                return list
+                let list = engine.served(engine.recommend(shopper: id, history: [], request: options), surface: .shopper, shopperID: id)
+                metrics.recordServed(surface: Surface.shopper.rawValue, model: list.model)
+                var json = RecommendationJSON(list)
+                json.degraded = true
+                return json
             }
         }
     }
@@ -94,6 +99,7 @@ struct ShopperController: Sendable {
 struct RecommendationController: Sendable {
     let engine: RecommendationEngine
     let access: AccessPolicy
+    let metrics: ServerMetrics
 
     struct AnonymousRecommendationRequest: Decodable, Sendable {
         var viewed: [String]
@@ -121,7 +127,9 @@ struct RecommendationController: Sendable {
             try access.requireCatalogueRead(context.credential)
             let body = try await request.decode(as: AnonymousRecommendationRequest.self, context: context)
             let history = body.viewed.enumerated().map { (productID: $1, type: EventType.view, timestampMillis: Int64($0)) }
-            return RecommendationJSON(engine.recommend(shopper: "anonymous", history: history, request: body.options))
+            let list = engine.serveRecommendations(history: history, sessionShopper: context.credential.sessionShopper, request: body.options)
+            metrics.recordServed(surface: Surface.anonymous.rawValue, model: list.model)
+            return RecommendationJSON(list)
         }
     }
 }
