@@ -70,6 +70,10 @@ final class AccessPolicyTests: XCTestCase {
         Route(method: .post, uri: "/v1/products", body: #"[{"product_id": "P8", "title": "Kettle"}]"#, rule: .admin),
         Route(method: .delete, uri: "/v1/products/P6", rule: .admin),
         Route(method: .post, uri: "/v1/models/reload", rule: .admin),
+        Route(method: .get, uri: "/v1/metrics/online?group_by=surface", rule: .admin),
+        Route(method: .get, uri: "/v1/experiments", rule: .admin),
+        Route(method: .post, uri: "/v1/experiments",
+              body: #"{"name": "e1", "variants": [{"name": "A", "model": "popular"}, {"name": "B", "model": "semantic"}]}"#, rule: .admin),
         Route(method: .post, uri: "/v1/sessions", body: #"{"shopper": "S1"}"#, rule: .sessionForS1),
         Route(method: .post, uri: "/v1/sessions", rule: .anonymousSession),
     ]
