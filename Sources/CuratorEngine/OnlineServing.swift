@@ -155,7 +155,7 @@ extension RecommendationEngine {
     }
 
     /// The online figures of lists served in `[sinceMillis, untilMillis)`, this replica's latest included.
-    public func onlineReport(sinceMillis: Int64, untilMillis: Int64, groupBy: OnlineReport.Grouping) async throws -> OnlineReport {
+    public func onlineReport(sinceMillis: Int64, untilMillis: Int64, groupBy: [OnlineReport.Grouping]) async throws -> OnlineReport {
         try await flushOnlineLog()
         let slice = try await store.onlineLog(fromMillis: sinceMillis, untilMillis: untilMillis)
         return OnlineReport(slice: slice, groupBy: groupBy, sinceMillis: sinceMillis, untilMillis: untilMillis)

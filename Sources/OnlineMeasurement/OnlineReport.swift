@@ -61,13 +61,25 @@ public struct Rate: Sendable, Codable, Equatable {
 }
 
 /// `GET /v1/metrics/online` and `curator report online`: the online figures per group.
+/// `GET /v1/metrics/online` and `curator report online`: the online figures per group.
 public struct OnlineReport: Sendable, Codable, Equatable {
     public enum Grouping: String, Sendable, Codable, CaseIterable {
         case model, variant, surface, position, day
+
+        /// `model`, or several joined by commas (`day,model`: one row per day and model).
+        public static func list(_ text: String) -> [Grouping]? {
+            let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let groupings = parts.compactMap(Grouping.init(rawValue:))
+            guard !parts.isEmpty, groupings.count == parts.count, Set(groupings).count == groupings.count else { return nil }
+            return groupings
+        }
     }
 
     public struct Row: Sendable, Codable, Equatable {
+        /// The row's value of each grouping, joined by " | " in `groupBy` order.
         public var group: String
+        /// The row's value of each grouping, by grouping.
+        public var keys: [String: String]
         public var lists: Int
         public var impressions: Int
         public var seen: Int
@@ -83,12 +95,12 @@ public struct OnlineReport: Sendable, Codable, Equatable {
         public var revenuePer1000Impressions: Rate
 
         enum CodingKeys: String, CodingKey {
-            case group, lists, impressions, seen, clicks, carts, favorites, purchases, revenue, ctr, conversion
+            case group, keys, lists, impressions, seen, clicks, carts, favorites, purchases, revenue, ctr, conversion
             case revenuePer1000Impressions = "revenue_per_1000_impressions"
         }
     }
 
-    public var groupBy: Grouping
+    public var groupBy: [Grouping]
     public var sinceMillis: Int64
     public var untilMillis: Int64
     public var rows: [Row]
@@ -97,40 +109,58 @@ public struct OnlineReport: Sendable, Codable, Equatable {
         case groupBy = "group_by", sinceMillis = "since_ms", untilMillis = "until_ms", rows
     }
 
-    public init(slice: OnlineLogSlice, groupBy: Grouping, sinceMillis: Int64, untilMillis: Int64) {
+    private struct Part {
+        var impressions = 0, seen = 0, clicks = 0, carts = 0, favorites = 0, purchases = 0
+        var revenue = 0.0
+    }
+
+    public init(slice: OnlineLogSlice, groupBy: [Grouping], sinceMillis: Int64, untilMillis: Int64) {
         self.groupBy = groupBy
         self.sinceMillis = sinceMillis
         self.untilMillis = untilMillis
-        // Each group's part of each list: the whole list, or for `position` one card of it.
-        var parts: [String: [(impressions: Int, seen: Int, clicks: Int, carts: Int, favorites: Int, purchases: Int, revenue: Double)]] = [:]
+        // Each group's part of each list: the whole list, or with `position` one card of it.
+        var parts: [[String]: [Part]] = [:]
+        let byCard = groupBy.contains(.position)
         for outcome in ListOutcome.outcomes(of: slice) {
             let list = outcome.list
-            switch groupBy {
-            case .position:
+            func key(position: Int?) -> [String] {
+                groupBy.map { grouping in
+                    switch grouping {
+                    case .model: list.modelVersion.map { "\(list.model) v\($0)" } ?? list.model
+                    case .variant: list.experiment.map { "\($0)/\(list.variant ?? "")" } ?? "(none)"
+                    case .surface: list.surface.rawValue
+                    case .position: String(position ?? 0)
+                    case .day: String(Timestamps.format(millis: list.servedAtMillis).prefix(10))
+                    }
+                }
+            }
+            if byCard {
                 for p in 1...max(1, outcome.impressions) where p <= outcome.impressions {
-                    parts[String(p), default: []].append((1, outcome.seen.contains(p) ? 1 : 0, outcome.clicked.contains(p) ? 1 : 0,
-                                                          outcome.carted.contains(p) ? 1 : 0, outcome.favorited.contains(p) ? 1 : 0,
-                                                          outcome.purchased.contains(p) ? 1 : 0, outcome.revenue[p] ?? 0))
+                    parts[key(position: p), default: []].append(Part(
+                        impressions: 1, seen: outcome.seen.contains(p) ? 1 : 0, clicks: outcome.clicked.contains(p) ? 1 : 0,
+                        carts: outcome.carted.contains(p) ? 1 : 0, favorites: outcome.favorited.contains(p) ? 1 : 0,
+                        purchases: outcome.purchased.contains(p) ? 1 : 0, revenue: outcome.revenue[p] ?? 0))
                 }
-            default:
-                let key: String
-                switch groupBy {
-                case .model: key = list.modelVersion.map { "\(list.model) v\($0)" } ?? list.model
-                case .variant: key = list.experiment.map { "\($0)/\(list.variant ?? "")" } ?? "(none)"
-                case .surface: key = list.surface.rawValue
-                default: key = String(Timestamps.format(millis: list.servedAtMillis).prefix(10))
-                }
-                parts[key, default: []].append((outcome.impressions, outcome.seen.count, outcome.clicked.count, outcome.carted.count,
-                                                outcome.favorited.count, outcome.purchased.count, outcome.totalRevenue))
+            } else {
+                parts[key(position: nil), default: []].append(Part(
+                    impressions: outcome.impressions, seen: outcome.seen.count, clicks: outcome.clicked.count, carts: outcome.carted.count,
+                    favorites: outcome.favorited.count, purchases: outcome.purchased.count, revenue: outcome.totalRevenue))
             }
         }
-        let keys = parts.keys.sorted { groupBy == .position ? (Int($0) ?? 0) < (Int($1) ?? 0) : $0 < $1 }
+        // Positions in number order, everything else as text.
+        let keys = parts.keys.sorted { a, b in
+            for (i, grouping) in groupBy.enumerated() where a[i] != b[i] {
+                return grouping == .position ? (Int(a[i]) ?? 0) < (Int(b[i]) ?? 0) : a[i] < b[i]
+            }
+            return false
+        }
         rows = keys.map { key in
             let lists = parts[key] ?? []
             let impressions = lists.reduce(0) { $0 + $1.impressions }
             let clicks = lists.reduce(0) { $0 + $1.clicks }, purchases = lists.reduce(0) { $0 + $1.purchases }
             let revenue = OnlineStatistics.Ratio(numerators: lists.map { $0.revenue * 1000 }, denominators: lists.map { Double($0.impressions) })
-            return Row(group: key, lists: lists.count, impressions: impressions, seen: lists.reduce(0) { $0 + $1.seen }, clicks: clicks,
+            return Row(group: key.joined(separator: " | "), keys: Dictionary(uniqueKeysWithValues: zip(groupBy.map(\.rawValue), key)), lists: lists.count,
+                       impressions: impressions, seen: lists.reduce(0) { $0 + $1.seen }, clicks: clicks,
                        carts: lists.reduce(0) { $0 + $1.carts }, favorites: lists.reduce(0) { $0 + $1.favorites }, purchases: purchases,
                        revenue: lists.reduce(0) { $0 + $1.revenue },
                        ctr: Rate(value: impressions > 0 ? Double(clicks) / Double(impressions) : 0,

@@ -124,12 +124,12 @@ struct ReportCommand: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
         @Option(help: "From this time (ISO-8601; default: 7 days before --until).") var since: String?
         @Option(help: "Until this time (ISO-8601; default: now).") var until: String?
-        @Option(name: .customLong("group-by"), help: "model, variant, surface, position or day.") var groupBy = "model"
+        @Option(name: .customLong("group-by"), help: "model, variant, surface, position or day, or several joined by commas (day,model).") var groupBy = "model"
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() async throws {
-            guard let grouping = OnlineReport.Grouping(rawValue: groupBy) else {
-                throw ValidationError("--group-by: '\(groupBy)' is not model, variant, surface, position or day")
+            guard let grouping = OnlineReport.Grouping.list(groupBy) else {
+                throw ValidationError("--group-by: '\(groupBy)' is not model, variant, surface, position or day, or several of them joined by commas")
             }
             func time(_ text: String?, _ name: String) throws -> Int64? {
                 guard let text else { return nil }
@@ -166,7 +166,7 @@ enum OnlineTables {
     }
 
     static func report(_ report: OnlineReport) -> String {
-        let header = [report.groupBy.rawValue, "lists", "impressions", "seen", "clicks", "ctr", "carts", "purchases", "conversion", "revenue", "rev/1000"]
+        let header = [report.groupBy.map(\.rawValue).joined(separator: " | "), "lists", "impressions", "seen", "clicks", "ctr", "carts", "purchases", "conversion", "revenue", "rev/1000"]
         let rows = report.rows.map { row in
             [row.group, String(row.lists), String(row.impressions), String(row.seen), String(row.clicks), percent(row.ctr), String(row.carts),
              String(row.purchases), percent(row.conversion), String(format: "%.2f", row.revenue),

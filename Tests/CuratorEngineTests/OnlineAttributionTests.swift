@@ -50,7 +50,7 @@ final class OnlineAttributionTests: XCTestCase {
             // By id: a cart of the third card.
             _ = try await b.record([Event(shopperID: "S1", productID: shown[2], type: .cart, timestampMillis: now + 1)], recommendationIDs: [id])
             try await b.flushOnlineLog()
-            let report = try await b.onlineReport(sinceMillis: 0, untilMillis: now + 60_000, groupBy: .surface)
+            let report = try await b.onlineReport(sinceMillis: 0, untilMillis: now + 60_000, groupBy: [.surface])
             let row = try XCTUnwrap(report.rows.first { $0.group == "shopper" }, "\(test.backend)")
             XCTAssertEqual(row.lists, 1)
             XCTAssertEqual(row.clicks, 1, "\(test.backend): S1's click is credited; S2 was not shown the list")

@@ -126,7 +126,7 @@ final class OnlineMeasurementTests: XCTestCase {
             seen: [SeenReport(recommendationID: "L1", positions: [1, 2], atMillis: 1), SeenReport(recommendationID: "L1", positions: [2, 7], atMillis: 2)],
             attributed: [event("P1", .click), event("P1", .click), event("P9", .click), event("P2", .click, shopper: "~other"),
                          event("P1", .purchase, price: "2.50", quantity: 3), event("P3", .purchase, price: "1.00")])
-        let report = OnlineReport(slice: slice, groupBy: .model, sinceMillis: 0, untilMillis: 10)
+        let report = OnlineReport(slice: slice, groupBy: [.model], sinceMillis: 0, untilMillis: 10)
         XCTAssertEqual(report.rows.count, 1)
         let row = report.rows[0]
         XCTAssertEqual(row.impressions, 3)
@@ -134,8 +134,13 @@ final class OnlineMeasurementTests: XCTestCase {
         XCTAssertEqual(row.clicks, 1, "P1 twice is one click; P9 is not in the list; another shopper's click does not count")
         XCTAssertEqual(row.purchases, 2)
         XCTAssertEqual(row.revenue, 8.5, accuracy: 1e-9)
-        let byPosition = OnlineReport(slice: slice, groupBy: .position, sinceMillis: 0, untilMillis: 10)
+        let byPosition = OnlineReport(slice: slice, groupBy: [.position], sinceMillis: 0, untilMillis: 10)
         XCTAssertEqual(byPosition.rows.map(\.group), ["1", "2", "3"])
+        let byDayAndModel = OnlineReport(slice: slice, groupBy: [.day, .model], sinceMillis: 0, untilMillis: 10)
+        XCTAssertEqual(byDayAndModel.rows.map(\.group), ["1970-01-01 | semantic"])
+        XCTAssertEqual(byDayAndModel.rows.first?.keys, ["day": "1970-01-01", "model": "semantic"])
+        XCTAssertNil(OnlineReport.Grouping.list("day,day"))
+        XCTAssertNil(OnlineReport.Grouping.list("colour"))
         XCTAssertEqual(byPosition.rows.map(\.clicks), [1, 0, 0])
         XCTAssertEqual(byPosition.rows.map(\.purchases), [1, 0, 1])
     }

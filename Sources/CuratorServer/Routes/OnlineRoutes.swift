@@ -79,8 +79,9 @@ struct OnlineMetricsController: Sendable {
             let since = try Self.time(query.get("since"), name: "since") ?? until - 7 * 86_400_000
             guard since < until else { throw APIError.badRequest("'since' must be before 'until'", field: "since") }
             let groupText = query.get("group_by") ?? "model"
-            guard let grouping = OnlineReport.Grouping(rawValue: groupText) else {
-                throw APIError.badRequest("'group_by': '\(groupText)' is not one of model, variant, surface, position, day", field: "group_by")
+            guard let grouping = OnlineReport.Grouping.list(groupText) else {
+                throw APIError.badRequest("'group_by': '\(groupText)' is not one of model, variant, surface, position, day, or several joined by commas (day,model)",
+                                          field: "group_by")
             }
             return try await engine.onlineReport(sinceMillis: since, untilMillis: until, groupBy: grouping)
         }
