@@ -22,11 +22,19 @@ final class OnlineLog: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Off: lists still get ids and positions, but nothing is logged (`curator serve --no-online-log`).
+    private let enabled = Atomic(true)
+
+    var isEnabled: Bool {
+        get { enabled.load(ordering: .relaxed) }
+        set { enabled.store(newValue, ordering: .relaxed) }
+    }
     /// How many entries wait for the store at most while it is unavailable.
     static let pendingLimit = 200_000
     static let recentLimit = 20_000
 
     func append(_ list: ServedList) {
+        guard isEnabled else { return }
         state.withLock { state in
             state.lists.append(list)
             state.recent[list.id] = list
@@ -43,11 +51,20 @@ final class OnlineLog: Sendable {
         }
     }
 
-    func append(seen: SeenReport) { state.withLock { $0.seen.append(seen); Self.bound(&$0) } }
+    func append(seen: SeenReport) {
+        guard isEnabled else { return }
+        state.withLock { state in
+            state.seen.append(seen)
+            Self.bound(&state)
+        }
+    }
 
     func append(attributed: [AttributedEvent]) {
-        guard !attributed.isEmpty else { return }
-        state.withLock { $0.attributed.append(contentsOf: attributed); Self.bound(&$0) }
+        guard isEnabled, !attributed.isEmpty else { return }
+        state.withLock { state in
+            state.attributed.append(contentsOf: attributed)
+            Self.bound(&state)
+        }
     }
 
     private static func bound(_ state: inout State) {

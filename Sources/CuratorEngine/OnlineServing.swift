@@ -139,6 +139,13 @@ extension RecommendationEngine {
         online.append(seen: SeenReport(recommendationID: recommendationID, positions: Array(Set(positions)).sorted(), atMillis: Timestamps.nowMillis()))
     }
 
+    /// Whether served lists, seen reports and attributions are logged (on by default). Off, lists
+    /// still carry ids, but nothing reaches the online report: for measuring what the log costs.
+    public var logsOnline: Bool {
+        get { online.isEnabled }
+        nonmutating set { online.isEnabled = newValue }
+    }
+
     /// Writes what this replica logged to the store (see `OnlineLog`).
     public func flushOnlineLog() async throws { try await online.flush(to: store) }
 

@@ -41,6 +41,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("An event without a recommendation_id is credited to the newest list that showed its product to its shopper within this long before it: 24h, 90m, 3600s, or hours.", valueName: "duration"))
     var attributionWindow = "24h"
     @Option(help: "Days served lists, seen reports and attributions are kept before they are pruned.") var impressionDays = 90
+    @Flag(help: "Log no served lists, seen reports or attributions (lists keep their ids; the online report and experiments then see nothing).")
+    var noOnlineLog = false
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
     @Option(help: ArgumentHelp("Where the HNSW graph is saved on a clean stop and loaded (then brought up to date with the store) on start (default: STORE.hnsw beside a SQLite file; none for PostgreSQL, where each replica builds it at start unless given one of its own).", valueName: "file"))
@@ -80,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
                 indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
                 historyLimit: historyLimit, historyCacheBytes: historyCacheMb << 20)
             engine.attributionWindowMillis = Self.durationMillis(attributionWindow) ?? RecommendationEngine.defaultAttributionWindowMillis
+            engine.logsOnline = !noOnlineLog
             printErr("curator: vector search: \(engine.indexOrigin)")
             if let model = try await ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")

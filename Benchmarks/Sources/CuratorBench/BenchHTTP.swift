@@ -51,6 +51,21 @@ struct BenchHTTP: Sendable {
         await send(request(method, path, bearer: bearer, json: json))
     }
 
+    /// Sends and returns the status and the body (nil status: no answer).
+    func exchange(_ method: String, _ path: String, bearer: String? = nil, json: String? = nil) async -> (status: Int?, body: Data) {
+        guard let (data, response) = try? await session.data(for: request(method, path, bearer: bearer, json: json)) else { return (nil, Data()) }
+        return ((response as? HTTPURLResponse)?.statusCode, data)
+    }
+
+    /// A JSON object from `path`, which must answer `expected`.
+    func object(_ expected: Int, _ method: String, _ path: String, bearer: String? = nil, json: String? = nil, what: String) async throws -> [String: Any] {
+        let (status, body) = await exchange(method, path, bearer: bearer, json: json)
+        guard status == expected, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw CuratorError.configuration("\(what): \(method) \(path) answered \(status.map(String.init) ?? "nothing"), expected \(expected): \(String(decoding: body.prefix(500), as: UTF8.self))")
+        }
+        return object
+    }
+
     /// Sends and requires `expected`, else throws `what` failed.
     @discardableResult
     func expect(_ expected: Int, _ method: String, _ path: String, bearer: String? = nil, json: String? = nil, what: String) async throws -> Reply {

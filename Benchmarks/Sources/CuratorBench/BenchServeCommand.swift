@@ -92,6 +92,17 @@ struct BenchServe: AsyncParsableCommand {
         _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])  // warm-up
         let recommend = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
         print("recommendations: \(recommend.summary)")
+        // What logging every served list costs: the same load with the online log off, then on again.
+        engine.logsOnline = false
+        let unlogged = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+        engine.logsOnline = true
+        let loggedAgain = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+        print("recommendations with the online log off: \(unlogged.summary)")
+        print("recommendations with the online log on again: \(loggedAgain.summary)")
+        let lists = try await engine.servedListFootprint()
+        print(String(format: "online log: %.1f%% of requests/s with it off (on, on again: %.0f, %.0f; off: %.0f); %d lists stored, %d bytes each",
+                     100 * (recommend.requestsPerSecond + loggedAgain.requestsPerSecond) / 2 / unlogged.requestsPerSecond, recommend.requestsPerSecond,
+                     loggedAgain.requestsPerSecond, unlogged.requestsPerSecond, lists.lists, lists.bytes / max(1, lists.lists)))
 
         if let trained {
             guard let kind = NeuralModelKind(rawValue: trained) else { throw fail(CuratorError.configuration("--trained must be sequential or two-tower")) }

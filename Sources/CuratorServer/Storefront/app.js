@@ -6,6 +6,8 @@ import { STRINGS } from './i18n.js';
 import { barChart } from './chart.js';
 
 const STORAGE_KEYS = { lang: 'curator.lang', shopper: 'curator.shopper', category: 'curator.category', session: 'curator.session' };
+// In sessionStorage only (this tab, gone when it closes): the admin API key an operator typed on the models page.
+const ADMIN_KEY_STORAGE = 'curator.adminKey';
 const NEW_SHOPPER = 'new';
 const METRICS = ['precision', 'recall', 'ndcg', 'hr', 'mrr'];
 
@@ -25,6 +27,13 @@ const state = {
   routeToken: 0, // bumps on each render; a slower, older render must not overwrite a newer one
   shelfToken: 0,
   shelfVersion: 0,
+  // The served list a card click came from, until the product page it opens takes it:
+  // { productId, recommendationId, position }.
+  pendingOrigin: null,
+  // The list the product page on show was reached from (same shape), or null.
+  productOrigin: null,
+  onlineGroup: 'model', // the models page's online figures: per day and model, or per day and variant
+  onlineRequest: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -104,6 +113,23 @@ function savePreference(key, value) {
   }
 }
 
+function loadAdminKey() {
+  try {
+    return sessionStorage.getItem(ADMIN_KEY_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function saveAdminKey(key) {
+  try {
+    if (key) sessionStorage.setItem(ADMIN_KEY_STORAGE, key);
+    else sessionStorage.removeItem(ADMIN_KEY_STORAGE);
+  } catch {
+    // Without storage the key lasts as long as the input holds it.
+  }
+}
+
 // ---------------------------------------------------------------- API
 
 class ApiError extends Error {
@@ -113,12 +139,16 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = 'GET', body, retried = false } = {}) {
+// `key`: an API key the operator typed, sent instead of the session token (and never replaced by a
+// new session when refused). `renew: false`: a refused token is not replaced by a new session
+// either, for requests that only make sense for the shopper they started as.
+async function api(path, { method = 'GET', body, retried = false, key = null, renew = true } = {}) {
   const headers = { Accept: 'application/json' };
   // The token speaks for the session's shopper only; an existing shopper picked in an open demo
   // server (config.existing_shoppers) is acted as without one.
-  const token = state.session && state.shopper === state.session.shopper ? await sessionToken() : null;
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const token = key ? null : state.session && state.shopper === state.session.shopper ? await sessionToken() : null;
+  if (key) headers.Authorization = `Bearer ${key}`;
+  else if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
@@ -127,7 +157,7 @@ async function api(path, { method = 'GET', body, retried = false } = {}) {
     throw new ApiError(t('networkError'), 0);
   }
   // A token the server no longer accepts (it restarted with another secret): a new session, once.
-  if (response.status === 401 && token && !retried) {
+  if (response.status === 401 && token && renew && !retried) {
     await startSession();
     return api(path, { method, body, retried: true });
   }
@@ -392,6 +422,9 @@ function parseRoute() {
 async function renderRoute({ navigated }) {
   const route = parseRoute();
   const token = ++state.routeToken;
+  const pendingOrigin = state.pendingOrigin;
+  state.pendingOrigin = null;
+  state.productOrigin = null;
   $('shelf').hidden = route.name === 'models';
   document.body.dataset.route = route.name;
   for (const link of document.querySelectorAll('.main-nav a')) {
@@ -403,7 +436,7 @@ async function renderRoute({ navigated }) {
   main.replaceChildren(el('p', { class: 'muted' }, t('loading')));
   if (navigated) window.scrollTo(0, 0);
   try {
-    if (route.name === 'product') await renderProduct(token, route.id, navigated);
+    if (route.name === 'product') await renderProduct(token, route.id, navigated, pendingOrigin);
     else if (route.name === 'models') await renderModels(token);
     else await renderGrid(token);
     if (navigated && isCurrent(token)) focusHeading();
@@ -425,6 +458,139 @@ function focusHeading() {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: true });
   }
+}
+
+// ---------------------------------------------------------------- served lists: impressions and origins
+
+// Every list the server serves (the shelf, similar products, search results) has a
+// recommendation_id and numbers its cards from 1. The page reports which cards became visible
+// (POST /v1/impressions), and a click on a card, with what the shopper then does on the product
+// page it opened, names the list (recommendation_id on the event), so the server can credit it.
+
+const IMPRESSION_THRESHOLD = 0.5; // half of a card in view counts as seen
+const IMPRESSION_BATCH_MS = 500;
+
+const impressions = {
+  observer: null,
+  watched: new Set(), // cards observed, until seen or gone from the page
+  // recommendation_id → { size, shopper, reported: Set of positions, pending: Map position → card }
+  lists: new Map(),
+  timer: null,
+};
+
+// The attributes that tie a card to its list; none for a card of a list without an id (browsing).
+function listAttributes(list, position) {
+  if (!list?.id || !Number.isInteger(position)) return {};
+  return { 'data-recommendation-id': list.id, 'data-position': position };
+}
+
+// A served list as the page keeps it: its id and length, and the shopper it was served to. Null
+// for an answer without an id (the catalogue browsed in pages is not a served list).
+function servedList(data, items) {
+  const id = data?.recommendation_id;
+  if (typeof id !== 'string' || id === '') return null;
+  if (!impressions.lists.has(id)) {
+    impressions.lists.set(id, { size: items.length, shopper: state.shopper, reported: new Set(), pending: new Map() });
+  }
+  return { id, size: items.length };
+}
+
+// Starts watching the cards of served lists under `container` (already in the page).
+function watchCards(container) {
+  if (typeof IntersectionObserver !== 'function') return;
+  impressions.observer ??= new IntersectionObserver(onCardsVisible, { threshold: IMPRESSION_THRESHOLD });
+  for (const card of impressions.watched) {
+    if (!card.isConnected) forgetCard(card);
+  }
+  for (const card of container.querySelectorAll('[data-recommendation-id][data-position]')) {
+    const list = impressions.lists.get(card.dataset.recommendationId);
+    if (!list || list.reported.has(Number(card.dataset.position)) || impressions.watched.has(card)) continue;
+    impressions.watched.add(card);
+    impressions.observer.observe(card);
+  }
+  // Lists none of whose cards are on the page any more, with nothing left to send, are done.
+  const shown = new Set([...impressions.watched].map((card) => card.dataset.recommendationId));
+  for (const [id, list] of impressions.lists) {
+    if (!shown.has(id) && list.pending.size === 0) impressions.lists.delete(id);
+  }
+}
+
+function forgetCard(card) {
+  impressions.observer?.unobserve(card);
+  impressions.watched.delete(card);
+}
+
+function onCardsVisible(entries) {
+  for (const entry of entries) {
+    if (!entry.isIntersecting || entry.intersectionRatio < IMPRESSION_THRESHOLD) continue;
+    const card = entry.target;
+    forgetCard(card);
+    const list = impressions.lists.get(card.dataset.recommendationId);
+    const position = Number(card.dataset.position);
+    // Only positions of the list as served, each once.
+    if (!list || !Number.isInteger(position) || position < 1 || position > list.size || list.reported.has(position)) continue;
+    list.reported.add(position);
+    list.pending.set(position, card);
+  }
+  // A batch goes out half a second after its first card was seen, with whatever came meanwhile.
+  if (!impressions.timer && [...impressions.lists.values()].some((list) => list.pending.size > 0)) {
+    impressions.timer = setTimeout(sendImpressions, IMPRESSION_BATCH_MS);
+  }
+}
+
+async function sendImpressions() {
+  impressions.timer = null;
+  const batches = [];
+  for (const [id, list] of impressions.lists) {
+    if (list.pending.size === 0) continue;
+    batches.push({ id, list, cards: list.pending });
+    list.pending = new Map();
+  }
+  await Promise.all(batches.map(async ({ id, list, cards }) => {
+    // A list served to a shopper this page no longer acts as is theirs, not ours, to report.
+    if (list.shopper !== state.shopper) return;
+    const seen = [...cards.keys()].sort((a, b) => a - b);
+    try {
+      await api('/v1/impressions', { method: 'POST', body: { recommendation_id: id, seen }, renew: false });
+      for (const card of cards.values()) card.dataset.seen = 'true';
+    } catch {
+      // A measurement, not something the shopper asked for: a report that fails is dropped quietly.
+    }
+  }));
+}
+
+// A click on a card of a served list: remembered for the product page it opens, and recorded as
+// a click credited to the list.
+function followCard(productId, list, position) {
+  if (!list?.id) return;
+  const origin = { productId, recommendationId: list.id, position };
+  if (location.hash === `#/product/${encodeURIComponent(productId)}`) {
+    // The product on show already: no new page, but from now on it was reached from this list.
+    keepOrigin(origin);
+  } else {
+    state.pendingOrigin = origin;
+  }
+  api('/v1/events', {
+    method: 'POST',
+    body: { user_id: state.shopper, product_id: productId, event: 'click', recommendation_id: list.id },
+  }).catch((error) => showError(t('errorEvent'), error));
+}
+
+// The list the product page was reached from, kept with its history entry so going back and
+// forth returns to a page that still knows it.
+function keepOrigin(origin) {
+  state.productOrigin = origin;
+  try {
+    history.replaceState({ ...(history.state ?? {}), origin }, '');
+  } catch {
+    // Without history state the origin lasts until the page is left.
+  }
+}
+
+function originFor(productId, pending) {
+  if (pending?.productId === productId) return pending;
+  const saved = history.state?.origin;
+  return saved?.productId === productId && typeof saved.recommendationId === 'string' ? saved : null;
 }
 
 // ---------------------------------------------------------------- grid
@@ -454,7 +620,10 @@ function fetchProducts(offset) {
 function showPage(token, page, offset, { grid, count, more }) {
   const items = page.items ?? [];
   rememberProducts(items);
-  grid.append(...items.map((product) => el('li', {}, productCard(product, 'product-card'))));
+  // Search results are a served list (an id, positions); pages of the catalogue are not.
+  const list = servedList(page, items);
+  grid.append(...items.map((product) => el('li', {}, productCard(product, 'product-card', null, list, product.position))));
+  watchCards(grid);
   const shown = offset + items.length;
   const total = page.total ?? shown;
   count.textContent = countText(shown, total);
@@ -482,13 +651,16 @@ function countText(shown, total) {
   return t('productCount', { shown: formatNumber(shown), total: formatNumber(total) });
 }
 
-function productCard(product, testId, reason) {
+// `list` and `position`: the served list the card belongs to, if any (see servedList).
+function productCard(product, testId, reason, list = null, position = null) {
   return el('a', {
     class: 'card',
     href: `#/product/${encodeURIComponent(product.product_id)}`,
     'data-testid': testId,
     'data-product-id': product.product_id,
     'data-category': product.category ?? '',
+    ...listAttributes(list, position),
+    onclick: list ? () => followCard(product.product_id, list, position) : null,
   },
   el('span', { class: 'card-category' }, product.category ?? ''),
   el('span', { class: 'card-title' }, product.title),
@@ -505,10 +677,12 @@ const ACTIONS = [
   { event: 'purchase', label: 'buy', done: 'purchased', testId: 'action-purchase' },
 ];
 
-async function renderProduct(token, id, navigated) {
+async function renderProduct(token, id, navigated, pendingOrigin) {
   const product = await api(`/v1/products/${encodeURIComponent(id)}`);
   if (!isCurrent(token)) return;
   rememberProducts([product]);
+  const origin = originFor(product.product_id, pendingOrigin);
+  if (origin) keepOrigin(origin);
   const actionStatus = el('p', { class: 'action-status', role: 'status', 'aria-live': 'polite' });
   const similar = el('section', { class: 'similar', 'aria-labelledby': 'similar-heading' },
     el('h2', { id: 'similar-heading' }, t('similarTitle')),
@@ -537,8 +711,15 @@ function actionButton(product, action, statusLine) {
   button.addEventListener('click', async () => {
     button.disabled = true;
     statusLine.textContent = t('saving');
+    // Credited to the list the page was reached from, if it was; a purchase at the shown price.
+    const origin = state.productOrigin?.productId === product.product_id ? state.productOrigin : null;
+    const details = { recommendation_id: origin?.recommendationId };
+    if (action.event === 'purchase' && product.price !== null && product.price !== undefined && product.price !== '') {
+      details.price = product.price;
+      details.quantity = 1;
+    }
     try {
-      await recordEvent(action.event, product.product_id);
+      await recordEvent(action.event, product.product_id, details);
       statusLine.textContent = t(action.done, { title: product.title });
     } catch (error) {
       statusLine.textContent = t('eventFailed', { message: error.message });
@@ -561,18 +742,22 @@ async function renderSimilar(token, id, section) {
   }
   if (!isCurrent(token)) return;
   const items = data.items ?? [];
+  const list = servedList(data, items);
   const cards = items.map((item) => {
     const product = state.products.get(item.product_id) ?? { product_id: item.product_id, title: item.title };
-    return el('li', {}, productCard(product, 'similar-card', item.reason));
+    return el('li', {}, productCard(product, 'similar-card', item.reason, list, item.position));
   });
-  section.lastChild.replaceWith(items.length
+  const content = items.length
     ? el('ul', { class: 'product-grid compact' }, cards)
-    : el('p', { class: 'muted' }, t('noSimilar')));
+    : el('p', { class: 'muted' }, t('noSimilar'));
+  section.lastChild.replaceWith(content);
+  watchCards(content);
 }
 
-// Records one event for the current shopper, then lets the shelf learn from it.
-async function recordEvent(event, productId) {
-  await api('/v1/events', { method: 'POST', body: { user_id: state.shopper, product_id: productId, event } });
+// Records one event for the current shopper, then lets the shelf learn from it. `details`: more
+// fields of the event (recommendation_id, price, quantity); undefined ones are left out.
+async function recordEvent(event, productId, details = {}) {
+  await api('/v1/events', { method: 'POST', body: { user_id: state.shopper, product_id: productId, event, ...details } });
   await refreshShelf();
 }
 
@@ -608,18 +793,22 @@ function renderShelf(data) {
   else if (popular) status.textContent = t('shelfPopular');
   else status.textContent = t('shelfPersonal', { n: items.length, model: modelName(data.model) });
   status.classList.toggle('popular', popular);
-  $('shelf-list').replaceChildren(...items.map((item, index) => recCard(item, data.model, index)));
+  const list = servedList(data, items);
+  $('shelf-list').dataset.recommendationId = list?.id ?? '';
+  $('shelf-list').replaceChildren(...items.map((item, index) => recCard(item, data.model, index, list)));
+  watchCards($('shelf-list'));
 }
 
 function renderShelfError(error) {
   const status = $('shelf-status');
   status.textContent = `${t('errorShelf')}: ${error.message}`;
   status.dataset.model = '';
+  $('shelf-list').dataset.recommendationId = '';
   $('shelf-list').replaceChildren();
   showError(t('errorShelf'), error);
 }
 
-function recCard(item, model, index) {
+function recCard(item, model, index, list) {
   const product = state.products.get(item.product_id);
   const evidenceId = `evidence-${index}`;
   const evidence = el('div', { class: 'evidence', id: evidenceId, 'data-testid': 'rec-evidence', hidden: true },
@@ -632,13 +821,20 @@ function recCard(item, model, index) {
     why.setAttribute('aria-expanded', String(open));
     evidence.hidden = !open;
   });
+  const position = item.position ?? index + 1;
   return el('li', {
     class: 'rec-card',
     'data-testid': 'rec-card',
     'data-product-id': item.product_id,
     'data-category': product?.category ?? '',
+    ...listAttributes(list, position),
   },
-  el('a', { class: 'rec-title', href: `#/product/${encodeURIComponent(item.product_id)}` }, item.title ?? product?.title ?? item.product_id),
+  el('a', {
+    class: 'rec-title',
+    'data-testid': 'rec-link',
+    href: `#/product/${encodeURIComponent(item.product_id)}`,
+    onclick: list ? () => followCard(item.product_id, list, position) : null,
+  }, item.title ?? product?.title ?? item.product_id),
   el('p', { class: 'rec-reason', 'data-testid': 'rec-reason' }, item.reason ?? ''),
   el('p', { class: 'rec-meta' },
     el('span', { class: 'model-chip' }, t('modelLabel', { model: modelName(model) })),
