@@ -7,7 +7,6 @@ import XCTest
 /// The online loop through the routes: ids and positions on every list, impressions and their
 /// token scope, attribution by id and by window, the online report, experiments and their refusals.
 final class OnlineLoopTests: XCTestCase {
-
     func testEveryListHasAnIdAndPositions() async throws {
         let shop = try await TestShop()
         defer { shop.remove() }
