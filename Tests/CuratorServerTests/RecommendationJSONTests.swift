@@ -29,9 +29,13 @@ final class RecommendationJSONTests: XCTestCase {
                                     sharedCategory: Bool.random(using: &generator) ? text() : nil)
             let score: Float = [Float.random(in: -50...50, using: &generator), 0, -0.0, 7, 1e-7, 1e20, 123_456.78, 0.1].randomElement(using: &generator)!
             return RecommendedItem(productID: "P\(Int.random(in: 0...99_999, using: &generator))", title: text(), score: score, reason: text(),
-                                   evidence: evidence)
+                                   evidence: evidence, position: Int.random(in: 0...100, using: &generator))
         }
-        return RecommendationList(shopper: text(), model: ["semantic", "popular", "sequential"].randomElement(using: &generator)!, items: items)
+        // Served lists carry an id, and an experiment and variant when one applies (null otherwise).
+        let served = Bool.random(using: &generator)
+        let inExperiment = Bool.random(using: &generator)
+        return RecommendationList(shopper: text(), model: ["semantic", "popular", "sequential"].randomElement(using: &generator)!, items: items,
+                                  recommendationID: served ? text() : nil, experiment: inExperiment ? text() : nil, variant: inExperiment ? text() : nil)
     }
 
     func testHandWrittenJSONIsTheCodableDocument() throws {

@@ -870,11 +870,15 @@ function modelName(name) {
 async function renderModels(token) {
   const data = await api('/v1/models');
   if (!isCurrent(token)) return;
+  const online = onlineSection(token);
   $('main').replaceChildren(
     el('h1', {}, t('modelsTitle')),
     modelSummary(data),
     el('h2', {}, t('evaluationTitle')),
-    ...evaluationSection(data.evaluation, data.in_use?.name));
+    ...evaluationSection(data.evaluation, data.in_use?.name),
+    online.section);
+  // Not awaited: the figures come with their own status line.
+  online.load();
 }
 
 function modelSummary(data) {
@@ -965,6 +969,174 @@ function chartFigure(evaluation, names) {
   const chart = barChart({ rows, series, title: t('chartTitle'), description: t('chartDescription') });
   chart.setAttribute('data-testid', 'models-chart');
   return el('figure', { class: 'chart' }, chart, el('figcaption', { class: 'muted' }, t('chartDescription')));
+}
+
+// ---------------------------------------------------------------- online figures (models page)
+
+// What served lists earned (GET /v1/metrics/online): admin only. The page holds no key, so an
+// operator types one; it is sent with this request only (never the session token) and kept in
+// sessionStorage, for this tab.
+
+const ONLINE_GROUPS = ['model', 'variant'];
+const ONLINE_DAYS = 7;
+
+function onlineSection(token) {
+  const key = el('input', {
+    id: 'online-key', type: 'password', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'online-key',
+  });
+  key.value = loadAdminKey();
+  const group = el('select', { id: 'online-group', 'data-testid': 'online-group' },
+    ONLINE_GROUPS.map((name) => el('option', { value: name }, t(`onlineGroup_${name}`))));
+  group.value = state.onlineGroup;
+  const forget = el('button', { type: 'button', class: 'link-button' }, t('onlineForget'));
+  const form = el('form', { class: 'online-controls', 'aria-labelledby': 'online-heading' },
+    el('div', { class: 'field' }, el('label', { for: 'online-key' }, t('onlineKeyLabel')), key),
+    el('div', { class: 'field' }, el('label', { for: 'online-group' }, t('onlineGroupLabel')), group),
+    el('div', { class: 'online-buttons' }, el('button', { type: 'submit', class: 'secondary' }, t('onlineShow')), forget));
+  const status = el('p', { class: 'online-status muted', 'data-testid': 'online-status', role: 'status', 'aria-live': 'polite' });
+  const result = el('div', { class: 'online-result' });
+  const view = { key, status, result };
+  const load = () => loadOnline(token, view);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    saveAdminKey(key.value.trim());
+    load();
+  });
+  group.addEventListener('change', () => {
+    state.onlineGroup = ONLINE_GROUPS.includes(group.value) ? group.value : 'model';
+    load();
+  });
+  forget.addEventListener('click', () => {
+    key.value = '';
+    saveAdminKey('');
+    load();
+  });
+  const section = el('section', { class: 'online', 'aria-labelledby': 'online-heading' },
+    el('h2', { id: 'online-heading' }, t('onlineTitle')),
+    el('p', { class: 'muted' }, t('onlineIntro', { days: ONLINE_DAYS })),
+    form, status, result);
+  return { section, load };
+}
+
+function setOnlineStatus(view, kind, text) {
+  view.status.dataset.state = kind;
+  view.status.textContent = text;
+  view.status.classList.toggle('refused', kind === 'refused' || kind === 'error');
+}
+
+// Midnight UTC (the report's days are UTC days) ONLINE_DAYS - 1 days ago: whole days only.
+function onlineSince() {
+  const now = new Date();
+  const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (ONLINE_DAYS - 1));
+  return new Date(start).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+async function loadOnline(token, view) {
+  const request = ++state.onlineRequest;
+  const stale = () => request !== state.onlineRequest || !isCurrent(token);
+  const key = view.key.value.trim();
+  const group = state.onlineGroup;
+  if (!key) {
+    setOnlineStatus(view, 'hint', t('onlineHint'));
+    view.result.replaceChildren();
+    return;
+  }
+  setOnlineStatus(view, 'loading', t('loading'));
+  const params = new URLSearchParams({ since: onlineSince(), group_by: `day,${group}` });
+  let report;
+  try {
+    report = await api(`/v1/metrics/online?${params}`, { key });
+  } catch (error) {
+    if (stale()) return;
+    view.result.replaceChildren();
+    if (error.status === 401 || error.status === 403) setOnlineStatus(view, 'refused', t('onlineRefused'));
+    else setOnlineStatus(view, 'error', `${t('onlineError')}: ${error.message}`);
+    return;
+  }
+  if (stale()) return;
+  const rows = report?.rows ?? [];
+  if (rows.length === 0) {
+    setOnlineStatus(view, 'empty', t('onlineEmpty', { days: ONLINE_DAYS }));
+    view.result.replaceChildren();
+    return;
+  }
+  setOnlineStatus(view, 'ready', t('onlinePeriod', { since: formatDate(report.since_ms), until: formatDate(report.until_ms) }));
+  view.result.replaceChildren(
+    el('h3', {}, t(`onlineChartTitle_${group}`)),
+    onlineChart(rows, group),
+    el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t(`onlineChartTitle_${group}`) },
+      onlineTable(rows, group)));
+}
+
+// A report's model ("sequential v1", "popular") or variant ("experiment/variant", "(none)") as shown.
+function onlineGroupName(row, group) {
+  const value = row.keys?.[group] ?? '';
+  if (group === 'variant') return value === '(none)' ? t('onlineNoExperiment') : value;
+  const versioned = value.match(/^(.*) v(\d+)$/);
+  if (versioned) return `${modelName(versioned[1])} ${t('version', { v: versioned[2] })}`;
+  return value.split('+').map(modelName).join(' + ');
+}
+
+function formatPercent(value) {
+  return Number(value ?? 0).toLocaleString(locale(), { style: 'percent', maximumFractionDigits: 2 });
+}
+
+function formatRate(rate) {
+  return `${formatPercent(rate?.value)} (${formatPercent(rate?.low)}–${formatPercent(rate?.high)})`;
+}
+
+function formatMoney(value) {
+  return Number(value ?? 0).toLocaleString(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function onlineChart(rows, group) {
+  const series = [
+    { label: t('onlineCtr'), className: 'bar-ctr' },
+    { label: t('onlineConversion'), className: 'bar-conversion' },
+  ];
+  const chartRows = rows.map((row) => ({
+    label: [row.keys?.day ?? '', onlineGroupName(row, group)],
+    values: [row.ctr?.value ?? 0, row.conversion?.value ?? 0],
+    intervals: [[row.ctr?.low ?? 0, row.ctr?.high ?? 0], [row.conversion?.low ?? 0, row.conversion?.high ?? 0]],
+  }));
+  const chart = barChart({
+    rows: chartRows, series, id: 'online-chart', format: formatPercent, formatTick: formatPercent,
+    title: t(`onlineChartTitle_${group}`), description: t('onlineChartDescription'),
+  });
+  chart.setAttribute('data-testid', 'online-chart');
+  return el('figure', { class: 'chart' }, chart, el('figcaption', { class: 'muted' }, t('onlineChartDescription')));
+}
+
+// One row per day and model (or variant). Each cell carries its raw figure in data-value.
+function onlineTable(rows, group) {
+  const columns = [
+    { field: 'lists', label: t('onlineLists'), text: (row) => formatNumber(row.lists) },
+    { field: 'impressions', label: t('onlineImpressions'), text: (row) => formatNumber(row.impressions) },
+    { field: 'seen', label: t('onlineSeen'), text: (row) => formatNumber(row.seen) },
+    { field: 'clicks', label: t('onlineClicks'), text: (row) => formatNumber(row.clicks) },
+    { field: 'ctr', label: t('onlineCtrInterval'), text: (row) => formatRate(row.ctr), rate: true },
+    { field: 'purchases', label: t('onlinePurchases'), text: (row) => formatNumber(row.purchases) },
+    { field: 'conversion', label: t('onlineConversionInterval'), text: (row) => formatRate(row.conversion), rate: true },
+    { field: 'revenue', label: t('onlineRevenue'), text: (row) => formatMoney(row.revenue) },
+  ];
+  const head = el('tr', {},
+    el('th', { scope: 'col' }, t('onlineDay')),
+    el('th', { scope: 'col' }, t(group === 'variant' ? 'onlineVariant' : 'model')),
+    columns.map((column) => el('th', { scope: 'col' }, column.label)));
+  const body = rows.map((row) => el('tr', { 'data-group': row.group ?? '', 'data-day': row.keys?.day ?? '', 'data-key': row.keys?.[group] ?? '' },
+    el('td', {}, row.keys?.day ?? ''),
+    el('th', { scope: 'row' }, onlineGroupName(row, group)),
+    columns.map((column) => {
+      const figure = row[column.field];
+      const attributes = column.rate
+        ? { 'data-field': column.field, 'data-value': figure?.value ?? 0, 'data-low': figure?.low ?? 0, 'data-high': figure?.high ?? 0 }
+        : { 'data-field': column.field, 'data-value': figure ?? 0 };
+      return el('td', attributes, column.text(row));
+    })));
+  return el('table', { class: 'models-table online-table', 'data-testid': 'online-table' },
+    el('caption', {}, t('onlineTableCaption')),
+    el('thead', {}, head),
+    el('tbody', {}, body));
 }
 
 // ---------------------------------------------------------------- start
