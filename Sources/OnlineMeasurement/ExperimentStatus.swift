@@ -88,19 +88,29 @@ public struct ExperimentStatus: Sendable, Codable, Equatable {
         } else {
             interleaving = nil
         }
-        // Per variant, per shopper: impressions, clicks, purchases, revenue.
+        // Per variant, per shopper: impressions, clicks, purchases, revenue. In an interleaving every
+        // list shows both variants: each gets the cards it contributed, and what happened to them.
         var perShopper: [String: [String: (impressions: Double, clicks: Double, purchases: Double)]] = [:]
         var lists: [String: Int] = [:], revenue: [String: Double] = [:]
         for outcome in outcomes {
-            let variant = outcome.list.variant ?? ""
             let unit = outcome.list.shopperKey ?? outcome.list.id
-            lists[variant, default: 0] += 1
-            revenue[variant, default: 0] += outcome.totalRevenue
-            var figures = perShopper[variant, default: [:]][unit] ?? (0, 0, 0)
-            figures.impressions += Double(outcome.impressions)
-            figures.clicks += Double(outcome.clicked.count)
-            figures.purchases += Double(outcome.purchased.count)
-            perShopper[variant, default: [:]][unit] = figures
+            var shares: [(variant: String, positions: Set<Int>)] = []
+            if experiment.method == .interleave, let teams = outcome.list.teams {
+                for (t, variant) in experiment.variants.enumerated() {
+                    shares.append((variant.name, Set(teams.indices.filter { Int(teams[$0]) == t }.map { $0 + 1 })))
+                }
+            } else {
+                shares.append((outcome.list.variant ?? "", Set(1...max(1, outcome.impressions)).filter { $0 <= outcome.impressions }))
+            }
+            for (variant, positions) in shares {
+                lists[variant, default: 0] += 1
+                revenue[variant, default: 0] += positions.reduce(0) { $0 + (outcome.revenue[$1] ?? 0) }
+                var figures = perShopper[variant, default: [:]][unit] ?? (0, 0, 0)
+                figures.impressions += Double(positions.count)
+                figures.clicks += Double(outcome.clicked.intersection(positions).count)
+                figures.purchases += Double(outcome.purchased.intersection(positions).count)
+                perShopper[variant, default: [:]][unit] = figures
+            }
         }
         var controlRatios: (ctr: OnlineStatistics.Ratio, conversion: OnlineStatistics.Ratio)?
         variants = experiment.variants.enumerated().map { i, variant in

@@ -6,15 +6,22 @@ A new shopper starts with popular items; after viewing three products of one dep
 card in English, then in Chinese after switching language; the models page must show the
 evaluation table; the browser console must stay free of errors.
 
+Every served list (shelf, similar products, search results) has a recommendation_id: the page must
+report the cards that came into view (POST /v1/impressions, each position of a list once), and a
+click on a shelf card, with the purchase made on the product page it opened, must name that list.
+The models page's online section, given the admin API key (--admin-key), must then show the list's
+impressions, seen cards, the click and the purchase.
+
 With --shop-lang zh (a Chinese shop, `curator sample --lang zh`) the browser's language is zh-CN:
 the page must open in 中文 by itself, a Chinese search (防水登山鞋) must find hiking boots, and the
 reasons must be Chinese first (no English outside the quoted titles), then English after switching.
 
-    python3 Tests/Browser/storefront_test.py --url http://127.0.0.1:8080 --screenshot shop.png
+    python3 Tests/Browser/storefront_test.py --url http://127.0.0.1:8080 --screenshot shop.png --admin-key KEY
 """
 import argparse
 import re
 import sys
+import time
 from pathlib import Path
 
 from selenium import webdriver
@@ -48,6 +55,41 @@ return Array.from(document.querySelectorAll('[data-testid="rec-card"]')).map((ca
   category: card.dataset.category || '',
   reason: (card.querySelector('[data-testid="rec-reason"]')?.textContent || '').trim(),
 }));
+"""
+
+# The first shelf card once the page has reported it seen (the server acknowledged its impression).
+READ_SEEN_SHELF_CARD = """
+const card = document.querySelector('[data-testid="rec-card"]');
+if (!card || card.dataset.seen !== 'true') return null;
+return { id: card.dataset.productId, list: card.dataset.recommendationId || '', position: Number(card.dataset.position) };
+"""
+
+# Keeps a copy of every request the page sends from now on (until the page reloads), to check what
+# its events and impression reports say.
+RECORD_REQUESTS = """
+if (!window.__sentRequests) {
+  window.__sentRequests = [];
+  const original = window.fetch;
+  window.fetch = function (input, init = {}) {
+    let body = null;
+    try { body = typeof init.body === 'string' ? JSON.parse(init.body) : null; } catch (error) { body = null; }
+    window.__sentRequests.push({ path: String(input).split('?')[0], method: init.method || 'GET', body });
+    return original.call(this, input, init);
+  };
+}
+"""
+
+READ_ONLINE_TABLE = """
+const table = document.querySelector('[data-testid="online-table"]');
+if (!table) return null;
+return Array.from(table.querySelectorAll('tbody tr')).map((tr) => {
+  const row = { group: tr.dataset.group, key: tr.dataset.key };
+  for (const cell of tr.querySelectorAll('[data-field]')) {
+    row[cell.dataset.field] = Number(cell.dataset.value);
+    if (cell.dataset.low !== undefined) row[cell.dataset.field + '_interval'] = [Number(cell.dataset.low), Number(cell.dataset.high)];
+  }
+  return row;
+});
 """
 
 READ_GRID = """
@@ -197,6 +239,76 @@ class Storefront:
         check(self.exists('models-chart'), 'the models chart is missing')
         return [row.get_attribute('data-model') for row in rows]
 
+    def record_requests(self):
+        self.driver.execute_script(RECORD_REQUESTS)
+
+    def sent(self, path, method='POST'):
+        """The bodies of the requests to `path` the page sent since record_requests."""
+        return [r['body'] for r in self.driver.execute_script('return window.__sentRequests || []')
+                if r['path'] == path and r['method'] == method]
+
+    def sent_event(self, event, product_id):
+        """The first `event` for `product_id` the page sent (as part of a batch or alone)."""
+        for body in self.sent('/v1/events'):
+            if isinstance(body, dict):
+                body = body.get('events', [body])
+            for item in body if isinstance(body, list) else []:
+                if isinstance(item, dict) and item.get('event') == event and item.get('product_id') == product_id:
+                    return item
+        return None
+
+    def follow_shelf_card(self):
+        """Opens the first shelf card's product once the card was reported seen; returns the card
+        (product id, list id, position) and the product's title."""
+        card = self.wait(lambda: self.driver.execute_script(READ_SEEN_SHELF_CARD), 'the first shelf card to be reported seen')
+        version = self.shelf_version()
+        self.driver.find_element(By.CSS_SELECTOR, f'{testid("rec-card")}[data-product-id="{card["id"]}"] {testid("rec-link")}').click()
+        self.wait(lambda: self.route() == [f'#/product/{card["id"]}', 'product'], f'the product page of {card["id"]}')
+        title = self.wait(lambda: self.exists('product-title') and self.find('product-title').text, f'product page {card["id"]}')
+        self.wait_shelf_after(version, f'viewing {card["id"]}')
+        return card, title
+
+    def buy(self, product_id):
+        version = self.shelf_version()
+        self.find('action-purchase').click()
+        self.wait_shelf_after(version, f'buying {product_id}')
+        return self.wait(lambda: self.sent_event('purchase', product_id), f'the purchase of {product_id} to be sent')
+
+    def online_rows(self):
+        return self.driver.execute_script(READ_ONLINE_TABLE)
+
+    def online_state(self):
+        return self.find('online-status').get_attribute('data-state') or ''
+
+    def online_figures(self, admin_key, accept):
+        """Types the admin key into the models page's online section and waits until its table shows
+        rows `accept` takes (asking again while it does not: the last event may still be on its way)."""
+        self.wait(lambda: self.online_state() in ('hint', 'ready', 'empty', 'refused', 'error'), 'the online section')
+        check(self.online_state() == 'hint', f'without a key the online section says "{self.find("online-status").text}" '
+                                              f'({self.online_state()}), expected a hint to type one')
+        box = self.find('online-key')
+        box.clear()
+        box.send_keys(admin_key, Keys.ENTER)
+        asked = [time.monotonic()]
+
+        def ready():
+            state = self.online_state()
+            check(state not in ('refused', 'error'), f'the online figures failed: "{self.find("online-status").text}"')
+            rows = self.online_rows() if state in ('ready', 'empty') else None
+            if rows is not None and accept(rows):
+                return rows
+            if state in ('ready', 'empty') and time.monotonic() - asked[0] > 2:
+                self.find('online-key').send_keys(Keys.ENTER)
+                asked[0] = time.monotonic()
+            return None
+
+        return self.wait(ready, 'the online table to show the shelf list\'s impressions, seen cards, click and purchase')
+
+    def group_online_by(self, group, accept):
+        Select(self.find('online-group')).select_by_value(group)
+        return self.wait(lambda: self.online_state() == 'ready' and (rows := self.online_rows()) and accept(rows) and rows,
+                         f'the online table per day and {group}')
+
     def open_shop(self):
         self.find('nav-shop').click()
         self.wait(lambda: len(self.grid()) > 0, 'the product grid')
@@ -234,6 +346,28 @@ def check_heading(page, language):
     return heading
 
 
+def describe_online(row):
+    ctr_low, ctr_high = row['ctr_interval']
+    conversion_low, conversion_high = row['conversion_interval']
+    return (f"{row['group']}: lists {row['lists']:g}, impressions {row['impressions']:g}, seen {row['seen']:g}, clicks {row['clicks']:g}, "
+            f"ctr {row['ctr']:.2%} [{ctr_low:.2%}, {ctr_high:.2%}], purchases {row['purchases']:g}, "
+            f"conversion {row['conversion']:.2%} [{conversion_low:.2%}, {conversion_high:.2%}], revenue {row['revenue']:.2f}")
+
+
+def check_impression_reports(page):
+    """Every report names a list and positions from 1, and no position of a list goes twice."""
+    reported = {}
+    reports = page.sent('/v1/impressions')
+    for body in reports:
+        list_id, seen = body.get('recommendation_id'), body.get('seen')
+        check(isinstance(list_id, str) and len(list_id) == 22, f'an impression report without a list id: {body}')
+        check(isinstance(seen, list) and seen and all(isinstance(p, int) and p >= 1 for p in seen), f'a bad impression report: {body}')
+        again = reported.setdefault(list_id, set()) & set(seen)
+        check(not again, f'positions {sorted(again)} of list {list_id} were reported twice')
+        reported[list_id] |= set(seen)
+    return len(reports), len(reported)
+
+
 def check_chinese_search(page):
     step(f'search "{CHINESE_QUERY}"')
     cards = page.search(CHINESE_QUERY)[:SEARCH_CARDS]
@@ -249,6 +383,7 @@ def run(page, args):
     other = 'en' if primary == 'zh' else 'zh'
     step(f'open {page.base_url}/ (browser language {args.browser_language})')
     page.open()
+    page.record_requests()
     check(page.language() == primary, f'the page opened in "{page.language()}", expected "{primary}" for a {args.browser_language} browser')
     print(f'   opened in {primary}: "{check_heading(page, primary)}"')
 
@@ -299,9 +434,46 @@ def run(page, args):
     heading = check_heading(page, other)
     print(f'   "{heading}": {len(switched)} {other} reasons, e.g. "{switched[0]["reason"]}"')
 
+    step('open the first shelf card, buy it, go back')
+    shelf_model = status.get_attribute('data-model')
+    card, title = page.follow_shelf_card()
+    print(f'   card {card["position"]} of list {card["list"]}: {card["id"]} "{title}"')
+    click = page.wait(lambda: page.sent_event('click', card['id']), f'the click on {card["id"]} to be sent')
+    check(click.get('recommendation_id') == card['list'],
+          f'the click on shelf card {card["id"]} names list {click.get("recommendation_id")!r}, not the shelf\'s {card["list"]!r}')
+    purchase = page.buy(card['id'])
+    check(purchase.get('recommendation_id') == card['list'],
+          f'the purchase of {card["id"]}, reached from the shelf, names list {purchase.get("recommendation_id")!r}, not {card["list"]!r}')
+    print(f'   click and purchase sent with recommendation_id {card["list"]} (price {purchase.get("price")})')
+    page.back_to_grid(department)
+    reports, lists = check_impression_reports(page)
+    print(f'   {reports} impression reports for {lists} lists, no position twice')
+
     step('models page')
     models = page.open_models()
     print(f'   table rows: {", ".join(models)}')
+
+    step('online figures per day and model (admin key typed into the page)')
+
+    # The shelf's list is counted under its model ("sequential v1" for a trained model's version).
+    def shelf_rows(rows):
+        return [r for r in rows if r['key'] == shelf_model or r['key'].startswith(f'{shelf_model} v')]
+
+    def shows_the_shelf(rows):
+        return any(r['impressions'] > 0 and r['seen'] > 0 and r['clicks'] >= 1 and r['purchases'] >= 1 for r in shelf_rows(rows))
+
+    print(f'   the clicked list came from the {shelf_model} model')
+    rows = page.online_figures(args.admin_key, shows_the_shelf)
+    for row in rows:
+        print(f'   {describe_online(row)}')
+    check(page.exists('online-chart'), 'the online chart is missing')
+    for row in rows:
+        check(row['seen'] <= row['impressions'], f'more cards seen than served: {describe_online(row)}')
+        # Within rounding: the server's Wilson interval for 0 clicks can start at 1e-17 rather than 0.
+        check(row['ctr_interval'][0] - 1e-9 <= row['ctr'] <= row['ctr_interval'][1] + 1e-9, f'the CTR is outside its interval: {describe_online(row)}')
+    by_variant = page.group_online_by('variant', lambda rows: any(r['key'] == '(none)' and r['impressions'] > 0 for r in rows))
+    for row in by_variant:
+        print(f'   {describe_online(row)}')
 
     if args.mobile_screenshot:
         step(f'mobile screenshot {args.mobile_screenshot} (390x844, English)')
@@ -324,6 +496,8 @@ def main():
     parser.add_argument('--mobile-screenshot', help='optional PNG of the shop page in a 390x844 window')
     parser.add_argument('--shop-lang', choices=('en', 'zh'), default='en',
                         help='the shop\'s language: zh runs a zh-CN browser against a Chinese shop')
+    parser.add_argument('--admin-key', required=True,
+                        help='an admin API key of the server, typed into the models page to read the online figures')
     args = parser.parse_args()
     args.browser_language = 'zh-CN' if args.shop_lang == 'zh' else 'en-US'
 

@@ -1073,7 +1073,7 @@ function onlineGroupName(row, group) {
   const value = row.keys?.[group] ?? '';
   if (group === 'variant') return value === '(none)' ? t('onlineNoExperiment') : value;
   const versioned = value.match(/^(.*) v(\d+)$/);
-  if (versioned) return `${modelName(versioned[1])} ${t('version', { v: versioned[2] })}`;
+  if (versioned) return `${modelName(versioned[1])} v${versioned[2]}`;
   return value.split('+').map(modelName).join(' + ');
 }
 
@@ -1100,7 +1100,7 @@ function onlineChart(rows, group) {
     intervals: [[row.ctr?.low ?? 0, row.ctr?.high ?? 0], [row.conversion?.low ?? 0, row.conversion?.high ?? 0]],
   }));
   const chart = barChart({
-    rows: chartRows, series, id: 'online-chart', format: formatPercent, formatTick: formatPercent,
+    rows: chartRows, series, id: 'online-chart', format: formatPercent, formatDetail: formatPercent, formatTick: formatPercent,
     title: t(`onlineChartTitle_${group}`), description: t('onlineChartDescription'),
   });
   chart.setAttribute('data-testid', 'online-chart');

@@ -38,10 +38,13 @@ function formatTick(value) {
  * rows: [{label, values: [number per series], intervals?: [[low, high] or null per series]}], where
  * a label is a text or a list of lines; series: [{label, className}].
  * Options: id (unique on the page; names the chart's title and description), format (a value as
- * printed after its bar and in its tooltip), formatTick (an axis value).
+ * printed after its bar), formatDetail (a value in its bar's tooltip), formatTick (an axis value).
  * Returns an <svg> element that scales to its container's width.
  */
-export function barChart({ rows, series, title, description, id = 'chart', format = (v) => v.toFixed(3), formatTick: tick = formatTick }) {
+export function barChart({
+  rows, series, title, description, id = 'chart',
+  format = (v) => v.toFixed(3), formatDetail = (v) => v.toFixed(4), formatTick: tick = formatTick,
+}) {
   const rowHeight = series.length * (BAR_HEIGHT + BAR_GAP) - BAR_GAP + ROW_GAP;
   const plotTop = LEGEND_HEIGHT;
   const plotHeight = rows.length * rowHeight;
@@ -58,7 +61,7 @@ export function barChart({ rows, series, title, description, id = 'chart', forma
   svg('desc', { id: `${id}-desc` }, description));
 
   chart.append(legend(series), grid(max, x, plotTop, plotHeight, tick));
-  rows.forEach((row, index) => chart.append(rowGroup(row, series, x, plotTop + index * rowHeight, format)));
+  rows.forEach((row, index) => chart.append(rowGroup(row, series, x, plotTop + index * rowHeight, format, formatDetail)));
   return chart;
 }
 
@@ -94,7 +97,7 @@ function rowLabel(label, middle) {
   return text;
 }
 
-function rowGroup(row, series, x, top, format) {
+function rowGroup(row, series, x, top, format, formatDetail) {
   const group = svg('g', { class: 'row' });
   const middle = top + (series.length * (BAR_HEIGHT + BAR_GAP) - BAR_GAP) / 2;
   const name = Array.isArray(row.label) ? row.label.join(' · ') : row.label;
@@ -103,10 +106,10 @@ function rowGroup(row, series, x, top, format) {
     const y = top + index * (BAR_HEIGHT + BAR_GAP);
     const value = row.values[index];
     const interval = row.intervals?.[index];
-    const range = interval ? ` (${format(interval[0])}–${format(interval[1])})` : '';
+    const range = interval ? ` (${formatDetail(interval[0])}–${formatDetail(interval[1])})` : '';
     const bar = svg('rect', {
       x: LABEL_WIDTH, y, width: Math.max(1, x(value) - LABEL_WIDTH), height: BAR_HEIGHT, class: s.className,
-    }, svg('title', {}, `${name} ${s.label}: ${format(value)}${range}`));
+    }, svg('title', {}, `${name} ${s.label}: ${formatDetail(value)}${range}`));
     group.append(bar);
     let end = x(value);
     if (interval) {
