@@ -111,7 +111,9 @@ public struct AttributedEvent: Sendable, Hashable {
     /// Price × quantity (1 when not given); 0 without a price.
     public var revenue: Double {
         guard let price, let value = Double(price) else { return 0 }
-        return value * Double(quantity ?? 1)
+        // A price of hundreds of digits is a valid decimal but no amount of money: it counts as none.
+        let revenue = value * Double(quantity ?? 1)
+        return revenue.isFinite && abs(revenue) < 1e15 ? revenue : 0
     }
 }
 

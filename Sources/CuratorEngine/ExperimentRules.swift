@@ -75,6 +75,10 @@ public enum ExperimentRules {
         }
         let experiment = Experiment(name: name, surface: surface, method: method, variants: variants, startedAtMillis: Timestamps.nowMillis())
         guard try await store.createExperiment(experiment) else {
+            // Another replica may have started one on the surface since the check above.
+            if let running = try await store.experiments().first(where: { $0.isRunning && $0.surface == surface && $0.name != name }) {
+                throw OnlineRequestError.conflict("experiment '\(running.name)' already runs on the \(surface.rawValue) surface; stop it first")
+            }
             throw OnlineRequestError.conflict("an experiment named '\(name)' exists already (names are kept after a stop, so reports stay apart)")
         }
         return experiment

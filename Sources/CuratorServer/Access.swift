@@ -134,15 +134,15 @@ struct AccessPolicy: Sendable {
         }
     }
 
-    /// Changing products or the model in use.
+    /// Changing products or the model in use; the online report and experiments.
     func requireAdmin(_ credential: Credential) throws {
         switch credential {
         case .invalid(let error): throw error
         case .key(.admin): return
-        case .key: throw APIError.forbidden("this key may record events and read, not change products or models")
+        case .key: throw APIError.forbidden("this needs an admin key; an events key records events and reads the catalogue and shoppers")
         case .session:
             if keys.isEmpty { return }
-            throw APIError.forbidden("a session token may record events and read, not change products or models")
+            throw APIError.forbidden("this needs an admin key; a session token records its shopper's events and reads")
         case .none:
             if keys.isEmpty { return }
             throw APIError.unauthorized("this request needs an admin key: Authorization: Bearer <key>")

@@ -61,7 +61,6 @@ public struct Rate: Sendable, Codable, Equatable {
 }
 
 /// `GET /v1/metrics/online` and `curator report online`: the online figures per group.
-/// `GET /v1/metrics/online` and `curator report online`: the online figures per group.
 public struct OnlineReport: Sendable, Codable, Equatable {
     public enum Grouping: String, Sendable, Codable, CaseIterable {
         case model, variant, surface, position, day

@@ -21,7 +21,8 @@ public enum OnlineStatistics {
         let n = Double(trials), p = Double(successes) / n, z = z95, z2 = z * z
         let centre = (p + z2 / (2 * n)) / (1 + z2 / n)
         let half = z * ((p * (1 - p) / n + z2 / (4 * n * n)).squareRoot()) / (1 + z2 / n)
-        return Interval(low: max(0, centre - half), high: min(1, centre + half))
+        // Exact at the ends: no successes cannot have a rate above 0 as its lower bound (rounding gives 1e-17).
+        return Interval(low: successes == 0 ? 0 : max(0, centre - half), high: successes == trials ? 1 : min(1, centre + half))
     }
 
     /// A ratio of sums over independent units (clicks / impressions over shoppers) with its
@@ -38,8 +39,9 @@ public enum OnlineStatistics {
             units = n
             let sumX = numerators.reduce(0, +), sumY = denominators.reduce(0, +)
             guard n > 1, sumY > 0 else {
+                // One unit says nothing about the spread between units: an interval as wide as the value itself either side.
                 value = sumY > 0 ? sumX / sumY : 0
-                variance = 0
+                variance = n == 1 ? value * value / (z95 * z95) : 0
                 return
             }
             let meanX = sumX / Double(n), meanY = sumY / Double(n)
@@ -75,7 +77,9 @@ public enum OnlineStatistics {
         // Per-shopper variances, from each arm's variance of the mean.
         let perShopper = control.variance * Double(control.units) + treatment.variance * Double(treatment.units)
         let zPower = 0.8416212335729143  // Φ⁻¹(0.8)
-        let needed = difference != 0 ? Int(((z95 + zPower) * (z95 + zPower) * perShopper / (difference * difference)).rounded(.up)) : nil
+        // None when the arms barely differ: a difference of rounding error would need more shoppers than exist.
+        let shoppers = ((z95 + zPower) * (z95 + zPower) * perShopper / (difference * difference)).rounded(.up)
+        let needed = shoppers.isFinite && shoppers < 1e12 ? Int(shoppers) : nil
         return Comparison(difference: difference, interval: Interval(low: difference - z95 * se, high: difference + z95 * se),
                           relativeLift: control.value > 0 ? difference / control.value : nil, pValue: twoSidedP(z: z), shoppersPerArmNeeded: needed)
     }

@@ -120,6 +120,9 @@ extension PostgresStore {
                                                           logger: logger).decode(Int64.self) {
                 removed = Int(n)
             }
+            // Reports and attributions naming no stored list (an unknown id) go by their own age.
+            try await connection.query("DELETE FROM seen_items WHERE at < \(millis)", logger: logger)
+            try await connection.query("DELETE FROM attributed_events WHERE at < \(millis)", logger: logger)
             return removed
         }
     }
@@ -144,7 +147,7 @@ extension PostgresStore {
                 INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at)
                 VALUES (\(experiment.name), \(experiment.surface.code), \(experiment.method.rawValue), \(variants), \(experiment.startedAtMillis),
                         \(experiment.stoppedAtMillis))
-                ON CONFLICT (name) DO NOTHING RETURNING 1
+                ON CONFLICT DO NOTHING RETURNING 1
                 """, logger: logger).decode(Int32.self) {
                 created = true
             }

@@ -176,6 +176,8 @@ public enum PostgresSchema {
                 stopped_at BIGINT
             )
             """,
+            // One running experiment per surface, whichever replica starts it.
+            "CREATE UNIQUE INDEX experiments_running ON experiments(surface) WHERE stopped_at IS NULL",
         ]),
     ]
 

@@ -181,6 +181,7 @@ public final class CuratorStore: Sendable {
                     started_at INTEGER NOT NULL,
                     stopped_at INTEGER
                 );
+                CREATE UNIQUE INDEX experiments_running ON experiments(surface) WHERE stopped_at IS NULL;
                 """)
         }
         return migrator

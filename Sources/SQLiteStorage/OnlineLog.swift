@@ -88,7 +88,11 @@ extension CuratorStore {
             try db.execute(sql: "DELETE FROM seen_items WHERE recommendation_id IN (\(old))", arguments: [millis])
             try db.execute(sql: "DELETE FROM attributed_events WHERE recommendation_id IN (\(old))", arguments: [millis])
             try db.execute(sql: "DELETE FROM served_lists WHERE served_at < ?", arguments: [millis])
-            return db.changesCount
+            let removed = db.changesCount
+            // Reports and attributions naming no stored list (an unknown id) go by their own age.
+            try db.execute(sql: "DELETE FROM seen_items WHERE at < ?", arguments: [millis])
+            try db.execute(sql: "DELETE FROM attributed_events WHERE at < ?", arguments: [millis])
+            return removed
         }
     }
 
@@ -109,7 +113,7 @@ extension CuratorStore {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(name) DO NOTHING
+                ON CONFLICT DO NOTHING
                 """, arguments: [experiment.name, experiment.surface.code, experiment.method.rawValue, try CuratorJSON.text(experiment.variants),
                                  experiment.startedAtMillis, experiment.stoppedAtMillis])
             return db.changesCount == 1

@@ -132,7 +132,8 @@ public protocol OnlineLogStore: StoreIdentity {
     func pruneOnlineLog(before millis: Int64) async throws -> Int
     /// Bytes the served-list rows take (for the README's bytes per list), and how many there are.
     func servedListFootprint() async throws -> (bytes: Int, lists: Int)
-    /// Adds an experiment; false when one of that name exists already (running or stopped).
+    /// Adds an experiment; false when one of that name exists already (running or stopped), or
+    /// another runs on its surface (one at a time, enforced by the store for every replica).
     func createExperiment(_ experiment: Experiment) async throws -> Bool
     /// Every experiment, oldest first.
     func experiments() async throws -> [Experiment]

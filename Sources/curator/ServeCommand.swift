@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard historyLimit > 0 else { throw ValidationError("--history-limit must be at least 1") }
         guard historyCacheMb >= 0 else { throw ValidationError("--history-cache-mb cannot be negative") }
         guard let window = Self.durationMillis(attributionWindow), window > 0 else {
-            throw ValidationError("--attribution-window: '\(attributionWindow)' is not a positive duration like 24h, 90m or 3600s")
+            throw ValidationError("--attribution-window: '\(attributionWindow)' is not a positive duration of at most ten years like 24h, 90m or 3600s")
         }
         guard impressionDays >= 1 else { throw ValidationError("--impression-days must be at least 1") }
     }
@@ -157,9 +157,12 @@ extension ServeCommand {
     static func durationMillis(_ text: String) -> Int64? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(suffix: String, millis: Double)] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000)]
-        for unit in units where trimmed.hasSuffix(unit.suffix) {
-            return Double(trimmed.dropLast()).flatMap { $0.isFinite ? Int64(($0 * unit.millis).rounded()) : nil }
+        // At most ten years: beyond that a window means nothing, and a huge number would not fit.
+        func millis(_ value: Double?, _ unit: Double) -> Int64? {
+            guard let value, value.isFinite, value * unit < 10 * 365 * 86_400_000 else { return nil }
+            return Int64((value * unit).rounded())
         }
-        return Double(trimmed).flatMap { $0.isFinite ? Int64(($0 * 3_600_000).rounded()) : nil }
+        for unit in units where trimmed.hasSuffix(unit.suffix) { return millis(Double(trimmed.dropLast()), unit.millis) }
+        return millis(Double(trimmed), 3_600_000)
     }
 }

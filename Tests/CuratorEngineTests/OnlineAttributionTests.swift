@@ -93,6 +93,15 @@ final class OnlineAttributionTests: XCTestCase {
                 XCTAssertEqual(fromA.variant, fromB.variant, "\(test.backend) \(shopper)")
                 XCTAssertEqual(fromA.experiment, "ab")
             }
+            // The store itself keeps one running experiment per surface, whichever replica asks.
+            let second = Experiment(name: "other", surface: .shopper, method: .ab,
+                                    variants: [.init(name: "x", model: "popular"), .init(name: "y", model: "semantic")], startedAtMillis: 1)
+            let created = try await other.createExperiment(second)
+            XCTAssertFalse(created, "\(test.backend)")
+            var onAnotherSurface = second
+            onAnotherSurface.surface = .anonymous
+            let createdElsewhere = try await other.createExperiment(onAnotherSurface)
+            XCTAssertTrue(createdElsewhere, "\(test.backend)")
             if test.backend == .postgres { await other.close() }
         }
     }

@@ -87,6 +87,15 @@ final class OnlineMeasurementTests: XCTestCase {
         XCTAssertEqual(wilson.low, 0)
         XCTAssertEqual(wilson.high, 0.2775, accuracy: 0.0005)
         XCTAssertEqual(OnlineStatistics.twoSidedP(z: 1.959963984540054), 0.05, accuracy: 1e-9)
+        for n in 1...200 {
+            XCTAssertEqual(OnlineStatistics.wilson(successes: 0, trials: n).low, 0, "a rate of 0 lies inside its own interval")
+            XCTAssertEqual(OnlineStatistics.wilson(successes: n, trials: n).high, 1)
+        }
+        // Arms that differ by rounding error only: no sample size, no crash.
+        let same = OnlineStatistics.Ratio(numerators: [1, 2, 3], denominators: [10, 10, 10])
+        var nudged = same
+        nudged.value += 7e-18
+        XCTAssertNil(OnlineStatistics.compare(control: same, treatment: nudged).shoppersPerArmNeeded)
     }
 
     func testTeamDraftIsFairAndCreditsTheTeamThatAddedTheItem() {
