@@ -86,6 +86,18 @@ final class OnlineLog: Sendable {
         }
     }
 
+    /// Drops everything waiting or remembered about the shopper (an erasure).
+    func forget(shopperKey: String) {
+        state.withLock { state in
+            let lists = Set(state.recent.values.filter { $0.shopperKey == shopperKey }.map(\.id))
+                .union(state.lists.filter { $0.shopperKey == shopperKey }.map(\.id))
+            state.lists.removeAll { $0.shopperKey == shopperKey }
+            state.attributed.removeAll { $0.shopperKey == shopperKey || lists.contains($0.recommendationID) }
+            state.seen.removeAll { lists.contains($0.recommendationID) }
+            for id in lists { state.recent[id] = nil }
+        }
+    }
+
     var pending: Int { state.withLock { $0.lists.count + $0.seen.count + $0.attributed.count } }
     var dropped: Int { state.withLock { $0.dropped } }
 

@@ -9,9 +9,14 @@ extension RecommendationEngine {
     /// A known shopper's recommendations, as served: from the experiment running on the shopper
     /// surface if there is one, numbered, with an id, and logged.
     public func serveRecommendations(shopper shopID: String, request: RecommendationRequest) async throws -> RecommendationList {
+        let key = store.shopperKey(for: shopID)
+        // Personalisation off: none of their history is read, and no experiment applies.
+        if withoutPersonalisation.contains(key) {
+            return logged(recommend(shopper: shopID, history: [], request: request, model: .withoutPersonalisation), surface: .shopper, shopperKey: key)
+        }
         let events = try await history(ofShopper: shopID)
-        return serve(surface: .shopper, shopper: shopID, shopperKey: store.shopperKey(for: shopID),
-                     history: events.map { ($0.productID, $0.type, $0.timestampMillis) }, request: request)
+        return serve(surface: .shopper, shopper: shopID, shopperKey: key, history: events.map { ($0.productID, $0.type, $0.timestampMillis) },
+                     request: request)
     }
 
     /// Recommendations for a history the caller sent. `sessionShopper` (a session token's shopper)
@@ -21,7 +26,7 @@ extension RecommendationEngine {
         serve(surface: .anonymous, shopper: "anonymous", shopperKey: sessionShopper.map { store.shopperKey(for: $0) }, history: history, request: request)
     }
 
-    private func serve(surface: Surface, shopper: String, shopperKey: String?, history: [(productID: String, type: EventType, timestampMillis: Int64)],
+    func serve(surface: Surface, shopper: String, shopperKey: String?, history: [(productID: String, type: EventType, timestampMillis: Int64)],
                        request: RecommendationRequest) -> RecommendationList {
         guard let shopperKey, let experiment = experiments.running(on: surface) else {
             return logged(recommend(shopper: shopper, history: history, request: request), surface: surface, shopperKey: shopperKey)
@@ -71,7 +76,7 @@ extension RecommendationEngine {
         return id
     }
 
-    private func logged(_ list: RecommendationList, surface: Surface, shopperKey: String?, teams: [UInt8]? = nil) -> RecommendationList {
+    func logged(_ list: RecommendationList, surface: Surface, shopperKey: String?, teams: [UInt8]? = nil) -> RecommendationList {
         var list = list
         let id = RecommendationID.make()
         list.recommendationID = id

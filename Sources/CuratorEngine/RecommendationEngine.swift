@@ -97,11 +97,13 @@ public enum ModelChoice: Sendable, Hashable {
     case automatic
     case popular
     case semantic
+    /// What a shopper who turned personalisation off gets: popular products, said so in the reason.
+    case withoutPersonalisation
 }
 
 /// What the engine needs of a store: the catalogue, events, vectors, saved models and, on a
 /// shared store, the change feed (no imports, copies or secrets).
-public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed & OnlineLogStore
+public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed & OnlineLogStore & ShopperPrivacyStore
 
 /// Recommends from the language model's product vectors: a shopper's vector is the
 /// recency- and event-weighted mean of their history's vectors, and products are ranked by
@@ -134,6 +136,8 @@ public struct RecommendationEngine: Sendable {
     /// Served lists, seen reports and attributions on their way to the store.
     let online = OnlineLog()
     let experiments = RunningExperiments()
+    /// Shoppers who turned personalisation off, as this replica last read them.
+    let withoutPersonalisation = ShopperKeySet()
     /// An event without a `recommendation_id` is credited to the newest list that showed its
     /// product to its shopper within this long before it (the server's `--attribution-window`).
     public var attributionWindowMillis: Int64 = Self.defaultAttributionWindowMillis
@@ -164,8 +168,10 @@ public struct RecommendationEngine: Sendable {
         precondition(embedding.store === store, "the embedding reads and writes the engine's store")
         let live = try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
                                                 dimension: catalogue.dimension, indexOptions: indexOptions)
-        return RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
-                                    historyCacheBytes: historyCacheBytes)
+        let engine = RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
+                                          historyCacheBytes: historyCacheBytes)
+        try await engine.refreshPreferences()
+        return engine
     }
 
     /// An engine that ranks without a language model. - Parameter vectors: one unit vector per
@@ -175,7 +181,9 @@ public struct RecommendationEngine: Sendable {
                             historyLimit: Int = Self.defaultHistoryLimit,
                             historyCacheBytes: Int = Self.defaultHistoryCacheBytes) async throws -> RecommendationEngine {
         let live = try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions)
-        return RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit, historyCacheBytes: historyCacheBytes)
+        let engine = RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit, historyCacheBytes: historyCacheBytes)
+        try await engine.refreshPreferences()
+        return engine
     }
 
     /// Memory for shoppers' histories on a replica of a shared store, unless configured (`--history-cache-mb`).
@@ -242,7 +250,11 @@ public struct RecommendationEngine: Sendable {
             let source: Evidence.Source
             let model: String
             let chosen: [(row: Int, score: Float)]
-            if historyRows.isEmpty || choice == .popular {
+            if choice == .withoutPersonalisation {
+                source = .personalisationOff
+                model = "popular"
+                chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
+            } else if historyRows.isEmpty || choice == .popular {
                 source = .popular
                 model = "popular"
                 chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
@@ -266,8 +278,8 @@ public struct RecommendationEngine: Sendable {
             let writer = ReasonWriter(language: request.language)
             let items = chosen.map { (row, score) -> RecommendedItem in
                 let product = view.products[row]
-                let evidence = source == .popular
-                    ? Evidence(source: .popular)
+                let evidence = source == .popular || source == .personalisationOff
+                    ? Evidence(source: source)
                     : evidenceFinder.evidence(for: (product, view.vector(row)), history: historyItems, source: source)
                 return RecommendedItem(productID: product.id, title: product.title, score: score,
                                        reason: writer.reason(for: product, evidence: evidence), evidence: evidence)

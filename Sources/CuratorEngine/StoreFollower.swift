@@ -58,6 +58,13 @@ public final class StoreFollower: Sendable {
             engine.catalogue.countTowardPopularity(events.map { (productID: $0.productID, type: $0.type) })
         case .model:
             modelSaved()
+        case .erasure:
+            // A shopper erased on another replica: their events are gone from popularity and from histories.
+            engine.histories?.removeAll()
+            let (counts, position) = try await store.productEventCountsAndPosition()
+            engine.catalogue.resetPopularity(counts)
+            applied.withLock { $0 = max($0, position) }
+            try await engine.refreshPreferences()
         case .bulk:
             // Anything may have changed: products compared whole, popularity counted afresh (it
             // includes every change up to `position`, so those are not applied again).

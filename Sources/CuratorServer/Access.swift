@@ -134,6 +134,35 @@ struct AccessPolicy: Sendable {
         }
     }
 
+    /// A shopper's own settings (personalisation on or off): that shopper's session token or any key.
+    func requireShopperSettings(_ credential: Credential, shopper: String) throws {
+        switch credential {
+        case .invalid(let error): throw error
+        case .key: return
+        case .session(let claims):
+            if sameShopper(claims.shopper, shopper) { return }
+            throw APIError.forbidden("this session token is for another shopper; it changes that shopper's settings only")
+        case .none:
+            if keys.isEmpty { return }
+            throw APIError.unauthorized("a shopper's settings need that shopper's session token or an API key (Authorization: Bearer <token or key>)")
+        }
+    }
+
+    /// Erasing a shopper: that shopper's session token, or an admin key.
+    func requireErasure(_ credential: Credential, shopper: String) throws {
+        switch credential {
+        case .invalid(let error): throw error
+        case .key(.admin): return
+        case .key: throw APIError.forbidden("erasing a shopper needs an admin key or that shopper's session token")
+        case .session(let claims):
+            if sameShopper(claims.shopper, shopper) { return }
+            throw APIError.forbidden("this session token is for another shopper; it erases that shopper's data only")
+        case .none:
+            if keys.isEmpty { return }
+            throw APIError.unauthorized("erasing a shopper needs that shopper's session token or an admin key (Authorization: Bearer <token or key>)")
+        }
+    }
+
     /// Changing products or the model in use; the online report and experiments.
     func requireAdmin(_ credential: Credential) throws {
         switch credential {

@@ -112,7 +112,10 @@ struct OnlineLogWriter: Service {
         while !Task.isCancelled {
             do {
                 try await engine.flushOnlineLog()
-                if tick % 4 == 0 { try await engine.refreshExperiments() }
+                if tick % 4 == 0 {
+                    try await engine.refreshExperiments()
+                    try await engine.refreshPreferences()
+                }
                 if tick % 14_400 == 0 {
                     let pruned = try await engine.pruneOnlineLog(olderThanDays: impressionDays)
                     if pruned > 0 { logger.notice("pruned \(pruned) served lists older than \(impressionDays) days") }

@@ -17,6 +17,8 @@ public struct Evidence: Sendable, Codable, Hashable {
         case similarToProduct = "similar_to_product"
         /// The shopper has no usable history; it is popular with everyone.
         case popular
+        /// The shopper turned personalisation off: popular with everyone, none of their history used.
+        case personalisationOff = "personalisation_off"
     }
 
     /// A product from the shopper's history that the recommendation resembles.

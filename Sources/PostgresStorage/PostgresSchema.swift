@@ -179,6 +179,9 @@ public enum PostgresSchema {
             // One running experiment per surface, whichever replica starts it.
             "CREATE UNIQUE INDEX experiments_running ON experiments(surface) WHERE stopped_at IS NULL",
         ]),
+        Migration(name: "shopper-privacy", statements: [
+            "CREATE TABLE shopper_preferences(shopper_key TEXT PRIMARY KEY, personalised BOOLEAN NOT NULL, updated_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// The migrations this database does not have yet (all of them when it has none).

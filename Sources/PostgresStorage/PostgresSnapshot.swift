@@ -59,6 +59,11 @@ extension PostgresStore {
                 }
                 s.onlineLog = try await onlineLog(fromMillis: .min, untilMillis: .max, on: connection)
                 s.experiments = try await experiments(on: connection)
+                for try await key in try await connection.query(
+                    "SELECT shopper_key FROM shopper_preferences WHERE NOT personalised ORDER BY shopper_key", logger: logger
+                ).decode(String.self) {
+                    s.withoutPersonalisation.append(key)
+                }
                 try await connection.query("COMMIT", logger: logger)
                 return s
             } catch {
@@ -158,6 +163,12 @@ extension PostgresStore {
                                       on: connection, logger: logger)
             }
             try await Self.insert(experiments: snapshot.experiments, on: connection, logger: logger)
+            if !snapshot.withoutPersonalisation.isEmpty {
+                try await connection.query("""
+                    INSERT INTO shopper_preferences(shopper_key, personalised, updated_at)
+                    SELECT k, false, \(Timestamps.nowMillis()) FROM unnest(\(snapshot.withoutPersonalisation)::text[]) AS r(k)
+                    """, logger: logger)
+            }
             // New rows continue after the copied ids.
             for table in ["products", "shoppers", "events", "trained_models", "splits", "evaluations"] {
                 try await connection.query(PostgresQuery(unsafeSQL: """

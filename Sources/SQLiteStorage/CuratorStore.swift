@@ -184,6 +184,15 @@ public final class CuratorStore: Sendable {
                 CREATE UNIQUE INDEX experiments_running ON experiments(surface) WHERE stopped_at IS NULL;
                 """)
         }
+        migrator.registerMigration("shopper-privacy") { db in
+            try db.execute(sql: """
+                CREATE TABLE shopper_preferences(
+                    shopper_key TEXT PRIMARY KEY,
+                    personalised INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

@@ -116,6 +116,12 @@ public final class SQLiteStore: CuratorStoring {
         try await write { try $0.stopExperiment(named: name, atMillis: atMillis) }
     }
 
+    public func shoppersWithoutPersonalisation() throws -> Set<String> { try database.shoppersWithoutPersonalisation() }
+    public func setPersonalised(_ personalised: Bool, shopperKey: String) async throws {
+        try await write { try $0.setPersonalised(personalised, shopperKey: shopperKey) }
+    }
+    public func eraseShopper(shopperKey: String) async throws -> Int? { try await write { try $0.eraseShopper(shopperKey: shopperKey) } }
+
     public func snapshot() throws -> StoreSnapshot { try database.snapshot() }
     public func restore(_ snapshot: StoreSnapshot) async throws { try await write { try $0.restore(snapshot) } }
 }

@@ -31,6 +31,7 @@ extension CuratorStore {
                 .map { .init(id: $0[0], createdAt: $0[1], report: $0[2]) }
             s.onlineLog = try Self.onlineLog(fromMillis: .min, untilMillis: .max, in: db)
             s.experiments = try Self.experiments(in: db)
+            s.withoutPersonalisation = try String.fetchAll(db, sql: "SELECT shopper_key FROM shopper_preferences WHERE personalised = 0 ORDER BY shopper_key")
             return s
         }
     }
@@ -89,6 +90,10 @@ extension CuratorStore {
             let log = snapshot.onlineLog
             try Self.insert(lists: log.lists, seen: log.seen, attributed: log.attributed, into: db)
             try Self.insert(experiments: snapshot.experiments, into: db)
+            for key in snapshot.withoutPersonalisation {
+                try db.execute(sql: "INSERT INTO shopper_preferences(shopper_key, personalised, updated_at) VALUES (?, 0, ?)",
+                               arguments: [key, Timestamps.nowMillis()])
+            }
         }
     }
 }

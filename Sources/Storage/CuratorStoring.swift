@@ -10,7 +10,7 @@ import Foundation
 /// interface is the sum of the roles below; a caller asks for the roles it uses
 /// (`any CatalogueStore & EmbeddingStore`), so what it can touch is written in its signature.
 public typealias CuratorStoring = StoreIdentity & CatalogueStore & EventStore & PseudonymSecretStore & EmbeddingStore
-    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying & OnlineLogStore
+    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying & OnlineLogStore & ShopperPrivacyStore
 
 /// What every store is: its name, where its side files go, its shoppers' pseudonyms, its lifetime.
 public protocol StoreIdentity: AnyObject, Sendable {
@@ -141,6 +141,18 @@ public protocol OnlineLogStore: StoreIdentity {
     func stopExperiment(named name: String, atMillis: Int64) async throws -> Bool
 }
 
+/// A shopper's control over their data: personalisation off, and erasure.
+public protocol ShopperPrivacyStore: StoreIdentity {
+    /// The stored keys of shoppers who turned personalisation off.
+    func shoppersWithoutPersonalisation() async throws -> Set<String>
+    /// Records whether the shopper wants personalised recommendations (on unless turned off).
+    func setPersonalised(_ personalised: Bool, shopperKey: String) async throws
+    /// Removes the shopper and everything stored about them, in one transaction: events (and
+    /// their places in splits), preferences, served lists with their seen reports and attributions.
+    /// Returns how many events went; nil when the store knows nothing of the shopper.
+    func eraseShopper(shopperKey: String) async throws -> Int?
+}
+
 /// Copying a whole store (`curator store copy`).
 public protocol StoreCopying: StoreIdentity {
     /// Every row, ids included, read in one transaction.
@@ -161,6 +173,8 @@ public struct StoreChange: Sendable, Equatable {
         case model = 3
         /// A bulk import: anything may have changed.
         case bulk = 4
+        /// A shopper erased: their events are gone from popularity and histories.
+        case erasure = 5
     }
 
     public var sequence: Int64

@@ -68,6 +68,8 @@ public struct StoreSnapshot: Sendable {
     /// The online loop's log and experiments, as stored.
     public var onlineLog = OnlineLogSlice()
     public var experiments: [Experiment] = []
+    /// Stored keys of shoppers who turned personalisation off.
+    public var withoutPersonalisation: [String] = []
 
     public init() {}
 

@@ -49,7 +49,49 @@ struct ShopperController: Sendable {
         }
     }
 
+    struct Preferences: ResponseEncodable, Sendable {
+        var shopper: String
+        var personalised: Bool
+    }
+
+    struct PreferencesInput: Decodable, Sendable {
+        var personalised: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case personalised
+        }
+
+        init(from decoder: any Decoder) throws {
+            let fields = try FieldReader(decoder, keyedBy: CodingKeys.self, what: "the body (a JSON object like {\"personalised\": false})")
+            guard let personalised = try fields.bool(.personalised) else { throw APIError.badRequest("missing field 'personalised'", field: "personalised") }
+            self.personalised = personalised
+        }
+    }
+
+    struct Erased: ResponseEncodable, Sendable {
+        var erased: String
+    }
+
     func addRoutes(to shoppers: RouterGroup<CuratorRequestContext>) {
+        shoppers.get(":id/preferences") { _, context in
+            let id = try context.pathParameter("id")
+            try access.requireShopperSettings(context.credential, shopper: id)
+            return Preferences(shopper: id, personalised: engine.isPersonalised(shopID: id))
+        }
+        shoppers.put(":id/preferences") { request, context in
+            let id = try context.pathParameter("id")
+            guard !TextCleaning.identifier(id).isEmpty else { throw APIError.badRequest("the shopper id in the path is blank", field: "id") }
+            try access.requireShopperSettings(context.credential, shopper: id)
+            let input = try await request.decode(as: PreferencesInput.self, context: context)
+            try await engine.setPersonalised(input.personalised, shopID: id)
+            return Preferences(shopper: id, personalised: input.personalised)
+        }
+        shoppers.delete(":id") { _, context in
+            let id = try context.pathParameter("id")
+            try access.requireErasure(context.credential, shopper: id)
+            guard try await engine.eraseShopper(shopID: id) else { throw APIError.notFound("nothing is stored about shopper '\(id)'") }
+            return Erased(erased: id)
+        }
         shoppers.get { request, context in
             try access.requireShopperList(context.credential)
             let limit = try QueryParameters.integer(FormQuery(request.uri.query).get("limit"), name: "limit", default: 20, range: 1...1000)
