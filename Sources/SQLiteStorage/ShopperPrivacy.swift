@@ -32,9 +32,10 @@ extension CuratorStore {
                 try db.execute(sql: "DELETE FROM shoppers WHERE id = ?", arguments: [id])
             }
             try db.execute(sql: "DELETE FROM shopper_preferences WHERE shopper_key = ?", arguments: [shopperKey])
-            let lists = "SELECT id FROM served_lists WHERE shopper_key = ?"
-            try db.execute(sql: "DELETE FROM seen_items WHERE recommendation_id IN (\(lists))", arguments: [shopperKey])
-            try db.execute(sql: "DELETE FROM attributed_events WHERE shopper_key = ? OR recommendation_id IN (\(lists))", arguments: [shopperKey, shopperKey])
+            let theirLists = "SELECT id FROM served_lists WHERE shopper_key = ?"
+            try db.execute(sql: "DELETE FROM seen_items WHERE recommendation_id IN (\(theirLists))", arguments: [shopperKey])
+            try db.execute(sql: "DELETE FROM attributed_events WHERE shopper_key = ? OR recommendation_id IN (\(theirLists))",
+                           arguments: [shopperKey, shopperKey])
             try db.execute(sql: "DELETE FROM served_lists WHERE shopper_key = ?", arguments: [shopperKey])
             return events
         }

@@ -13,7 +13,7 @@ final class AccessPolicyTests: XCTestCase {
 
     /// What a route requires, and so what each caller gets: nil is any 2xx.
     enum Rule {
-        case open, catalogueRead, eventsOfS1, shopperS1Read, shopperList, admin, sessionForS1, anonymousSession
+        case open, catalogueRead, eventsOfS1, shopperS1Read, shopperList, admin, sessionForS1, anonymousSession, settingsOfS1, erasureOfS1
 
         func expected(_ caller: Caller, authReads: Bool, openShopperReads: Bool) -> HTTPResponse.Status? {
             if self == .open { return nil }
@@ -38,6 +38,12 @@ final class AccessPolicyTests: XCTestCase {
             case (.sessionForS1, .sessionS2): return .forbidden
             case (.sessionForS1, _): return nil
             case (.anonymousSession, _): return nil
+            case (.settingsOfS1, .none): return .unauthorized
+            case (.settingsOfS1, .sessionS2): return .forbidden
+            case (.settingsOfS1, _): return nil
+            case (.erasureOfS1, .none): return .unauthorized
+            case (.erasureOfS1, .sessionS2), (.erasureOfS1, .eventsKey): return .forbidden
+            case (.erasureOfS1, _): return nil
             default: return nil
             }
         }
@@ -76,6 +82,10 @@ final class AccessPolicyTests: XCTestCase {
               body: #"{"name": "e1", "variants": [{"name": "A", "model": "popular"}, {"name": "B", "model": "semantic"}]}"#, rule: .admin),
         Route(method: .post, uri: "/v1/sessions", body: #"{"shopper": "S1"}"#, rule: .sessionForS1),
         Route(method: .post, uri: "/v1/sessions", rule: .anonymousSession),
+        Route(method: .get, uri: "/v1/shoppers/S1/preferences", rule: .settingsOfS1),
+        Route(method: .put, uri: "/v1/shoppers/S1/preferences", body: #"{"personalised": false}"#, rule: .settingsOfS1),
+        // Last: it erases S1.
+        Route(method: .delete, uri: "/v1/shoppers/S1", rule: .erasureOfS1),
     ]
 
     /// Every route × every caller, each caller on a shop of its own (writes succeed once).

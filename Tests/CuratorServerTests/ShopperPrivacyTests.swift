@@ -7,15 +7,10 @@ import XCTest
 /// Personalisation off and erasure through the routes: who may do them, what a shopper gets with
 /// personalisation off (the list of a new shopper, said so), and what is left after an erasure.
 final class ShopperPrivacyTests: XCTestCase {
-    private func items(_ body: String) throws -> [[String: Any]] {
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], body)
-        return object["items"] as? [[String: Any]] ?? []
-    }
-
     func testPersonalisationOffUsesNoHistoryAndSaysSo() async throws {
         let shop = try await TestShop()
         defer { shop.remove() }
-        try await shop.test { [self] client in
+        try await shop.test { client in
             let s1 = try await client.sessionToken(for: "S1")
             let s2 = try await client.sessionToken(for: "S2")
             let (_, personal) = try await client.send(.get, "/v1/shoppers/S1/recommendations?k=4&category=Outdoor", bearer: s1)
@@ -73,4 +68,10 @@ final class ShopperPrivacyTests: XCTestCase {
         }
         XCTAssertEqual(shop.engine.popularity(of: "P2") ?? 0, 0, "only S1 had bought P2")
     }
+}
+
+/// The items of a list response.
+private func items(_ body: String) throws -> [[String: Any]] {
+    let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], body)
+    return object["items"] as? [[String: Any]] ?? []
 }
