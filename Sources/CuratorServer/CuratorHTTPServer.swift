@@ -64,6 +64,7 @@ public struct CuratorHTTPServer: Sendable {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: StoreUnavailableMiddleware())
         router.add(middleware: CredentialMiddleware(access: access, maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: RateLimitMiddleware(limits: configuration.rateLimits, trustedProxies: configuration.trustedProxies))
         OperationsController(engine: engine, metrics: metrics, storeHealth: storeHealth).addRoutes(to: router)
         StorefrontController(configuration: configuration).addRoutes(to: router)
         let v1 = router.group("v1")

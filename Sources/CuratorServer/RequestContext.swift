@@ -8,9 +8,12 @@ struct CuratorRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     var credential: Credential = .none
     var maxBodyBytes = 8 << 20
+    /// The connection's peer (nil in process, where there is no socket).
+    let remoteAddress: String?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     var maxUploadSize: Int { maxBodyBytes }

@@ -33,6 +33,10 @@ public struct ServerConfiguration: Sendable {
     /// Served lists, their seen reports and attributions are kept this many days, then pruned
     /// in the background (`--impression-days`).
     public var impressionDays: Int
+    /// Requests per minute per caller (`--rate-…`).
+    public var rateLimits: RateLimits
+    /// Addresses of proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    public var trustedProxies: Set<String>
 
     /// Ids per request in `viewed` and `exclude_ids`.
     public static let maxListedIDs = 1_000
@@ -42,7 +46,8 @@ public struct ServerConfiguration: Sendable {
     public init(host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String: Scope] = [:],
                 authenticateReads: Bool = false, openShopperReads: Bool = false, maxBodyBytes: Int = 8 << 20,
                 modelPollSeconds: Double = 10, sessionSecret: SessionSecret = .random(),
-                sessionLifetimeSeconds: Int = 1800, impressionDays: Int = 90) {
+                sessionLifetimeSeconds: Int = 1800, impressionDays: Int = 90, rateLimits: RateLimits = RateLimits(),
+                trustedProxies: Set<String> = []) {
         self.host = host
         self.port = port
         self.apiKeys = apiKeys
@@ -53,6 +58,8 @@ public struct ServerConfiguration: Sendable {
         self.sessionSecret = sessionSecret
         self.sessionLifetimeSeconds = sessionLifetimeSeconds
         self.impressionDays = impressionDays
+        self.rateLimits = rateLimits
+        self.trustedProxies = trustedProxies
     }
 
     /// Parses `key` or `key:scope` entries separated by commas or new lines (`CURATOR_API_KEYS`, or a keys file

@@ -43,6 +43,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days served lists, seen reports and attributions are kept before they are pruned.") var impressionDays = 90
     @Flag(help: "Log no served lists, seen reports or attributions (lists keep their ids; the online report and experiments then see nothing).")
     var noOnlineLog = false
+    @Option(help: "Sessions created per minute per client address without a key (0: no limit).") var rateSessions = RateLimits().sessionsPerMinute
+    @Option(help: "Event batches per minute per session token, or per client address without a credential (0: no limit).")
+    var rateEvents = RateLimits().eventsPerMinute
+    @Option(help: "Event batches per minute per API key (0: no limit).") var rateKeyEvents = RateLimits().keyEventsPerMinute
+    @Option(help: "Recommendations for a sent history and searches per minute per client address without a key (0: no limit).")
+    var rateAnonymous = RateLimits().anonymousPerMinute
+    @Flag(help: "No rate limits at all (benchmarks that drive the server from one address).") var noRateLimits = false
+    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("A proxy's address whose X-Forwarded-For names the client (repeat for several); without it the header is ignored.", valueName: "address"))
+    var trustedProxies: [String] = []
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
     @Option(help: ArgumentHelp("Where the HNSW graph is saved on a clean stop and loaded (then brought up to date with the store) on start (default: STORE.hnsw beside a SQLite file; none for PostgreSQL, where each replica builds it at start unless given one of its own).", valueName: "file"))
@@ -58,6 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--attribution-window: '\(attributionWindow)' is not a positive duration of at most ten years like 24h, 90m or 3600s")
         }
         guard impressionDays >= 1 else { throw ValidationError("--impression-days must be at least 1") }
+        for (name, value) in [("--rate-sessions", rateSessions), ("--rate-events", rateEvents), ("--rate-key-events", rateKeyEvents),
+                              ("--rate-anonymous", rateAnonymous)] where value < 0 {
+            throw ValidationError("\(name) cannot be negative (0 turns the limit off)")
+        }
     }
 
     func run() async throws {
@@ -107,7 +120,11 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: ServerConfiguration(host: host, port: port, apiKeys: keys, authenticateReads: authReads,
                                                    openShopperReads: openShopperReads, maxBodyBytes: maxBodyBytes,
                                                    modelPollSeconds: modelPoll, sessionSecret: sessionSecret,
-                                                   sessionLifetimeSeconds: sessionTTL, impressionDays: impressionDays))
+                                                   sessionLifetimeSeconds: sessionTTL, impressionDays: impressionDays,
+                                                   rateLimits: noRateLimits ? .none : RateLimits(sessionsPerMinute: rateSessions, eventsPerMinute: rateEvents,
+                                                                                                  keyEventsPerMinute: rateKeyEvents,
+                                                                                                  anonymousPerMinute: rateAnonymous),
+                                                   trustedProxies: Set(trustedProxies)))
         } catch {
             throw fail(error)
         }

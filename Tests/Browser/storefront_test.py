@@ -12,6 +12,12 @@ click on a shelf card, with the purchase made on the product page it opened, mus
 The models page's online section, given the admin API key (--admin-key), must then show the list's
 impressions, seen cards, the click and the purchase.
 
+The "Personalised recommendations" switch, turned off, must give a shelf that says so (status and
+every card's reason) and holds what a new shopper gets (fetched here with the admin key); the page
+reloaded must still show it off; turned on again, the shelf must be the shopper's own list again.
+"Erase my data", confirmed in the browser's dialog (after once cancelling it), must erase the
+shopper's events (the server no longer knows them) and carry on as a new shopper.
+
 With --shop-lang zh (a Chinese shop, `curator sample --lang zh`) the browser's language is zh-CN:
 the page must open in 中文 by itself, a Chinese search (防水登山鞋) must find hiking boots, and the
 reasons must be Chinese first (no English outside the quoted titles), then English after switching.
@@ -19,9 +25,14 @@ reasons must be Chinese first (no English outside the quoted titles), then Engli
     python3 Tests/Browser/storefront_test.py --url http://127.0.0.1:8080 --screenshot shop.png --admin-key KEY
 """
 import argparse
+import json
 import re
+import secrets
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
@@ -29,6 +40,7 @@ from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 CHROMIUM = '/usr/bin/chromium'
@@ -42,6 +54,12 @@ ASCII_LETTERS = re.compile(r'[A-Za-z]')
 ENGLISH_REASON = re.compile(r'^(Because you recently |Popular with shoppers right now: |Similar to |Picked for you from )')
 CHINESE_REASON = re.compile(r'^(因为您最近|近期热门商品|与「|根据您的购物记录)')
 QUOTED_TITLE = re.compile(r'「[^」]*」')
+# ReasonWriter's sentence for a shopper who turned personalised recommendations off.
+OFF_REASON = {
+    'en': re.compile(r'^Popular with shoppers right now \(personalised recommendations are off\): '),
+    'zh': re.compile(r'^近期热门商品（您已关闭个性化推荐），为您推荐「'),
+}
+OFF_SOURCE = 'personalisation_off'
 # The Chinese shop's search check: a query by kind of product, and the category it must find.
 CHINESE_QUERY = '防水登山鞋'
 CHINESE_QUERY_CATEGORY = '户外用品 > 登山鞋'
@@ -53,6 +71,7 @@ READ_SHELF = """
 return Array.from(document.querySelectorAll('[data-testid="rec-card"]')).map((card) => ({
   id: card.dataset.productId,
   category: card.dataset.category || '',
+  source: card.dataset.source || '',
   reason: (card.querySelector('[data-testid="rec-reason"]')?.textContent || '').trim(),
 }));
 """
@@ -313,6 +332,44 @@ class Storefront:
         self.find('nav-shop').click()
         self.wait(lambda: len(self.grid()) > 0, 'the product grid')
 
+    def status_classes(self):
+        return (self.find('shelf-status').get_attribute('class') or '').split()
+
+    def personalised(self):
+        """The switch once the page has read the shopper's choice (it is disabled until then)."""
+        switch = self.find('personalised-switch')
+        self.wait(lambda: switch.is_enabled(), 'the personalisation switch to show the shopper\'s choice')
+        return switch.is_selected()
+
+    def set_personalised(self, on):
+        check(self.personalised() != on, f'the personalisation switch already is {"on" if on else "off"}')
+        version = self.shelf_version()
+        self.find('personalised-switch').click()
+        self.wait_shelf_after(version, f'turning personalisation {"on" if on else "off"}')
+        switch = self.find('personalised-switch')
+        self.wait(lambda: ('personalisation-off' in self.status_classes()) != on and switch.is_enabled() and switch.is_selected() == on,
+                  f'the shelf status to say personalisation is {"on" if on else "off"}')
+        return self.shelf()
+
+    def reload(self):
+        self.driver.refresh()
+        self.wait(lambda: self.shelf_version() >= 1, 'the first shelf after reloading')
+
+    def session_shopper(self):
+        return self.driver.execute_script("return localStorage.getItem('curator.shopper') || ''")
+
+    def erase_data(self, accept):
+        """Clicks "Erase my data" and answers the browser's confirmation dialog; returns its text."""
+        self.find('erase-data').click()
+        alert = WebDriverWait(self.driver, TIMEOUT).until(expected_conditions.alert_is_present(),
+                                                          message='timed out waiting for the erase confirmation')
+        text = alert.text
+        if accept:
+            alert.accept()
+        else:
+            alert.dismiss()
+        return text
+
     def severe_console_entries(self):
         return [entry for entry in self.driver.get_log('browser') if entry.get('level') == 'SEVERE']
 
@@ -344,6 +401,103 @@ def check_heading(page, language):
     else:
         check(not CJK.search(heading), f'the shelf heading is not in English: "{heading}"')
     return heading
+
+
+def server_get(base_url, path, admin_key):
+    """GET on the API with the admin key (not through the page): the answer's status and JSON."""
+    request = urllib.request.Request(base_url.rstrip('/') + path,
+                                     headers={'Authorization': f'Bearer {admin_key}', 'Accept': 'application/json'})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def new_shopper_list(page, admin_key, k, language):
+    """What a shopper the server has never seen gets (no category), asked for with the admin key."""
+    shopper = 'browser-test-' + secrets.token_hex(8)
+    query = urllib.parse.urlencode({'k': k, 'lang': language})
+    status, data = server_get(page.base_url, f'/v1/shoppers/{urllib.parse.quote(shopper)}/recommendations?{query}', admin_key)
+    check(status == 200 and data, f'a new shopper\'s recommendations answered {status}')
+    return data
+
+
+def check_personalisation(page, args):
+    """Turns the switch off (the shelf: a new shopper's list, said to be so), reloads (still off),
+    turns it on again (the shopper's own list again)."""
+    language = page.language()
+    step('personalisation off (' + ('中文' if language == 'zh' else 'English') + ')')
+    page.open_shop()
+    check(page.personalised(), 'the personalisation switch is off for a shopper who never turned it off')
+    personal = page.shelf()
+    check(personal and 'personalisation-off' not in page.status_classes() and all(c['source'] != OFF_SOURCE for c in personal),
+          f'the shelf says personalisation is off before it was turned off: {describe(personal)}')
+
+    def check_off(cards, when):
+        status = page.find('shelf-status')
+        check(len(cards) > 0, f'the shelf is empty {when}')
+        check('personalisation-off' in page.status_classes() and 'popular' not in page.status_classes(),
+              f'the shelf status does not say personalisation is off {when}: "{status.text}" ({status.get_attribute("class")})')
+        for card in cards:
+            check(card['source'] == OFF_SOURCE, f'card {card["id"]} has evidence source {card["source"]!r} {when}, not {OFF_SOURCE}')
+            check(OFF_REASON[language].search(card['reason']),
+                  f'card {card["id"]} does not say personalisation is off {when}: "{card["reason"]}"')
+        return status.text
+
+    off = page.set_personalised(False)
+    print(f'   status: {check_off(off, "after turning it off")}')
+    print(f'   e.g. "{off[0]["reason"]}"')
+    reference = new_shopper_list(page, args.admin_key, len(off), language)
+    expected = [item['product_id'] for item in reference.get('items', [])]
+    check([c['id'] for c in off] == expected,
+          f'with personalisation off the shelf is {[c["id"] for c in off]}, a new shopper gets {expected} ({reference.get("model")})')
+    print(f'   the same {len(off)} products, in order, as a new shopper ({reference.get("model")}) gets')
+    why = page.open_why()
+    print(f'   why? {why}')
+    check(not page.driver.find_elements(By.CSS_SELECTOR, f'{testid("rec-evidence")} {testid("evidence-history")}'),
+          'the "Why?" of a list without personalisation cites the shopper\'s history')
+
+    page.reload()
+    check(not page.personalised(), 'after reloading, the switch shows personalisation on, but it was turned off')
+    page.wait(lambda: 'personalisation-off' in page.status_classes(), 'the reloaded shelf to say personalisation is off')
+    check_off(page.shelf(), 'after reloading')
+    print('   still off after reloading the page')
+
+    step('personalisation on again')
+    on = page.set_personalised(True)
+    check(on and all(c['source'] != OFF_SOURCE for c in on) and 'popular' not in page.status_classes(),
+          f'the shelf is not personal again after turning personalisation on: {describe(on)} '
+          f'(status "{page.find("shelf-status").text}")')
+    check_reasons(on, language, args.shop_lang)
+    check([c['id'] for c in on] == [c['id'] for c in personal],
+          f'turned on again, the shelf is {describe(on)}, not the shopper\'s own list from before: {describe(personal)}')
+    print(f'   the shopper\'s own {len(on)} picks again ({page.find("shelf-status").get_attribute("data-model")}), '
+          f'e.g. "{on[0]["reason"]}"')
+
+
+def check_erasure(page, args):
+    """Erase my data: cancelled changes nothing; confirmed, the server forgets the shopper's events
+    and the page carries on as a new shopper."""
+    step('erase my data')
+    shopper = page.session_shopper()
+    status, _ = server_get(page.base_url, f'/v1/shoppers/{urllib.parse.quote(shopper)}', args.admin_key)
+    check(status == 200, f'the server does not know the shopper {shopper} before erasing ({status})')
+    text = page.erase_data(accept=False)
+    print(f'   confirmation: "{text}" (cancelled)')
+    time.sleep(0.5)  # what a cancelled erasure could have started has had time to show
+    check(page.session_shopper() == shopper and server_get(page.base_url, f'/v1/shoppers/{urllib.parse.quote(shopper)}', args.admin_key)[0] == 200,
+          'cancelling "Erase my data" erased the shopper anyway')
+    version = page.shelf_version()
+    page.erase_data(accept=True)
+    page.wait_shelf_after(version, 'erasing the shopper\'s data')
+    page.wait(lambda: page.session_shopper() not in ('', shopper) and page.find('privacy-status').text.strip(),
+              'the page to carry on as a new shopper')
+    status, _ = server_get(page.base_url, f'/v1/shoppers/{urllib.parse.quote(shopper)}', args.admin_key)
+    check(status == 404, f'after erasing, the server still knows shopper {shopper} ({status})')
+    page.wait(lambda: 'popular' in page.status_classes(), 'the new shopper\'s shelf of popular products')
+    check(page.personalised(), 'the new shopper\'s personalisation switch is off')
+    print(f'   {shopper} erased (GET /v1/shoppers/… answers 404); now {page.session_shopper()}: "{page.find("privacy-status").text}"')
 
 
 def describe_online(row):
@@ -474,6 +628,10 @@ def run(page, args):
     by_variant = page.group_online_by('variant', lambda rows: any(r['key'] == '(none)' and r['impressions'] > 0 for r in rows))
     for row in by_variant:
         print(f'   {describe_online(row)}')
+
+    # After every check that needs the shopper's personal lists.
+    check_personalisation(page, args)
+    check_erasure(page, args)
 
     if args.mobile_screenshot:
         step(f'mobile screenshot {args.mobile_screenshot} (390x844, English)')

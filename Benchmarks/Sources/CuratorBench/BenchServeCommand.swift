@@ -80,7 +80,8 @@ struct BenchServe: AsyncParsableCommand {
         BLAS.threads = 1
         let server = CuratorHTTPServer(engine: engine,
                                        // wrk asks for many shoppers' recommendations without credentials.
-                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0, openShopperReads: true, modelPollSeconds: 0))
+                                       configuration: ServerConfiguration(host: "127.0.0.1", port: 0, openShopperReads: true, modelPollSeconds: 0,
+                                                                                          rateLimits: .none))
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task { try await server.run { _, port in portContinuation.yield(port) } }
         var iterator = portStream.makeAsyncIterator()

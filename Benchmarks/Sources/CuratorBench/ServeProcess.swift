@@ -12,9 +12,11 @@ struct ServeProcess: Sendable {
     let base: String
     let stderrPath: String
 
-    /// Starts the server on a free port and returns once it printed its address.
+    /// Starts the server on a free port and returns once it printed its address. Benchmarks drive
+    /// it from one address, so without `rateLimited` it runs with `--no-rate-limits`.
     static func start(store: String, arguments: [String] = [], folder: URL, environment extra: [String: String] = [:],
-                      timeout: TimeInterval = 180) throws -> ServeProcess {
+                      timeout: TimeInterval = 180, rateLimited: Bool = false) throws -> ServeProcess {
+        let arguments = rateLimited ? arguments : arguments + ["--no-rate-limits"]
         let outPath = folder.appendingPathComponent("serve-\(UUID().uuidString).out").path
         let errPath = folder.appendingPathComponent("serve-\(UUID().uuidString).err").path
         let child = try ChildProcess(try curatorBinary(), ["serve", "--store", store, "--port", "0"] + arguments,

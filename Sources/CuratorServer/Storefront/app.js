@@ -34,6 +34,10 @@ const state = {
   productOrigin: null,
   onlineGroup: 'model', // the models page's online figures: per day and model, or per day and variant
   onlineRequest: 0,
+  // The shopper's choice about personalised recommendations, as the server last said:
+  // { shopper, personalised: true | false | null (not known yet) }.
+  personalisation: { shopper: null, personalised: null },
+  personalisationRequest: 0, // bumps on each read or change; an older answer must not win
 };
 
 const $ = (id) => document.getElementById(id);
@@ -360,7 +364,9 @@ async function onShopperChange(event) {
     state.shopper = value;
     savePreference(STORAGE_KEYS.shopper, state.shopper);
   }
+  setPrivacyStatus('');
   renderShopperSelect();
+  syncPersonalisation();
   refreshShelf();
 }
 
@@ -405,6 +411,99 @@ function runSearch() {
 function showGrid() {
   if (parseRoute().name === 'grid') renderRoute({ navigated: false });
   else location.hash = '#/';
+}
+
+// ---------------------------------------------------------------- privacy: personalisation and erasure
+
+// GET/PUT /v1/shoppers/{id}/preferences and DELETE /v1/shoppers/{id}, with the session token of
+// the shopper they are about (never renewed into another shopper's token: renew: false).
+
+function preferencesPath(shopper) {
+  return `/v1/shoppers/${encodeURIComponent(shopper)}/preferences`;
+}
+
+function renderPersonalisationSwitch() {
+  const input = $('personalised-switch');
+  const { personalised } = state.personalisation;
+  input.checked = personalised !== false;
+  // Unknown while it loads (the page does not show a choice it has not read yet).
+  input.disabled = personalised === null;
+}
+
+// Reads the shopper's choice when the page acts as a shopper it has not read it for (a shopper
+// picked, a new session, a session renewed as a new shopper behind the scenes).
+function syncPersonalisation() {
+  if (state.shopper && state.personalisation.shopper !== state.shopper) loadPersonalisation();
+}
+
+async function loadPersonalisation() {
+  const shopper = state.shopper;
+  const request = ++state.personalisationRequest;
+  state.personalisation = { shopper, personalised: null };
+  renderPersonalisationSwitch();
+  let personalised = true; // the server's default, kept if the read fails
+  try {
+    const data = await api(preferencesPath(shopper), { renew: false });
+    personalised = data?.personalised !== false;
+  } catch (error) {
+    if (request === state.personalisationRequest) showError(t('errorPreferences'), error);
+  }
+  if (request !== state.personalisationRequest) return;
+  state.personalisation = { shopper, personalised };
+  renderPersonalisationSwitch();
+}
+
+async function onPersonalisedChange(event) {
+  const input = event.target;
+  const shopper = state.shopper;
+  const wanted = input.checked;
+  const request = ++state.personalisationRequest;
+  input.disabled = true;
+  try {
+    const data = await api(preferencesPath(shopper), { method: 'PUT', body: { personalised: wanted }, renew: false });
+    if (request === state.personalisationRequest) state.personalisation = { shopper, personalised: data?.personalised !== false };
+  } catch (error) {
+    showError(t('errorPreferences'), error);
+  }
+  if (request !== state.personalisationRequest) return;
+  // After a failure this shows the choice as it was.
+  renderPersonalisationSwitch();
+  if (shopper === state.shopper) await refreshShelf();
+}
+
+function setPrivacyStatus(text) {
+  $('privacy-status').textContent = text;
+}
+
+// Erases everything stored about the shopper, then carries on as a new shopper.
+async function onEraseData() {
+  const button = $('erase-data');
+  const shopper = state.shopper;
+  if (!shopper || !window.confirm(t('eraseConfirm'))) return;
+  button.disabled = true;
+  try {
+    await api(`/v1/shoppers/${encodeURIComponent(shopper)}`, { method: 'DELETE', renew: false });
+  } catch (error) {
+    // 404: nothing was stored about them, which is what was asked for.
+    if (error.status !== 404) {
+      button.disabled = false;
+      showError(t('errorErase'), error);
+      return;
+    }
+  }
+  // Nothing the page kept may credit the erased shopper's lists any more.
+  state.pendingOrigin = null;
+  state.productOrigin = null;
+  try {
+    await startSession();
+  } catch (error) {
+    showError(t('errorConfig'), error);
+  }
+  button.disabled = false;
+  setPrivacyStatus(t('erased'));
+  await loadShoppers();
+  syncPersonalisation();
+  await refreshShelf();
 }
 
 // ---------------------------------------------------------------- routing
@@ -782,17 +881,24 @@ async function refreshShelf() {
   // Tests wait on this number to know the shelf reflects the latest action.
   state.shelfVersion += 1;
   $('shelf-status').dataset.version = String(state.shelfVersion);
+  syncPersonalisation();
 }
 
 function renderShelf(data) {
   const items = data.items ?? [];
-  const popular = data.model === 'popular' || (items.length > 0 && items.every((i) => i.evidence?.source === 'popular'));
+  // Personalisation off: the server's lists use none of the shopper's history and say so per item.
+  const off = items.length > 0
+    ? items.every((i) => i.evidence?.source === PERSONALISATION_OFF)
+    : state.personalisation.shopper === state.shopper && state.personalisation.personalised === false;
+  const popular = !off && (data.model === 'popular' || (items.length > 0 && items.every((i) => i.evidence?.source === 'popular')));
   const status = $('shelf-status');
   status.dataset.model = data.model ?? '';
-  if (items.length === 0) status.textContent = t('shelfEmpty');
+  if (off) status.textContent = t('shelfPersonalisationOff');
+  else if (items.length === 0) status.textContent = t('shelfEmpty');
   else if (popular) status.textContent = t('shelfPopular');
   else status.textContent = t('shelfPersonal', { n: items.length, model: modelName(data.model) });
   status.classList.toggle('popular', popular);
+  status.classList.toggle('personalisation-off', off);
   const list = servedList(data, items);
   $('shelf-list').dataset.recommendationId = list?.id ?? '';
   $('shelf-list').replaceChildren(...items.map((item, index) => recCard(item, data.model, index, list)));
@@ -803,6 +909,7 @@ function renderShelfError(error) {
   const status = $('shelf-status');
   status.textContent = `${t('errorShelf')}: ${error.message}`;
   status.dataset.model = '';
+  status.classList.remove('popular', 'personalisation-off');
   $('shelf-list').dataset.recommendationId = '';
   $('shelf-list').replaceChildren();
   showError(t('errorShelf'), error);
@@ -827,6 +934,7 @@ function recCard(item, model, index, list) {
     'data-testid': 'rec-card',
     'data-product-id': item.product_id,
     'data-category': product?.category ?? '',
+    'data-source': item.evidence?.source ?? '',
     ...listAttributes(list, position),
   },
   el('a', {
@@ -842,15 +950,18 @@ function recCard(item, model, index, list) {
   evidence);
 }
 
+const PERSONALISATION_OFF = 'personalisation_off';
+
 function evidenceList(evidence) {
   const rows = [[t('evidenceSource'), label('source', evidence.source)]];
   if (evidence.shared_brand) rows.push([t('sharedBrand'), evidence.shared_brand]);
   if (evidence.shared_category) rows.push([t('sharedCategory'), evidence.shared_category]);
-  const history = evidence.history_items ?? [];
+  // With personalisation off nothing the shopper did is used, so nothing of it is cited.
+  const history = evidence.source === PERSONALISATION_OFF ? [] : evidence.history_items ?? [];
   return [
     el('dl', {}, rows.map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)])),
     history.length ? el('p', { class: 'evidence-heading' }, t('becauseOf')) : null,
-    history.length ? el('ul', { class: 'history' }, history.map(historyItem)) : null,
+    history.length ? el('ul', { class: 'history', 'data-testid': 'evidence-history' }, history.map(historyItem)) : null,
   ];
 }
 
@@ -1184,6 +1295,8 @@ function bindControls() {
     runSearch();
   });
   $('status-close').addEventListener('click', clearError);
+  $('personalised-switch').addEventListener('change', onPersonalisedChange);
+  $('erase-data').addEventListener('click', onEraseData);
   window.addEventListener('hashchange', () => renderRoute({ navigated: true }));
 }
 
@@ -1196,6 +1309,7 @@ async function start() {
   await loadConfig();
   await restoreShopper();
   await Promise.all([loadCategories(), loadShoppers()]);
+  syncPersonalisation();
   renderRoute({ navigated: true });
   refreshShelf();
 }
