@@ -22,10 +22,14 @@ public struct AppendedEvents: Sendable, Hashable {
     public var isNew: [Bool]
     /// Why the batch was refused; empty when it was stored.
     public var problems: [EventProblem]
+    /// Per event: stored now and the first of its shopper, product, type and UTC day
+    /// (`Popularity.countsOnce`), so it adds to popularity; a shopper's repeats that day do not.
+    public var countsTowardPopularity: [Bool]
 
-    public init(isNew: [Bool], problems: [EventProblem]) {
+    public init(isNew: [Bool], problems: [EventProblem], countsTowardPopularity: [Bool]? = nil) {
         self.isNew = isNew
         self.problems = problems
+        self.countsTowardPopularity = countsTowardPopularity ?? isNew
     }
 
     /// Events stored now.
@@ -103,5 +107,21 @@ extension AppendedEvents {
     /// A batch refused whole: nothing of it stored.
     public static func refused(count: Int, problems: [EventProblem]) -> AppendedEvents {
         AppendedEvents(isNew: [Bool](repeating: false, count: count), problems: problems)
+    }
+}
+
+/// A stored event as a follower applies it.
+public struct EventSummary: Sendable, Hashable {
+    public var shopperKey: String
+    public var productID: String
+    public var type: EventType
+    /// The first of its shopper, product, type and UTC day (see `AppendedEvents.countsTowardPopularity`).
+    public var countsTowardPopularity: Bool
+
+    public init(shopperKey: String, productID: String, type: EventType, countsTowardPopularity: Bool) {
+        self.shopperKey = shopperKey
+        self.productID = productID
+        self.type = type
+        self.countsTowardPopularity = countsTowardPopularity
     }
 }

@@ -216,8 +216,8 @@ public struct RecommendationEngine: Sendable {
         defer { if let histories { histories.invalidate(events.map { store.shopperKey(for: $0.shopperID) }) } }
         let appended = try await store.appendEvents(events)
         guard appended.problems.isEmpty else { return appended }
-        catalogue.countTowardPopularity(zip(events, appended.isNew).compactMap { event, isNew in
-            isNew ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
+        catalogue.countTowardPopularity(zip(events, appended.countsTowardPopularity).compactMap { event, counts in
+            counts ? (productID: TextCleaning.identifier(event.productID), type: event.type) : nil
         })
         await attribute(events, isNew: appended.isNew, recommendationIDs: recommendationIDs)
         return appended

@@ -55,7 +55,7 @@ public final class StoreFollower: Sendable {
             guard change.origin != store.origin else { return }
             let events = try await store.eventSummaries(ids: change.eventIDs)
             engine.histories?.invalidate(events.map(\.shopperKey))
-            engine.catalogue.countTowardPopularity(events.map { (productID: $0.productID, type: $0.type) })
+            engine.catalogue.countTowardPopularity(events.filter(\.countsTowardPopularity).map { (productID: $0.productID, type: $0.type) })
         case .model:
             modelSaved()
         case .erasure:

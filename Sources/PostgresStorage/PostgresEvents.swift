@@ -83,6 +83,7 @@ public enum PostgresEvents {
         let prices = sent.map { $0.price ?? "" }, hasPrice = sent.map { $0.price != nil }
         var inserted: Set<Identity> = []
         var insertedIDs: [Int64] = []
+        var idOf: [Identity: Int64] = [:]
         // Stored events are skipped before they are offered (NOT EXISTS, through the identity index),
         // so event ids stay gapless as in SQLite; ON CONFLICT still settles a race with another server.
         for try await (id, shopper, product, type, ts, quantity, price) in try await connection.query("""
@@ -100,15 +101,20 @@ public enum PostgresEvents {
             RETURNING id, shopper_id, product_id, type, ts, quantity, price
             """, logger: logger).decode((Int64, Int64, Int64, Int16, Int64, Int64?, String?).self) {
             insertedIDs.append(id)
-            inserted.insert(Identity(shopper: shopper, product: product, type: type, ts: ts, quantity: quantity, price: price))
+            let identity = Identity(shopper: shopper, product: product, type: type, ts: ts, quantity: quantity, price: price)
+            inserted.insert(identity)
+            idOf[identity] = id
         }
         // New: the first event of the batch with each inserted identity.
         var isNew: [Bool] = []
         isNew.reserveCapacity(events.count)
+        let firstOfDay = try await firstOfTheirDay(ids: insertedIDs, on: connection, logger: logger)
+        var counts: [Bool] = []
         var newestPerShopper: [Int64: Int64] = [:]
         for (i, identity) in identities.enumerated() {
             let new = inserted.remove(identity) != nil
             isNew.append(new)
+            counts.append(new && idOf[identity].map(firstOfDay.contains) == true)
             if new, events[i].timestampMillis > newestPerShopper[identity.shopper] ?? .min {
                 newestPerShopper[identity.shopper] = events[i].timestampMillis
             }
@@ -121,7 +127,22 @@ public enum PostgresEvents {
                 FROM unnest(\(ids)::bigint[], \(newest)::bigint[]) AS v(id, ts) WHERE shoppers.id = v.id
                 """, logger: logger)
         }
-        return (AppendedEvents(isNew: isNew, problems: []), newShoppers, insertedIDs)
+        return (AppendedEvents(isNew: isNew, problems: [], countsTowardPopularity: counts), newShoppers, insertedIDs)
+    }
+
+    /// Which of `ids` are the first stored event of their shopper, product, type and UTC day (the
+    /// SQLite store's `firstOfTheirDay`, the same SQL).
+    static func firstOfTheirDay(ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        var firsts = Set<Int64>()
+        for try await id in try await connection.query("""
+            SELECT e.id FROM events e WHERE e.id = ANY(\(ids))
+              AND NOT EXISTS (SELECT 1 FROM events o WHERE o.shopper_id = e.shopper_id AND o.ts BETWEEN e.ts - 86400000 AND e.ts + 86400000
+                              AND o.product_id = e.product_id AND o.type = e.type AND o.ts / 86400000 = e.ts / 86400000 AND o.id < e.id)
+            """, logger: logger).decode(Int64.self) {
+            firsts.insert(id)
+        }
+        return firsts
     }
 
     /// The columns the unique index `events_identity` compares.

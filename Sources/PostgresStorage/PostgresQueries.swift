@@ -63,7 +63,7 @@ public enum PostgresQueries {
             var out: [(productID: String, type: EventType, count: Int)] = []
             for try await (key, type, count) in try await connection.query("""
                 SELECT p.product_key, c.type, c.n
-                FROM (SELECT product_id, type, count(*) AS n FROM events GROUP BY product_id, type) c
+                FROM (SELECT product_id, type, count(DISTINCT shopper_id * 1048576 + ts / 86400000) AS n FROM events GROUP BY product_id, type) c
                 JOIN products p ON p.id = c.product_id
                 WHERE NOT p.deleted
                 """, logger: logger).decode((String, Int16, Int64).self) {

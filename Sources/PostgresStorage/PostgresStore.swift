@@ -627,16 +627,19 @@ extension PostgresStore {
         return try await withConnection("reading products") { [self] in try await PostgresQueries.products(keys: keys, on: $0, logger: logger) }
     }
 
-    public func eventSummaries(ids: [Int64]) async throws -> [(shopperKey: String, productID: String, type: EventType)] {
+    public func eventSummaries(ids: [Int64]) async throws -> [EventSummary] {
         guard !ids.isEmpty else { return [] }
         return try await withConnection("reading events") { [self] connection in
-            var out: [(shopperKey: String, productID: String, type: EventType)] = []
-            for try await (shopper, key, type) in try await connection.query("""
-                SELECT s.shopper_key, p.product_key, e.type FROM events e
+            let firsts = try await PostgresEvents.firstOfTheirDay(ids: ids, on: connection, logger: logger)
+            var out: [EventSummary] = []
+            for try await (shopper, key, type, id) in try await connection.query("""
+                SELECT s.shopper_key, p.product_key, e.type, e.id FROM events e
                 JOIN products p ON p.id = e.product_id JOIN shoppers s ON s.id = e.shopper_id
                 WHERE e.id = ANY(\(ids)) ORDER BY e.id
-                """, logger: logger).decode((String, String, Int16).self) {
-                if let eventType = EventType(code: Int(type)) { out.append((shopper, key, eventType)) }
+                """, logger: logger).decode((String, String, Int16, Int64).self) {
+                if let eventType = EventType(code: Int(type)) {
+                    out.append(EventSummary(shopperKey: shopper, productID: key, type: eventType, countsTowardPopularity: firsts.contains(id)))
+                }
             }
             return out
         }

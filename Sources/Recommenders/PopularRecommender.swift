@@ -13,6 +13,8 @@ import CuratorCore
 /// views, which matters most where popularity is all there is: a shopper's first visit.
 ///
 /// An event counts once: a re-sent duplicate, which the store ignores, must not be added again.
+/// And a shopper counts at most once per product, event type and UTC day (`countsOnce`): one
+/// identity posting the same purchase ten thousand times moves a product as much as one purchase.
 public struct Popularity: Sendable, Equatable {
     /// One score per product index.
     public private(set) var scores: [Float]
@@ -21,17 +23,27 @@ public struct Popularity: Sendable, Equatable {
         scores = [Float](repeating: 0, count: productCount)
     }
 
-    /// Popularity over every event of `histories` (whose `eventWeights` are `EventType.weight`).
+    /// Popularity over the events of `histories` (whose `eventWeights` are `EventType.weight`, one
+    /// per type), each shopper's repeats of a product and type within a UTC day counted once.
     public init(_ histories: ShopperHistories) {
         var scores = [Float](repeating: 0, count: histories.productCount)
-        scores.withUnsafeMutableBufferPointer { s in
-            histories.products.withUnsafeBufferPointer { products in
-                histories.eventWeights.withUnsafeBufferPointer { weights in
-                    for i in 0..<products.count { s[Int(products[i])] += weights[i] }
-                }
+        var counted = Set<CountedOnce>()
+        for shopper in 0..<histories.shopperCount {
+            counted.removeAll(keepingCapacity: true)
+            for i in histories.offsets[shopper]..<histories.offsets[shopper + 1] {
+                let weight = histories.eventWeights[i]
+                let key = CountedOnce(product: histories.products[i], weight: weight.bitPattern, day: Timestamps.day(ofMillis: histories.timestamps[i]))
+                if counted.insert(key).inserted { scores[Int(histories.products[i])] += weight }
             }
         }
         self.scores = scores
+    }
+
+    /// What a shopper's event is counted once per: product, type (by its weight) and day.
+    private struct CountedOnce: Hashable {
+        var product: Int32
+        var weight: UInt32
+        var day: Int64
     }
 
     /// Adds `count` events of `type` on the product at `index`.

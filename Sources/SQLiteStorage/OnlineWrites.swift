@@ -27,18 +27,33 @@ extension CuratorStore {
             if !problems.isEmpty { return .refused(count: events.count, problems: problems) }
             var writer = try EventWriter(db: db, pseudonymizer: pseudonymizer)
             var isNew: [Bool] = []
+            var insertedIDs: [Int64?] = []
             isNew.reserveCapacity(events.count)
             for event in events {
                 guard let productRowID = productRows[TextCleaning.identifier(event.productID)] else {
                     throw CuratorError.storage("product '\(event.productID)' was found and then lost within one transaction")
                 }
-                isNew.append(try writer.write(shopID: TextCleaning.identifier(event.shopperID), productRowID: productRowID,
-                                              type: event.type, timestampMillis: event.timestampMillis,
-                                              quantity: event.quantity, price: event.price))
+                let new = try writer.write(shopID: TextCleaning.identifier(event.shopperID), productRowID: productRowID,
+                                           type: event.type, timestampMillis: event.timestampMillis,
+                                           quantity: event.quantity, price: event.price)
+                isNew.append(new)
+                insertedIDs.append(new ? db.lastInsertedRowID : nil)
             }
             try writer.finish()
-            return AppendedEvents(isNew: isNew, problems: [])
+            let firsts = try Self.firstOfTheirDay(ids: insertedIDs.compactMap { $0 }, in: db)
+            return AppendedEvents(isNew: isNew, problems: [], countsTowardPopularity: insertedIDs.map { $0.map(firsts.contains) ?? false })
         }
+    }
+
+    /// Which of `ids` are the first stored event of their shopper, product, type and UTC day: the
+    /// events that count toward popularity (`Popularity.countsOnce`).
+    static func firstOfTheirDay(ids: [Int64], in db: Database) throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try Int64.fetchAll(db, sql: """
+            SELECT e.id FROM events e WHERE e.id IN (SELECT value FROM json_each(?))
+              AND NOT EXISTS (SELECT 1 FROM events o WHERE o.shopper_id = e.shopper_id AND o.ts BETWEEN e.ts - 86400000 AND e.ts + 86400000
+                              AND o.product_id = e.product_id AND o.type = e.type AND o.ts / 86400000 = e.ts / 86400000 AND o.id < e.id)
+            """, arguments: [try CuratorJSON.text(ids)]))
     }
 
     /// Creates or replaces products (text cleaned as on import), in one transaction.

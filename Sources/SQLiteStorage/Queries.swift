@@ -39,15 +39,18 @@ extension CuratorStore {
     }
 
     /// The product and type of each stored event among `ids`.
-    public func eventSummaries(ids: [Int64]) throws -> [(shopperKey: String, productID: String, type: EventType)] {
+    public func eventSummaries(ids: [Int64]) throws -> [EventSummary] {
         guard !ids.isEmpty else { return [] }
         return try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.shopper_key, p.product_key, e.type FROM events e
+            let firsts = try Self.firstOfTheirDay(ids: ids, in: db)
+            return try Row.fetchAll(db, sql: """
+                SELECT s.shopper_key, p.product_key, e.type, e.id FROM events e
                 JOIN products p ON p.id = e.product_id JOIN shoppers s ON s.id = e.shopper_id
                 WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id
                 """, arguments: [try CuratorJSON.text(ids)]).compactMap { row in
-                    EventType(code: row[2]).map { (shopperKey: row[0], productID: row[1], type: $0) }
+                    EventType(code: row[2]).map {
+                        EventSummary(shopperKey: row[0], productID: row[1], type: $0, countsTowardPopularity: firsts.contains(row[3]))
+                    }
                 }
         }
     }
@@ -117,7 +120,7 @@ extension CuratorStore {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT p.product_key, c.type, c.n
-                FROM (SELECT product_id, type, count(*) AS n FROM events GROUP BY product_id, type) c
+                FROM (SELECT product_id, type, count(DISTINCT shopper_id * 1048576 + ts / 86400000) AS n FROM events GROUP BY product_id, type) c
                 JOIN products p ON p.id = c.product_id
                 WHERE p.deleted = 0
                 """).compactMap { row in

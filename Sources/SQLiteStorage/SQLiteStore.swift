@@ -90,7 +90,7 @@ public final class SQLiteStore: CuratorStoring {
         (try database.productEventCounts(), 0)
     }
     public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
-    public func eventSummaries(ids: [Int64]) throws -> [(shopperKey: String, productID: String, type: EventType)] {
+    public func eventSummaries(ids: [Int64]) throws -> [EventSummary] {
         try database.eventSummaries(ids: ids)
     }
     public func notifyOnChanges(_ ring: @escaping @Sendable () -> Void) {}

@@ -56,8 +56,8 @@ public protocol EventStore: StoreIdentity {
     func eventTotals() async throws -> (counts: [EventType: Int], shoppers: Int)
     func shopperSummary(shopID: String, recent: Int) async throws -> ShopperSummary?
     func recentShoppers(limit: Int) async throws -> [ShopperOverview]
-    /// The shopper, product and type of each stored event among `ids`.
-    func eventSummaries(ids: [Int64]) async throws -> [(shopperKey: String, productID: String, type: EventType)]
+    /// The shopper, product and type of each stored event among `ids`, and whether it counts toward popularity.
+    func eventSummaries(ids: [Int64]) async throws -> [EventSummary]
     func statistics() async throws -> StoreStatistics
 }
 

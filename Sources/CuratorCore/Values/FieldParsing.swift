@@ -204,6 +204,10 @@ public enum Timestamps {
 
     /// Now, in milliseconds since the epoch (UTC): how every stored time is kept.
     public static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The UTC day of a time, as the stores compute it in SQL (`ts / 86400000`, truncating): the
+    /// day within which a shopper's repeated events count once toward popularity.
+    public static func day(ofMillis millis: Int64) -> Int64 { millis / 86_400_000 }
 }
 
 /// Decimal prices as the store keeps them.
