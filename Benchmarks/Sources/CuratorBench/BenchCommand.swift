@@ -11,7 +11,7 @@ struct CuratorBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "curator-bench", abstract: "Measure Curator's speed and accuracy on this machine.",
         subcommands: [BenchImport.self, BenchEncodeCommand.self, BenchServe.self, BenchSearch.self, BenchSimilar.self, BenchSoak.self,
-                      BenchHistoryRole.self, BenchReplicas.self, BenchExperiment.self])
+                      BenchHistoryRole.self, BenchReplicas.self, BenchExperiment.self, BenchAbuse.self])
 }
 
 /// The `curator` binary the server-level benchmarks start: `$CURATOR_BIN`, else the one
