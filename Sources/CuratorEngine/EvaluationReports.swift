@@ -47,7 +47,9 @@ extension EvaluationRun {
     public func textTable() -> String {
         let first = results.first?.report
         var lines = ["split '\(split.name)' (\(split.saved.kind)), \(part.rawValue): \(first?.shoppers ?? 0) shoppers, \(first?.targets ?? 0) targets (\(first?.repeatTargets ?? 0) already in history, unreachable), \(first?.products ?? 0) products ranked"]
-        let columns = ["ndcg@10", "recall@10", "hr@10", "mrr@10", "precision@10", "ndcg@20", "recall@20", "coverage@10"]
+        var columns = ["ndcg@10", "recall@10", "hr@10", "mrr@10", "precision@10", "ndcg@20", "recall@20", "coverage@10"]
+        // Evaluated with variety (`--diversity`): how varied the top 10 are.
+        if results.contains(where: { $0.report.metrics["ild@10"] != nil }) { columns += ["ild@10", "categories@10"] }
         let width = max(12, (results.map(\.label.count).max() ?? 0) + 2)
         lines.append("model".padding(toLength: width, withPad: " ", startingAt: 0)
             + columns.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined() + "time")

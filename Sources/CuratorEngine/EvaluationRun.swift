@@ -59,6 +59,8 @@ public struct EvaluationRun: Sendable {
     public let split: LoadedSplit
     public let part: SplitPart
     public let set: EvaluationSet
+    /// How every model is evaluated: plain, or with lists re-ranked for variety (`variety`).
+    var evaluator = Evaluator()
     public private(set) var results: [ModelResult] = []
     /// What a reader should know: models skipped and why, data changed since the split.
     public private(set) var notes: [String] = []
@@ -68,7 +70,10 @@ public struct EvaluationRun: Sendable {
     /// - Parameter vectors: the language-model vector of every live product in
     ///   `CuratorStoring.allProducts()` order, asked for once and only if a model needs them.
     ///   When evaluating every model and they cannot be had, the models needing them are skipped with a note.
+    /// - Parameter variety: re-rank every list as the server does with these settings, and report
+    ///   `ild@10` and `categories@10` beside accuracy (needs the product vectors).
     public static func run(store: any CuratorStoring, split splitName: String, part: SplitPart, models: [String]? = nil,
+                           variety: ListVariety? = nil,
                            vectors: () async throws -> (vectors: [Float], dimension: Int)) async throws -> EvaluationRun {
         guard part != .train else { throw EvaluationError.trainPart }
         for name in models ?? [] where !modelNames.contains(name) { throw EvaluationError.unknownModel(name) }
@@ -95,6 +100,15 @@ public struct EvaluationRun: Sendable {
                 vectorFailure = "\(error)"
                 return nil
             }
+        }
+        if let variety {
+            guard let lm = try await languageModelVectors() else {
+                throw CuratorError.model("--diversity needs the products' language-model vectors: \(vectorFailure ?? "none")")
+            }
+            let categories = Dictionary(try await store.allProducts().map { ($0.product.id, $0.product.category.lowercased()) }) { first, _ in first }
+            run.evaluator.variety = variety
+            run.evaluator.productSpace = Evaluator.ProductSpace(vectors: lm.vectors, dimension: lm.dimension,
+                                                                categories: split.data.log.productKeys.map { categories[$0] ?? "" })
         }
         for name in names {
             if trainedNames.contains(name) {
@@ -139,7 +153,7 @@ public struct EvaluationRun: Sendable {
     private mutating func fitAndEvaluate<Model: Recommender>(_ model: inout Model) throws {
         let start = Date()
         try model.fit(split.data.histories(evaluating: part))
-        record(Evaluator().evaluate(model, on: set), name: model.name, version: nil, since: start)
+        record(evaluator.evaluate(model, on: set), name: model.name, version: nil, since: start)
     }
 
     private mutating func evaluateTrained(_ stored: StoredModel, vectors lm: (vectors: [Float], dimension: Int),
@@ -150,7 +164,7 @@ public struct EvaluationRun: Sendable {
         if !model.trainedOnCurrentData {
             notes.append("\(model.name) v\(model.version) was trained on different data (events or products changed since)")
         }
-        record(Evaluator().evaluate(model.recommender, on: set), name: model.name, version: model.version, since: start)
+        record(evaluator.evaluate(model.recommender, on: set), name: model.name, version: model.version, since: start)
     }
 
     private mutating func record(_ evaluation: Evaluation, name: String, version: Int?, since start: Date) {

@@ -23,7 +23,13 @@ extension RecommendationEngine {
     /// places the caller in an experiment and lets later events find the list; nil: anonymous.
     public func serveRecommendations(history: [(productID: String, type: EventType, timestampMillis: Int64)], sessionShopper: String?,
                                      request: RecommendationRequest) -> RecommendationList {
-        serve(surface: .anonymous, shopper: "anonymous", shopperKey: sessionShopper.map { store.shopperKey(for: $0) }, history: history, request: request)
+        let key = sessionShopper.map { store.shopperKey(for: $0) }
+        // Personalisation off covers what the browser sends too: none of it is used.
+        if let key, withoutPersonalisation.contains(key) {
+            return logged(recommend(shopper: "anonymous", history: [], request: request, model: .withoutPersonalisation), surface: .anonymous,
+                          shopperKey: key)
+        }
+        return serve(surface: .anonymous, shopper: "anonymous", shopperKey: key, history: history, request: request)
     }
 
     func serve(surface: Surface, shopper: String, shopperKey: String?, history: [(productID: String, type: EventType, timestampMillis: Int64)],

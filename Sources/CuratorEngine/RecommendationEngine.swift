@@ -18,6 +18,10 @@ public struct RecommendationRequest: Sendable {
     public var category: String?
     public var minPrice: Double?
     public var maxPrice: Double?
+    /// 0 (the scores' order) to 1 (variety first): maximal marginal relevance after scoring (`DiverseLists`).
+    public var diversity: Float = 0
+    /// At most this many products of one category in the list, while enough categories pass the filters.
+    public var maxPerCategory: Int?
 
     public init(k: Int = 10, language: ReasonLanguage = .en, exclude: Set<EventType> = [.purchase, .view],
                 excludeIDs: Set<String> = [], category: String? = nil, minPrice: Double? = nil, maxPrice: Double? = nil) {
@@ -249,25 +253,27 @@ public struct RecommendationEngine: Sendable {
 
             let source: Evidence.Source
             let model: String
-            let chosen: [(row: Int, score: Float)]
+            var chosen: [(row: Int, score: Float)]
+            let pool = DiverseLists.poolSize(k: request.k, request: request)
             if choice == .withoutPersonalisation {
                 source = .personalisationOff
                 model = "popular"
-                chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
+                chosen = Self.topK(scores: view.popularity, k: pool, excluded: excluded, request: request, view: view)
             } else if historyRows.isEmpty || choice == .popular {
                 source = .popular
                 model = "popular"
-                chosen = Self.topK(scores: view.popularity, k: request.k, excluded: excluded, request: request, view: view)
+                chosen = Self.topK(scores: view.popularity, k: pool, excluded: excluded, request: request, view: view)
             } else if let trained = view.model, choice == .automatic {
                 source = .personalModel
                 model = trained.name
-                chosen = Self.personalTopK(model: trained, historyRows: historyRows, k: request.k, excluded: excluded, request: request, view: view)
+                chosen = Self.personalTopK(model: trained, historyRows: historyRows, k: pool, excluded: excluded, request: request, view: view)
             } else {
                 source = .similarToHistory
                 model = "semantic"
                 let query = shopperVector(rows: historyRows, weights: weights, view: view)
-                chosen = Self.nearest(to: query, k: request.k, excluded: excluded, request: request, view: view)
+                chosen = Self.nearest(to: query, k: pool, excluded: excluded, request: request, view: view)
             }
+            chosen = DiverseLists.rerank(chosen, k: request.k, diversity: request.diversity, maxPerCategory: request.maxPerCategory, view: view)
 
             // Evidence: the distinct history products, oldest first, with their strongest event.
             var seen = Set<Int>()
@@ -400,10 +406,16 @@ public struct RecommendationEngine: Sendable {
     }
 
     /// Products most similar in meaning to one product.
-    public func similar(to productID: String, k: Int, language: ReasonLanguage) throws -> [RecommendedItem] {
+    public func similar(to productID: String, k: Int, language: ReasonLanguage, diversity: Float = 0,
+                        maxPerCategory: Int? = nil) throws -> [RecommendedItem] {
         try catalogue.read { view in
             guard let anchor = view.rows[productID], view.alive[anchor] else { throw CuratorError.notFound(what: "product '\(productID)'") }
-            let chosen = Self.nearest(to: Array(view.vector(anchor)), k: k, excluded: [anchor], request: RecommendationRequest(k: k), view: view)
+            var request = RecommendationRequest(k: k)
+            request.diversity = diversity
+            request.maxPerCategory = maxPerCategory
+            let candidates = Self.nearest(to: Array(view.vector(anchor)), k: DiverseLists.poolSize(k: k, request: request), excluded: [anchor],
+                                          request: request, view: view)
+            let chosen = DiverseLists.rerank(candidates, k: k, diversity: diversity, maxPerCategory: maxPerCategory, view: view)
             let writer = ReasonWriter(language: language)
             let anchorItem = (view.products[anchor], EventType.view, view.vector(anchor))
             return chosen.map { (row, score) in

@@ -36,7 +36,8 @@ public final class StoreFollower: Sendable {
             var count = 0
             while true {
                 let changes = try await engine.store.changes(after: position, limit: Self.page)
-                for change in changes {
+                // A recount (bulk, erasure) moves the position past changes it already includes: skip those.
+                for change in changes where change.sequence > position {
                     try await apply(change)
                     applied.withLock { $0 = max($0, change.sequence) }
                     count += 1

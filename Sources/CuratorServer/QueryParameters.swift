@@ -72,8 +72,10 @@ enum QueryParameters {
 
     /// The recommendation options, from text values as a query string gives them.
     static func recommendationRequest(k: String?, lang: String?, category: String?, minPrice: String?, maxPrice: String?,
-                                      exclude: [String]?, excludeIDs: [String]?) throws -> RecommendationRequest {
+                                      exclude: [String]?, excludeIDs: [String]?, diversity: String? = nil, maxPerCategory: String? = nil,
+                                      defaultDiversity: Float = 0) throws -> RecommendationRequest {
         var request = RecommendationRequest()
+        (request.diversity, request.maxPerCategory) = try variety(diversity: diversity, maxPerCategory: maxPerCategory, defaultDiversity: defaultDiversity)
         request.k = try integer(k, name: "k", default: 10, range: 1...100)
         request.language = try language(lang)
         if let category, !category.isEmpty { request.category = category }
@@ -88,6 +90,19 @@ enum QueryParameters {
         }
         if let excludeIDs { request.excludeIDs = Set(try idList(excludeIDs, name: "exclude_ids")) }
         return request
+    }
+
+    /// `diversity` (0 to 1, else the server's default) and `max_per_category` (1 to 100).
+    static func variety(diversity: String?, maxPerCategory: String?, defaultDiversity: Float) throws -> (Float, Int?) {
+        var value = defaultDiversity
+        if let diversity, !diversity.isEmpty {
+            guard let parsed = Float(diversity), parsed >= 0, parsed <= 1 else {
+                throw APIError.badRequest("'diversity' must be a number from 0 to 1 (got '\(diversity.prefix(40))')", field: "diversity")
+            }
+            value = parsed
+        }
+        let cap = try maxPerCategory.flatMap { $0.isEmpty ? nil : $0 }.map { try integer($0, name: "max_per_category", default: 1, range: 1...100) }
+        return (value, cap)
     }
 
     private static func price(_ text: String?, name: String) throws -> Double? {

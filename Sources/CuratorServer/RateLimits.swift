@@ -33,10 +33,20 @@ package final class TokenBuckets: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: Double
+        var perMinute: Double
+
+        func isFull(at now: Double) -> Bool { tokens + (now - updated) * perMinute / 60 >= perMinute }
     }
 
-    private let buckets = Mutex<[String: Bucket]>([:])
-    /// Past this many callers, buckets that have refilled completely are dropped.
+    private struct State {
+        var buckets: [String: Bucket] = [:]
+        /// Sweep when there are more buckets than this: buckets that have refilled completely are
+        /// dropped (they would start full anyway); if most are still in use, the next sweep waits
+        /// until there are twice as many.
+        var sweepAt = TokenBuckets.sweepAbove
+    }
+
+    private let state = Mutex(State())
     static let sweepAbove = 100_000
 
     /// Takes one token from `key`'s bucket of `perMinute`; nil when allowed, else the seconds until one is there.
@@ -45,14 +55,15 @@ package final class TokenBuckets: Sendable {
     package func take(_ key: String, perMinute: Int, now: Double = Date().timeIntervalSince1970) -> Int? {
         guard perMinute > 0 else { return nil }
         let capacity = Double(perMinute), rate = capacity / 60
-        return buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
+        return state.withLock { state in
+            var bucket = state.buckets[key] ?? Bucket(tokens: capacity, updated: now, perMinute: capacity)
             bucket.tokens = min(capacity, bucket.tokens + max(0, now - bucket.updated) * rate)
             bucket.updated = now
             defer {
-                buckets[key] = bucket
-                if buckets.count > Self.sweepAbove {
-                    buckets = buckets.filter { $0.value.tokens + (now - $0.value.updated) * rate < capacity }
+                state.buckets[key] = bucket
+                if state.buckets.count > state.sweepAt {
+                    state.buckets = state.buckets.filter { !$0.value.isFull(at: now) }
+                    state.sweepAt = max(Self.sweepAbove, state.buckets.count * 2)
                 }
             }
             guard bucket.tokens >= 1 else { return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up))) }
@@ -93,7 +104,8 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     /// Which bucket a request draws from, if any.
     private func bucket(for request: Request, context: Context) -> (key: String, perMinute: Int, what: String)? {
-        let path = request.uri.path
+        // As the router reads it: empty segments ("/v1//events/") do not make another path.
+        let path = "/" + request.uri.path.split(separator: "/").joined(separator: "/")
         let address = {
             ClientAddress.resolve(remote: context.remoteAddress, forwardedFor: HTTPFields.Element.Name("X-Forwarded-For").flatMap { request.headers[$0] }, trustedProxies: trustedProxies)
         }

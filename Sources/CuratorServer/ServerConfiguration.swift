@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     public var rateLimits: RateLimits
     /// Addresses of proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     public var trustedProxies: Set<String>
+    /// Lists' `diversity` when a request does not say (`--diversity`; README "Diverse lists").
+    public var defaultDiversity: Float
 
     /// Ids per request in `viewed` and `exclude_ids`.
     public static let maxListedIDs = 1_000
@@ -47,7 +49,7 @@ public struct ServerConfiguration: Sendable {
                 authenticateReads: Bool = false, openShopperReads: Bool = false, maxBodyBytes: Int = 8 << 20,
                 modelPollSeconds: Double = 10, sessionSecret: SessionSecret = .random(),
                 sessionLifetimeSeconds: Int = 1800, impressionDays: Int = 90, rateLimits: RateLimits = RateLimits(),
-                trustedProxies: Set<String> = []) {
+                trustedProxies: Set<String> = [], defaultDiversity: Float = 0) {
         self.host = host
         self.port = port
         self.apiKeys = apiKeys
@@ -60,6 +62,7 @@ public struct ServerConfiguration: Sendable {
         self.impressionDays = impressionDays
         self.rateLimits = rateLimits
         self.trustedProxies = trustedProxies
+        self.defaultDiversity = defaultDiversity
     }
 
     /// Parses `key` or `key:scope` entries separated by commas or new lines (`CURATOR_API_KEYS`, or a keys file

@@ -40,6 +40,26 @@ public struct Evaluator: Sendable {
     public var rankingDepth: Int
     public var batchSize: Int
     public var workerCount: Int
+    /// Re-ranks each shopper's list as the server does (`--diversity`); needs `productSpace`.
+    public var variety = ListVariety()
+    /// The products' language-model vectors and categories: with them the report also has
+    /// `ild@10` (mean pairwise 1 − cosine in the top 10) and `categories@10` (distinct categories there).
+    public var productSpace: ProductSpace?
+
+    /// Product vectors (unit, by product index) and category paths, for `variety` and the variety metrics.
+    public struct ProductSpace: Sendable {
+        public var vectors: [Float]
+        public var dimension: Int
+        public var categories: [String]
+
+        public init(vectors: [Float], dimension: Int, categories: [String]) {
+            self.vectors = vectors
+            self.dimension = dimension
+            self.categories = categories
+        }
+
+        func vector(_ product: Int) -> ArraySlice<Float> { vectors[(product * dimension)..<((product + 1) * dimension)] }
+    }
 
     public init(metrics: RankingMetrics = RankingMetrics(), coverageCutoff: Int = 10, rankingDepth: Int = 20,
                 batchSize: Int = 128, workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -58,17 +78,25 @@ public struct Evaluator: Sendable {
         let valueCount = metrics.valueCount
         var values = [Double](repeating: 0, count: shopperCount * valueCount)
         var rankings = [Int32](repeating: -1, count: shopperCount * depth)
+        // Variety: re-rank from a deeper pool; measured per shopper over the top 10.
+        let space = productSpace
+        let variety = space == nil ? ListVariety() : self.variety
+        let pool = variety.poolSize(k: depth)
+        var listDiversity = [Double](repeating: 0, count: space == nil ? 0 : shopperCount)
+        var listCategories = [Double](repeating: 0, count: space == nil ? 0 : shopperCount)
         let batchCount = (shopperCount + batchSize - 1) / batchSize
         let workers = max(1, min(workerCount, batchCount))
         let (batchSize, metrics) = (self.batchSize, self.metrics)
 
         values.withUnsafeMutableBufferPointer { valuesBuffer in
-            rankings.withUnsafeMutableBufferPointer { rankingsBuffer in
-                let out = UnsafeSendable((values: valuesBuffer, rankings: rankingsBuffer))
+          rankings.withUnsafeMutableBufferPointer { rankingsBuffer in
+            listDiversity.withUnsafeMutableBufferPointer { diversityBuffer in
+              listCategories.withUnsafeMutableBufferPointer { categoriesBuffer in
+                let out = UnsafeSendable((values: valuesBuffer, rankings: rankingsBuffer, diversity: diversityBuffer, categories: categoriesBuffer))
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: batchSize * productCount)
                     defer { scores.deallocate() }
-                    var selector = TopKSelector(k: depth, itemCount: productCount)
+                    var selector = TopKSelector(k: pool, itemCount: productCount)
                     var ranking: [Int32] = []
                     ranking.reserveCapacity(depth)
                     var histories: [ShopperHistory] = []
@@ -84,6 +112,18 @@ public struct Evaluator: Sendable {
                             let rowScores = UnsafeBufferPointer(
                                 rebasing: scores[(row * productCount)..<((row + 1) * productCount)])
                             selector.select(scores: rowScores, excluding: histories[row].products, into: &ranking)
+                            if let space {
+                                if variety.isActive {
+                                    let candidates = ranking.map { (index: Int($0), score: rowScores[Int($0)]) }
+                                    ranking = variety.rerank(candidates, k: depth, vector: space.vector, category: { space.categories[$0] })
+                                        .map { Int32($0.index) }
+                                }
+                                let top = ranking.prefix(10).map { Int($0) }
+                                out.value.diversity[i] = ListVariety.intraListDiversity(top, vector: space.vector)
+                                out.value.categories[i] = Double(Set(top.map { space.categories[$0] }).count)
+                            } else if ranking.count > depth {
+                                ranking.removeLast(ranking.count - depth)
+                            }
                             let slot = UnsafeMutableBufferPointer(
                                 rebasing: out.value.values[(i * valueCount)..<((i + 1) * valueCount)])
                             set.targets.withUnsafeBufferPointer { targets in
@@ -94,11 +134,13 @@ public struct Evaluator: Sendable {
                                         into: slot)
                                 }
                             }
-                            for (rank, product) in ranking.enumerated() { out.value.rankings[i * depth + rank] = product }
+                            for (rank, product) in ranking.prefix(depth).enumerated() { out.value.rankings[i * depth + rank] = product }
                         }
                     }
                 }
+              }
             }
+          }
         }
 
         // Averages, summed in shopper order for a reproducible result.
@@ -119,6 +161,10 @@ public struct Evaluator: Sendable {
         }
         let coveredCount = covered.reduce(0) { $0 + ($1 ? 1 : 0) }
         report["coverage@\(coverageCutoff)"] = productCount > 0 ? Double(coveredCount) / Double(productCount) : 0
+        if space != nil, shopperCount > 0 {
+            report["ild@10"] = listDiversity.reduce(0, +) / Double(shopperCount)
+            report["categories@10"] = listCategories.reduce(0, +) / Double(shopperCount)
+        }
 
         // Trim the kept rankings to the requested depth.
         var kept = rankings

@@ -50,6 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Recommendations for a sent history and searches per minute per client address without a key (0: no limit).")
     var rateAnonymous = RateLimits().anonymousPerMinute
     @Flag(help: "No rate limits at all (benchmarks that drive the server from one address).") var noRateLimits = false
+    @Option(help: "Lists' diversity when a request does not set it: 0 (the scores' order) to 1 (variety first); README, \"Diverse lists\".")
+    var diversity: Float = 0
     @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("A proxy's address whose X-Forwarded-For names the client (repeat for several); without it the header is ignored.", valueName: "address"))
     var trustedProxies: [String] = []
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
@@ -67,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--attribution-window: '\(attributionWindow)' is not a positive duration of at most ten years like 24h, 90m or 3600s")
         }
         guard impressionDays >= 1 else { throw ValidationError("--impression-days must be at least 1") }
+        guard (0...1).contains(diversity) else { throw ValidationError("--diversity must be from 0 to 1") }
         for (name, value) in [("--rate-sessions", rateSessions), ("--rate-events", rateEvents), ("--rate-key-events", rateKeyEvents),
                               ("--rate-anonymous", rateAnonymous)] where value < 0 {
             throw ValidationError("\(name) cannot be negative (0 turns the limit off)")
@@ -124,7 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                    rateLimits: noRateLimits ? .none : RateLimits(sessionsPerMinute: rateSessions, eventsPerMinute: rateEvents,
                                                                                                   keyEventsPerMinute: rateKeyEvents,
                                                                                                   anonymousPerMinute: rateAnonymous),
-                                                   trustedProxies: Set(trustedProxies)))
+                                                   trustedProxies: Set(trustedProxies), defaultDiversity: diversity))
         } catch {
             throw fail(error)
         }

@@ -1,3 +1,4 @@
+import CuratorCore
 import CuratorServer
 import Foundation
 import Hummingbird
@@ -80,5 +81,26 @@ final class RateLimitTests: XCTestCase {
             let (browse, _) = try await send(.get, "/v1/products")
             XCTAssertEqual(browse, .ok, "browsing the catalogue is not limited")
         }
+    }
+
+    func testASessionCannotDateItsEventsToSpreadThemOverDays() async throws {
+        let shop = try await TestShop()
+        defer { shop.remove() }
+        let before = shop.engine.popularity(of: "P3") ?? 0
+        try await shop.test { client in
+            let token = try await client.sessionToken(for: "S9")
+            let events = (1...10).map { #"{"user_id": "S9", "product_id": "P3", "event": "purchase", "timestamp": "2026-01-\#(String(format: "%02d", $0))T12:00:00Z"}"# }
+            let (status, body) = try await client.send(.post, "/v1/events", bearer: token, json: "[" + events.joined(separator: ",") + "]")
+            XCTAssertEqual(status, .ok, body)
+            let (_, history) = try await client.send(.get, "/v1/shoppers/S9", bearer: token)
+            XCTAssertFalse(history.contains("2026-01-0"), "a session's events are stamped with the server's time: \(history)")
+            // A key replays history with its own times.
+            let (keyed, answer) = try await client.send(.post, "/v1/events", bearer: TestShop.eventsKey,
+                                                        json: #"{"user_id": "S8", "product_id": "P3", "event": "purchase", "timestamp": "2026-01-02T12:00:00Z"}"#)
+            XCTAssertEqual(keyed, .ok, answer)
+            let (_, replayed) = try await client.send(.get, "/v1/shoppers/S8", bearer: TestShop.adminKey)
+            XCTAssertTrue(replayed.contains("2026-01-02T12:00:00"), replayed)
+        }
+        XCTAssertEqual((shop.engine.popularity(of: "P3") ?? 0) - before, 2 * EventType.purchase.weight, "S9 once, S8 once")
     }
 }

@@ -38,6 +38,14 @@ final class RequestBodyTests: XCTestCase {
         Case(method: .post, uri: "/v1/recommendations", body: #"{"viewed": ["P1", true]}"#, field: "viewed[1]", message: "viewed[1]"),
         Case(method: .post, uri: "/v1/recommendations", body: #"{"viewed": ["P1"], "k": 0}"#, field: "k", message: "'k'"),
         Case(method: .post, uri: "/v1/recommendations", body: #"{"viewed": ["P1"], "lang": "fr"}"#, field: "lang", message: "'lang'"),
+        Case(method: .post, uri: "/v1/recommendations", body: #"{"viewed": ["P1"], "diversity": 1.5}"#, field: "diversity", message: "'diversity'"),
+        Case(method: .post, uri: "/v1/recommendations", body: #"{"viewed": ["P1"], "max_per_category": 0}"#, field: "max_per_category",
+             message: "'max_per_category'"),
+        Case(method: .put, uri: "/v1/shoppers/S1/preferences", body: #"{"personalised": "off"}"#, field: "personalised", message: "field 'personalised'"),
+        Case(method: .post, uri: "/v1/impressions", body: #"{"recommendation_id": "AAAAAAAAAAAAAAAAAAAAAA", "seen": [1.5]}"#, field: "seen[0]",
+             message: "field 'seen[0]' must be a whole number"),
+        Case(method: .post, uri: "/v1/experiments", body: #"{"name": "x", "variants": [{"name": "A", "model": "popular", "weight": "heavy"}]}"#,
+             field: "variants[0].weight", message: "field 'variants[0].weight' must be a number"),
         Case(method: .post, uri: "/v1/sessions", body: #"{"shopper": " "}"#, field: "shopper", message: "field 'shopper' must be a shopper id of 1 to 200 characters"),
     ]
 

@@ -9,6 +9,7 @@ struct ProductController: Sendable {
     let engine: RecommendationEngine
     let access: AccessPolicy
     let metrics: ServerMetrics
+    let defaultDiversity: Float
 
     /// A product as the API shows it.
     struct ProductJSON: ResponseEncodable, Sendable {
@@ -167,7 +168,9 @@ struct ProductController: Sendable {
             let k = try QueryParameters.integer(query.get("k"), name: "k", default: 10, range: 1...100)
             let lang = try QueryParameters.language(query.get("lang"))
             guard engine.containsProduct(id: id) else { throw APIError.notFound("unknown product '\(id)'") }
-            let items = try engine.similar(to: id, k: k, language: lang)
+            let (diversity, maxPerCategory) = try QueryParameters.variety(diversity: query.get("diversity"), maxPerCategory: query.get("max_per_category"),
+                                                                          defaultDiversity: defaultDiversity)
+            let items = try engine.similar(to: id, k: k, language: lang, diversity: diversity, maxPerCategory: maxPerCategory)
             metrics.recordServed(surface: Surface.similar.rawValue, model: "semantic")
             return RecommendationJSON(engine.served(RecommendationList(shopper: "", model: "semantic", items: items), surface: .similar,
                                                     shopperID: context.credential.sessionShopper))

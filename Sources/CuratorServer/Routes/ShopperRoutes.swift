@@ -10,6 +10,7 @@ struct ShopperController: Sendable {
     let engine: RecommendationEngine
     let access: AccessPolicy
     let metrics: ServerMetrics
+    let defaultDiversity: Float
 
     struct ShopperListing: ResponseEncodable, Sendable {
         struct Entry: Encodable, Sendable {
@@ -75,6 +76,7 @@ struct ShopperController: Sendable {
     func addRoutes(to shoppers: RouterGroup<CuratorRequestContext>) {
         shoppers.get(":id/preferences") { _, context in
             let id = try context.pathParameter("id")
+            guard !TextCleaning.identifier(id).isEmpty else { throw APIError.badRequest("the shopper id in the path is blank", field: "id") }
             try access.requireShopperSettings(context.credential, shopper: id)
             return Preferences(shopper: id, personalised: engine.isPersonalised(shopID: id))
         }
@@ -119,14 +121,16 @@ struct ShopperController: Sendable {
             let options = try QueryParameters.recommendationRequest(
                 k: query.get("k"), lang: query.get("lang"), category: query.get("category"), minPrice: query.get("min_price"),
                 maxPrice: query.get("max_price"), exclude: QueryParameters.commaSeparated(query.get("exclude")),
-                excludeIDs: QueryParameters.commaSeparated(query.get("exclude_ids")))
+                excludeIDs: QueryParameters.commaSeparated(query.get("exclude_ids")), diversity: query.get("diversity"),
+                maxPerCategory: query.get("max_per_category"), defaultDiversity: defaultDiversity)
             do {
                 let list = try await engine.serveRecommendations(shopper: id, request: options)
                 metrics.recordServed(surface: Surface.shopper.rawValue, model: list.model)
                 return RecommendationJSON(list)
             } catch is StoreUnavailable {
                 // From memory: the shopper's history is in the store, so what is popular now.
-                let list = engine.served(engine.recommend(shopper: id, history: [], request: options), surface: .shopper, shopperID: id)
+                let choice: ModelChoice = engine.isPersonalised(shopID: id) ? .automatic : .withoutPersonalisation
+                let list = engine.served(engine.recommend(shopper: id, history: [], request: options, model: choice), surface: .shopper, shopperID: id)
                 metrics.recordServed(surface: Surface.shopper.rawValue, model: list.model)
                 var json = RecommendationJSON(list)
                 json.degraded = true
@@ -142,13 +146,18 @@ struct RecommendationController: Sendable {
     let engine: RecommendationEngine
     let access: AccessPolicy
     let metrics: ServerMetrics
+    let defaultDiversity: Float
 
     struct AnonymousRecommendationRequest: Decodable, Sendable {
         var viewed: [String]
         var options: RecommendationRequest
+        /// Sent values; the server's default diversity is applied by the route.
+        var diversity: String?
+        var maxPerCategory: String?
 
         enum CodingKeys: String, CodingKey {
-            case viewed, k, lang, category, minPrice = "min_price", maxPrice = "max_price", exclude, excludeIDs = "exclude_ids"
+            case viewed, k, lang, category, minPrice = "min_price", maxPrice = "max_price", exclude, excludeIDs = "exclude_ids", diversity
+            case maxPerCategory = "max_per_category"
         }
 
         init(from decoder: any Decoder) throws {
@@ -161,13 +170,17 @@ struct RecommendationController: Sendable {
                 k: try fields.string(.k), lang: try fields.string(.lang), category: try fields.string(.category),
                 minPrice: try fields.string(.minPrice), maxPrice: try fields.string(.maxPrice),
                 exclude: try fields.stringList(.exclude), excludeIDs: try fields.stringList(.excludeIDs))
+            diversity = try fields.string(.diversity)
+            maxPerCategory = try fields.string(.maxPerCategory)
         }
     }
 
     func addRoutes(to recommendations: RouterGroup<CuratorRequestContext>) {
         recommendations.post { request, context in
             try access.requireCatalogueRead(context.credential)
-            let body = try await request.decode(as: AnonymousRecommendationRequest.self, context: context)
+            var body = try await request.decode(as: AnonymousRecommendationRequest.self, context: context)
+            (body.options.diversity, body.options.maxPerCategory) = try QueryParameters.variety(
+                diversity: body.diversity, maxPerCategory: body.maxPerCategory, defaultDiversity: defaultDiversity)
             let history = body.viewed.enumerated().map { (productID: $1, type: EventType.view, timestampMillis: Int64($0)) }
             let list = engine.serveRecommendations(history: history, sessionShopper: context.credential.sessionShopper, request: body.options)
             metrics.recordServed(surface: Surface.anonymous.rawValue, model: list.model)
