@@ -89,58 +89,58 @@ public struct Evaluator: Sendable {
         let (batchSize, metrics) = (self.batchSize, self.metrics)
 
         values.withUnsafeMutableBufferPointer { valuesBuffer in
-          rankings.withUnsafeMutableBufferPointer { rankingsBuffer in
-            listDiversity.withUnsafeMutableBufferPointer { diversityBuffer in
-              listCategories.withUnsafeMutableBufferPointer { categoriesBuffer in
-                let out = UnsafeSendable((values: valuesBuffer, rankings: rankingsBuffer, diversity: diversityBuffer, categories: categoriesBuffer))
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: batchSize * productCount)
-                    defer { scores.deallocate() }
-                    var selector = TopKSelector(k: pool, itemCount: productCount)
-                    var ranking: [Int32] = []
-                    ranking.reserveCapacity(depth)
-                    var histories: [ShopperHistory] = []
-                    histories.reserveCapacity(batchSize)
-                    // Batches are dealt round-robin, so both workers get early and late shoppers.
-                    for batch in stride(from: worker, to: batchCount, by: workers) {
-                        let first = batch * batchSize
-                        let end = min(first + batchSize, shopperCount)
-                        histories.removeAll(keepingCapacity: true)
-                        for i in first..<end { histories.append(set.histories[Int(set.shoppers[i])]) }
-                        model.scores(for: histories, productCount: productCount, into: scores)
-                        for (row, i) in (first..<end).enumerated() {
-                            let rowScores = UnsafeBufferPointer(
-                                rebasing: scores[(row * productCount)..<((row + 1) * productCount)])
-                            selector.select(scores: rowScores, excluding: histories[row].products, into: &ranking)
-                            if let space {
-                                if variety.isActive {
-                                    let candidates = ranking.map { (index: Int($0), score: rowScores[Int($0)]) }
-                                    ranking = variety.rerank(candidates, k: depth, vector: space.vector, category: { space.categories[$0] })
-                                        .map { Int32($0.index) }
+            rankings.withUnsafeMutableBufferPointer { rankingsBuffer in
+                listDiversity.withUnsafeMutableBufferPointer { diversityBuffer in
+                    listCategories.withUnsafeMutableBufferPointer { categoriesBuffer in
+                        let out = UnsafeSendable((values: valuesBuffer, rankings: rankingsBuffer, diversity: diversityBuffer, categories: categoriesBuffer))
+                        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                            let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: batchSize * productCount)
+                            defer { scores.deallocate() }
+                            var selector = TopKSelector(k: pool, itemCount: productCount)
+                            var ranking: [Int32] = []
+                            ranking.reserveCapacity(depth)
+                            var histories: [ShopperHistory] = []
+                            histories.reserveCapacity(batchSize)
+                            // Batches are dealt round-robin, so both workers get early and late shoppers.
+                            for batch in stride(from: worker, to: batchCount, by: workers) {
+                                let first = batch * batchSize
+                                let end = min(first + batchSize, shopperCount)
+                                histories.removeAll(keepingCapacity: true)
+                                for i in first..<end { histories.append(set.histories[Int(set.shoppers[i])]) }
+                                model.scores(for: histories, productCount: productCount, into: scores)
+                                for (row, i) in (first..<end).enumerated() {
+                                    let rowScores = UnsafeBufferPointer(
+                                        rebasing: scores[(row * productCount)..<((row + 1) * productCount)])
+                                    selector.select(scores: rowScores, excluding: histories[row].products, into: &ranking)
+                                    if let space {
+                                        if variety.isActive {
+                                            let candidates = ranking.map { (index: Int($0), score: rowScores[Int($0)]) }
+                                            ranking = variety.rerank(candidates, k: depth, vector: space.vector, category: { space.categories[$0] })
+                                                .map { Int32($0.index) }
+                                        }
+                                        let top = ranking.prefix(10).map { Int($0) }
+                                        out.value.diversity[i] = ListVariety.intraListDiversity(top, vector: space.vector)
+                                        out.value.categories[i] = Double(Set(top.map { space.categories[$0] }).count)
+                                    } else if ranking.count > depth {
+                                        ranking.removeLast(ranking.count - depth)
+                                    }
+                                    let slot = UnsafeMutableBufferPointer(
+                                        rebasing: out.value.values[(i * valueCount)..<((i + 1) * valueCount)])
+                                    set.targets.withUnsafeBufferPointer { targets in
+                                        ranking.withUnsafeBufferPointer { r in
+                                            metrics.measure(
+                                                ranking: r,
+                                                targets: UnsafeBufferPointer(rebasing: targets[set.targetOffsets[i]..<set.targetOffsets[i + 1]]),
+                                                into: slot)
+                                        }
+                                    }
+                                    for (rank, product) in ranking.prefix(depth).enumerated() { out.value.rankings[i * depth + rank] = product }
                                 }
-                                let top = ranking.prefix(10).map { Int($0) }
-                                out.value.diversity[i] = ListVariety.intraListDiversity(top, vector: space.vector)
-                                out.value.categories[i] = Double(Set(top.map { space.categories[$0] }).count)
-                            } else if ranking.count > depth {
-                                ranking.removeLast(ranking.count - depth)
                             }
-                            let slot = UnsafeMutableBufferPointer(
-                                rebasing: out.value.values[(i * valueCount)..<((i + 1) * valueCount)])
-                            set.targets.withUnsafeBufferPointer { targets in
-                                ranking.withUnsafeBufferPointer { r in
-                                    metrics.measure(
-                                        ranking: r,
-                                        targets: UnsafeBufferPointer(rebasing: targets[set.targetOffsets[i]..<set.targetOffsets[i + 1]]),
-                                        into: slot)
-                                }
-                            }
-                            for (rank, product) in ranking.prefix(depth).enumerated() { out.value.rankings[i * depth + rank] = product }
                         }
                     }
                 }
-              }
             }
-          }
         }
 
         // Averages, summed in shopper order for a reproducible result.
