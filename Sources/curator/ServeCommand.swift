@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
     var rateAnonymous = RateLimits().anonymousPerMinute
     @Flag(help: "No rate limits at all (benchmarks that drive the server from one address).") var noRateLimits = false
     @Option(help: "Lists' diversity when a request does not set it: 0 (the scores' order) to 1 (variety first); README, \"Diverse lists\".")
-    var diversity: Float = 0
+    var diversity: Float = ServerConfiguration.standardDiversity
     @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("A proxy's address whose X-Forwarded-For names the client (repeat for several); without it the header is ignored.", valueName: "address"))
     var trustedProxies: [String] = []
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
