@@ -110,22 +110,33 @@ struct OnlineLogWriter: Service {
         var failing = false
         var tick = 0
         while !Task.isCancelled {
+            // Each step on its own: a store that refuses the log still has its experiments and
+            // preferences read, and the other way round.
             do {
                 try await engine.flushOnlineLog()
-                if tick % 4 == 0 {
-                    try await engine.refreshExperiments()
-                    try await engine.refreshPreferences()
-                }
-                if tick % 14_400 == 0 {
-                    let pruned = try await engine.pruneOnlineLog(olderThanDays: impressionDays)
-                    if pruned > 0 { logger.notice("pruned \(pruned) served lists older than \(impressionDays) days") }
-                }
                 if failing { logger.notice("storing served lists again") }
                 failing = false
             } catch {
                 if Task.isCancelled { return }
                 if !failing { logger.error("cannot store served lists (kept in memory meanwhile): \(error)") }
                 failing = true
+            }
+            if tick % 4 == 0 {
+                do {
+                    try await engine.refreshExperiments()
+                    try await engine.refreshPreferences()
+                } catch {
+                    if Task.isCancelled { return }
+                }
+            }
+            if tick % 14_400 == 0 {
+                do {
+                    let pruned = try await engine.pruneOnlineLog(olderThanDays: impressionDays)
+                    if pruned > 0 { logger.notice("pruned \(pruned) served lists older than \(impressionDays) days") }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error("could not prune old served lists (tried again in an hour): \(error)")
+                }
             }
             tick += 1
             try? await Task.sleep(for: .milliseconds(250))
