@@ -11,7 +11,7 @@ public struct RateLimits: Sendable, Equatable {
     public var sessionsPerMinute: Int
     /// `POST /v1/events` per session token (per shopper), or per address without a credential.
     public var eventsPerMinute: Int
-    /// `POST /v1/events` per API key.
+    /// `POST /v1/events` per key scope (every admin key together, every events key together).
     public var keyEventsPerMinute: Int
     /// Recommendations for a sent history and searches without a key, per client address.
     public var anonymousPerMinute: Int

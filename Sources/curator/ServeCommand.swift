@@ -46,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sessions created per minute per client address without a key (0: no limit).") var rateSessions = RateLimits().sessionsPerMinute
     @Option(help: "Event batches per minute per session token, or per client address without a credential (0: no limit).")
     var rateEvents = RateLimits().eventsPerMinute
-    @Option(help: "Event batches per minute per API key (0: no limit).") var rateKeyEvents = RateLimits().keyEventsPerMinute
+    @Option(help: "Event batches per minute per key scope (admin, events) (0: no limit).") var rateKeyEvents = RateLimits().keyEventsPerMinute
     @Option(help: "Recommendations for a sent history and searches per minute per client address without a key (0: no limit).")
     var rateAnonymous = RateLimits().anonymousPerMinute
     @Flag(help: "No rate limits at all (benchmarks that drive the server from one address).") var noRateLimits = false
