@@ -31,40 +31,49 @@ public enum ExperimentRules {
     /// Checks an experiment before it starts: a name of letters, digits, `.`, `_` or `-`; the
     /// shopper or anonymous surface (the others have one model); two or more variants with
     /// distinct names and positive weights (exactly two to interleave); each variant's model
-    /// `popular`, `semantic`, or `trainedModel` (what a server serves: `sequential` or `sequential@3`).
+    /// `popular`, `semantic`, `itemknn`, or a stored trained model over the store's language model
+    /// (`sequential`: its newest version; `sequential@3`: that one).
     public static func check(name: String, surface: Surface, method: Experiment.Method, variants: [Experiment.Variant],
-                             trainedModel: (name: String, version: Int)?) throws(OnlineRequestError) {
+                             store: any TrainingStore & EmbeddingStore) async throws {
         guard (1...64).contains(name.utf8.count), name.utf8.allSatisfy({ byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F || byte == 0x2E
         }) else {
-            throw .invalid(field: "name", message: "field 'name': '\(name.prefix(80))' must be 1 to 64 letters, digits, '.', '_' or '-'")
+            throw OnlineRequestError.invalid(field: "name", message: "field 'name': '\(name.prefix(80))' must be 1 to 64 letters, digits, '.', '_' or '-'")
         }
         guard surface == .shopper || surface == .anonymous else {
-            throw .invalid(field: "surface", message: "field 'surface': experiments compare recommendation models, on 'shopper' or 'anonymous'; '\(surface.rawValue)' has one model")
+            throw OnlineRequestError.invalid(field: "surface",
+                                             message: "field 'surface': experiments compare recommendation models, on 'shopper' or 'anonymous'; '\(surface.rawValue)' has one model")
         }
         if method == .interleave, variants.count != 2 {
-            throw .invalid(field: "variants", message: "field 'variants': interleaving merges exactly two variants (got \(variants.count))")
+            throw OnlineRequestError.invalid(field: "variants", message: "field 'variants': interleaving merges exactly two variants (got \(variants.count))")
         }
         guard variants.count >= 2 else {
-            throw .invalid(field: "variants", message: "field 'variants': an experiment needs at least two variants (got \(variants.count))")
+            throw OnlineRequestError.invalid(field: "variants", message: "field 'variants': an experiment needs at least two variants (got \(variants.count))")
         }
         var names = Set<String>()
         for (i, variant) in variants.enumerated() {
             guard !variant.name.isEmpty, names.insert(variant.name).inserted else {
-                throw .invalid(field: "variants[\(i)].name", message: "field 'variants[\(i)].name': '\(variant.name)' is empty or names another variant too")
+                throw OnlineRequestError.invalid(field: "variants[\(i)].name",
+                                                 message: "field 'variants[\(i)].name': '\(variant.name)' is empty or names another variant too")
             }
             guard variant.weight.isFinite, variant.weight > 0 else {
-                throw .invalid(field: "variants[\(i)].weight", message: "field 'variants[\(i)].weight': \(variant.weight) is not a positive number")
+                throw OnlineRequestError.invalid(field: "variants[\(i)].weight", message: "field 'variants[\(i)].weight': \(variant.weight) is not a positive number")
             }
-            guard variant.model != "popular", variant.model != "semantic" else { continue }
-            let parts = variant.model.split(separator: "@", maxSplits: 1).map(String.init)
-            let version = parts.count == 2 ? Int(parts[1]) : nil
-            let serving = trainedModel.map { "\($0.name) v\($0.version)" } ?? "no trained model"
-            guard let trainedModel, parts.first == trainedModel.name, parts.count == 1 || version == trainedModel.version else {
-                throw .invalid(field: "variants[\(i)].model",
-                               message: "field 'variants[\(i)].model': '\(variant.model)' is not a model the servers can serve: popular, semantic, or the trained model in use (now \(serving))")
+            guard !["popular", "semantic", "itemknn"].contains(variant.model) else { continue }
+            let (model, version) = trainedModel(variant.model)
+            let languageModel = try await store.languageModel()
+            let stored = ServingModel.servableNames.contains(model) ? try await store.model(named: model, version: version) : nil
+            guard let stored, TrainingRecord(metricsJSON: stored.metrics).fits(languageModel: languageModel) else {
+                throw OnlineRequestError.invalid(field: "variants[\(i)].model",
+                                                 message: "field 'variants[\(i)].model': '\(variant.model)' is not a model this store can serve: popular, semantic, itemknn, or a trained model it holds (sequential, two-tower, or NAME@VERSION)")
             }
         }
+    }
+
+    /// A trained variant's model as written: `sequential` (newest version) or `sequential@3`.
+    static func trainedModel(_ text: String) -> (name: String, version: Int?) {
+        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+        return (parts.first ?? text, parts.count == 2 ? Int(parts[1]) : nil)
     }
 
     /// Stores a checked experiment, unless one runs on the surface already or the name is taken.

@@ -40,13 +40,13 @@ extension RecommendationEngine {
         switch experiment.method {
         case .ab:
             let variant = experiment.variants[VariantAssignment.variant(of: experiment, shopperKey: shopperKey)]
-            var list = recommend(shopper: shopper, history: history, request: request, model: Self.choice(variant.model))
+            var list = recommend(shopper: shopper, history: history, request: request, model: choice(forVariant: variant.model))
             list.experiment = experiment.name
             list.variant = variant.name
             return logged(list, surface: surface, shopperKey: shopperKey)
         case .interleave:
-            let first = recommend(shopper: shopper, history: history, request: request, model: Self.choice(experiment.variants[0].model))
-            let second = recommend(shopper: shopper, history: history, request: request, model: Self.choice(experiment.variants[1].model))
+            let first = recommend(shopper: shopper, history: history, request: request, model: choice(forVariant: experiment.variants[0].model))
+            let second = recommend(shopper: shopper, history: history, request: request, model: choice(forVariant: experiment.variants[1].model))
             var generator = SystemRandomNumberGenerator()
             let merged = TeamDraft.merge(first.items.map(\.productID), second.items.map(\.productID), k: request.k, using: &generator)
             var items: [String: RecommendedItem] = [:]
@@ -56,15 +56,6 @@ extension RecommendationEngine {
             list.experiment = experiment.name
             list.variant = "interleaved"
             return logged(list, surface: surface, shopperKey: shopperKey, teams: merged.teams)
-        }
-    }
-
-    /// The model a variant names: `popular`, `semantic`, else the trained model in use.
-    static func choice(_ model: String) -> ModelChoice {
-        switch model {
-        case "popular": .popular
-        case "semantic": .semantic
-        default: .automatic
         }
     }
 
@@ -165,7 +156,11 @@ extension RecommendationEngine {
 
     /// Reads the running experiments again (every replica, every second), so one started through
     /// another replica or the CLI applies here soon after.
-    public func refreshExperiments() async throws { experiments.replace(with: try await store.experiments()) }
+    public func refreshExperiments() async throws {
+        let all = try await store.experiments()
+        try await prepareVariantRankers(for: all.filter(\.isRunning))
+        experiments.replace(with: all)
+    }
 
     /// Removes lists served more than `days` ago, with their reports and attributions.
     public func pruneOnlineLog(olderThanDays days: Int) async throws -> Int {
@@ -184,11 +179,10 @@ extension RecommendationEngine {
 
     // MARK: - Experiments
 
-    /// Starts an experiment after checking it (`ExperimentRules`; a trained variant must name the
-    /// model this server serves), unless another runs on the surface or the name is taken.
+    /// Starts an experiment after checking it (`ExperimentRules`), unless another runs on the
+    /// surface or the name is taken; returns once every variant's model is loaded.
     public func startExperiment(name: String, surface: Surface, method: Experiment.Method, variants: [Experiment.Variant]) async throws -> Experiment {
-        let inUse = catalogue.servingModel.map { (name: $0.name, version: $0.version) }
-        try ExperimentRules.check(name: name, surface: surface, method: method, variants: variants, trainedModel: inUse)
+        try await ExperimentRules.check(name: name, surface: surface, method: method, variants: variants, store: store)
         let experiment = try await ExperimentRules.create(name: name, surface: surface, method: method, variants: variants, in: store)
         try await refreshExperiments()
         return experiment

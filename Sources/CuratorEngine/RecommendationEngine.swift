@@ -98,11 +98,18 @@ public struct RecommendationList: Sendable, Codable, Hashable {
 /// Which of the engine's models ranks a list: the default (the trained model in use, else the
 /// language-model vectors, popular without history), or one named by an experiment's variant.
 public enum ModelChoice: Sendable, Hashable {
+    var isVariant: Bool {
+        if case .variant = self { return true }
+        return false
+    }
+
     case automatic
     case popular
     case semantic
     /// What a shopper who turned personalisation off gets: popular products, said so in the reason.
     case withoutPersonalisation
+    /// An experiment variant's model the engine does not serve itself (`VariantRankers`).
+    case variant(String)
 }
 
 /// What the engine needs of a store: the catalogue, events, vectors, saved models and, on a
@@ -142,6 +149,8 @@ public struct RecommendationEngine: Sendable {
     let experiments = RunningExperiments()
     /// Shoppers who turned personalisation off, as this replica last read them.
     let withoutPersonalisation = ShopperKeySet()
+    /// Models running experiments' variants serve beside the engine's own.
+    let variantRankers = VariantRankers()
     /// An event without a `recommendation_id` is credited to the newest list that showed its
     /// product to its shopper within this long before it (the server's `--attribution-window`).
     public var attributionWindowMillis: Int64 = Self.defaultAttributionWindowMillis
@@ -240,12 +249,14 @@ public struct RecommendationEngine: Sendable {
         return catalogue.read { view in
             var historyRows: [Int] = []
             var weights: [Float] = []
+            var times: [Int64] = []
             var excluded = Set<Int>()
             var strongest: [Int: EventType] = [:]
             for event in events {
                 guard let row = view.rows[event.productID] else { continue }
                 historyRows.append(row)
                 weights.append(event.type.weight)
+                times.append(event.timestampMillis)
                 if request.exclude.contains(event.type) { excluded.insert(row) }
                 if (strongest[row]?.weight ?? 0) < event.type.weight { strongest[row] = event.type }
             }
@@ -263,7 +274,12 @@ public struct RecommendationEngine: Sendable {
                 source = .popular
                 model = "popular"
                 chosen = Self.topK(scores: view.popularity, k: pool, excluded: excluded, request: request, view: view)
-            } else if let trained = view.model, choice == .automatic {
+            } else if case .variant(let name) = choice, let ranker = variantRankers.ranker(name) {
+                source = .personalModel
+                model = ranker.label
+                chosen = Self.variantTopK(ranker, historyRows: historyRows, weights: weights, timestamps: times, k: pool, excluded: excluded,
+                                          request: request, view: view)
+            } else if let trained = view.model, choice == .automatic || choice.isVariant {
                 source = .personalModel
                 model = trained.name
                 chosen = Self.personalTopK(model: trained, historyRows: historyRows, k: pool, excluded: excluded, request: request, view: view)

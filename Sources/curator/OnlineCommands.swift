@@ -15,7 +15,7 @@ struct ExperimentCommand: AsyncParsableCommand {
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start an experiment.",
-            discussion: "Each --variant is NAME=MODEL or NAME=MODEL:WEIGHT; MODEL is popular, semantic or the trained model the servers serve (sequential, two-tower, or NAME@VERSION).")
+            discussion: "Each --variant is NAME=MODEL or NAME=MODEL:WEIGHT; MODEL is popular, semantic, itemknn, or a trained model in the store (sequential, two-tower: the newest version; NAME@VERSION: that one).")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The experiment's name (letters, digits, '.', '_', '-').") var name: String
         @Option(help: "shopper or anonymous.") var surface = "shopper"
@@ -40,8 +40,7 @@ struct ExperimentCommand: AsyncParsableCommand {
                     return Experiment.Variant(name: parts[0], model: modelAndWeight[0], weight: weight)
                 }
                 let opened = try await store.open()
-                let trained = try await ServingModel.latest(in: opened).map { (name: $0.name, version: $0.version) }
-                try ExperimentRules.check(name: name, surface: surfaceValue, method: methodValue, variants: parsed, trainedModel: trained)
+                try await ExperimentRules.check(name: name, surface: surfaceValue, method: methodValue, variants: parsed, store: opened)
                 let experiment = try await ExperimentRules.create(name: name, surface: surfaceValue, method: methodValue, variants: parsed, in: opened)
                 await opened.close()
                 if json { return print(try CuratorJSON.text(experiment)) }

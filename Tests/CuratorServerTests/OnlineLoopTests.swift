@@ -153,6 +153,20 @@ final class OnlineLoopTests: XCTestCase {
         }
     }
 
+    func testAVariantCanServeItemKNNBesideTheEnginesOwnModels() async throws {
+        let shop = try await TestShop()
+        defer { shop.remove() }
+        try await shop.test { client in
+            let start = #"{"name": "knn", "method": "interleave", "variants": [{"name": "pop", "model": "popular"}, {"name": "knn", "model": "itemknn"}]}"#
+            let (status, answer) = try await client.send(.post, "/v1/experiments", bearer: TestShop.adminKey, json: start)
+            XCTAssertEqual(status, .created, answer)
+            let (_, body) = try await client.send(.get, "/v1/shoppers/S1/recommendations?k=4", bearer: TestShop.adminKey)
+            let list = try object(body)
+            XCTAssertEqual(list["model"] as? String, "popular+itemknn", body)
+            XCTAssertEqual((list["items"] as? [[String: Any]] ?? []).count, 4, body)
+        }
+    }
+
     func testInterleavingMergesBothListsAndCreditsClicks() async throws {
         let shop = try await TestShop()
         defer { shop.remove() }

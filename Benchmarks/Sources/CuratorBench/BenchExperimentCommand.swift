@@ -54,7 +54,7 @@ struct BenchExperiment: AsyncParsableCommand {
         defer { server.stop() }
         let http = BenchHTTP(base: server.base)
         // The trained model loads beside the running server: wait for it when a variant needs it.
-        let trained = [control, treatment].first { $0 != "popular" && $0 != "semantic" }
+        let trained = [control, treatment].first { !["popular", "semantic", "itemknn"].contains($0) }
         if let trained {
             let deadline = Date().addingTimeInterval(600)
             while Date() < deadline {
@@ -74,7 +74,7 @@ struct BenchExperiment: AsyncParsableCommand {
             }
             print("A/A: \(rejections) of \(repeats) experiments with p < 0.05 (\(sample.count) shoppers each; expected about \(String(format: "%.1f", Double(repeats) * 0.05)))")
         } else {
-            let outcome = try await experiment(name: "\(method)-\(control)-vs-\(treatment)", method: method, variants: (control, treatment), shoppers: sample,
+            let outcome = try await experiment(name: "\(method)-\(control)-vs-\(treatment)".replacingOccurrences(of: "@", with: "-v"), method: method, variants: (control, treatment), shoppers: sample,
                                                prices: prices, http: http, adminKey: adminKey, seed: seed)
             print(outcome.summary)
             print("p < 0.01 first at \(outcome.firstSignificant.map { "\($0) shoppers" } ?? "no checkpoint"); final p = \(String(format: "%.3g", outcome.finalP)) at \(sample.count) shoppers")
