@@ -68,7 +68,7 @@ let package = Package(
         // Nearest-neighbour search for serving: exact (BLAS) and HNSW (hnswlib via a C shim).
         .target(name: "CHNSW", linkerSettings: [.linkedLibrary("stdc++")]),
         .target(name: "VectorSearch", dependencies: ["Linear", "CHNSW", "CuratorCore"]),
-        .target(name: "Explanations", dependencies: ["CuratorCore"]),
+        .target(name: "Explanations", dependencies: ["CuratorCore", "Linear"]),
         .target(name: "SyntheticData", dependencies: ["CuratorCore", "VectorSearch"]),
         .target(name: "ChildProcesses"),
         // Everything a shop talks to: recommendations with reasons over the store, for the CLI and the server.

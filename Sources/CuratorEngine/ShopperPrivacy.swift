@@ -39,6 +39,7 @@ extension RecommendationEngine {
     /// follow the erasure from the change log. False when nothing is known of the shopper.
     public func eraseShopper(shopID: String) async throws -> Bool {
         let key = store.shopperKey(for: shopID)
+        // Before, so a flush during the erase does not write their lists after it; after, for lists served meanwhile.
         online.forget(shopperKey: key)
         guard try await store.eraseShopper(shopperKey: key) != nil else { return false }
         online.forget(shopperKey: key)

@@ -117,7 +117,7 @@ extension RecommendationEngine {
             }
             // Products added since it was loaded: from their text.
             if known < view.rowCount {
-                for row in known..<view.rowCount { scores[row] = zip(representation(row), state).reduce(0) { $0 + $1.0 * $1.1 } }
+                for row in known..<view.rowCount { scores[row] = Kernels.dot(representation(row), state[...]) }
             }
         case .itemKNN(let knn, let productIndex, let productKeys):
             var products: [Int32] = [], kept: [Float] = [], times: [Int64] = []

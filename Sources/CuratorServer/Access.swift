@@ -15,6 +15,12 @@ enum Credential: Sendable {
     /// never treated as "no credential".
     case invalid(APIError)
 
+    /// An API key: the shop's own back end (may date events; outside the per-address rate limits).
+    var isKey: Bool {
+        if case .key = self { return true }
+        return false
+    }
+
     /// The shopper of a session token (nil for keys and no credential).
     var sessionShopper: String? {
         if case .session(let claims) = self { return claims.shopper }

@@ -109,8 +109,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         let address = {
             ClientAddress.resolve(remote: context.remoteAddress, forwardedFor: HTTPFields.Element.Name("X-Forwarded-For").flatMap { request.headers[$0] }, trustedProxies: trustedProxies)
         }
-        let keyed: Bool
-        if case .key = context.credential { keyed = true } else { keyed = false }
+        let keyed = context.credential.isKey
         switch (request.method, path) {
         case (.post, "/v1/sessions"):
             return keyed ? nil : ("session " + address(), limits.sessionsPerMinute, "sessions from this address")

@@ -1,4 +1,5 @@
 import CuratorCore
+import Linear
 
 /// The language a shopper reads reasons in.
 public enum ReasonLanguage: String, Sendable, Codable, CaseIterable {
@@ -87,7 +88,7 @@ public struct EvidenceFinder: Sendable {
         var scored: [(index: Int, similarity: Float)] = []
         var closest: (index: Int, similarity: Float)?
         for (index, item) in history.enumerated() where item.product.id != candidate.product.id {
-            let similarity = Self.dot(candidate.vector, item.vector)
+            let similarity = Kernels.dot(candidate.vector, item.vector)
             if similarity >= minimumSimilarity { scored.append((index, similarity)) }
             if similarity > closest?.similarity ?? -.infinity { closest = (index, similarity) }
         }
@@ -112,31 +113,5 @@ public struct EvidenceFinder: Sendable {
         }
         let resolved: Evidence.Source = items.isEmpty && source == .similarToHistory ? .personalModel : source
         return Evidence(source: resolved, historyItems: items, sharedBrand: shared(\.brand), sharedCategory: shared(\.category))
-    }
-
-    /// Eight lanes at a time: a plain float loop cannot be vectorised (the additions would be
-    /// reordered), and evidence takes one dot product per recommended × history product.
-    static func dot(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
-        guard a.count == b.count, !a.isEmpty else { return 0 }
-        return a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in
-                let n = x.count
-                var lanes = SIMD8<Float>()
-                var i = 0
-                let xr = UnsafeRawPointer(x.baseAddress!), yr = UnsafeRawPointer(y.baseAddress!)
-                while i + 8 <= n {
-                    let u = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                    let v = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                    lanes += u * v  // not addProduct: without FMA enabled at compile time it calls fmaf per lane
-                    i += 8
-                }
-                var sum = lanes.sum()
-                while i < n {
-                    sum += x[i] * y[i]
-                    i += 1
-                }
-                return sum
-            }
-        }
     }
 }

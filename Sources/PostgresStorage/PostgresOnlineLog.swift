@@ -140,19 +140,25 @@ extension PostgresStore {
     }
 
     public func createExperiment(_ experiment: Experiment) async throws -> Bool {
-        let variants = try CuratorJSON.text(experiment.variants)
-        return try await inTransaction("starting experiment '\(experiment.name)'") { [self] connection in
-            var created = false
-            for try await _ in try await connection.query("""
-                INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at)
-                VALUES (\(experiment.name), \(experiment.surface.code), \(experiment.method.rawValue), \(variants), \(experiment.startedAtMillis),
-                        \(experiment.stoppedAtMillis))
-                ON CONFLICT DO NOTHING RETURNING 1
-                """, logger: logger).decode(Int32.self) {
-                created = true
-            }
-            return created
+        try await inTransaction("starting experiment '\(experiment.name)'") { [self] connection in
+            try await Self.insert(experiment, orIgnore: true, on: connection, logger: logger)
         }
+    }
+
+    /// One experiment's row; `orIgnore`: nothing when its name is taken or its surface busy.
+    /// Returns whether it was stored.
+    @discardableResult
+    static func insert(_ experiment: Experiment, orIgnore: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        var stored = false
+        for try await _ in try await connection.query("""
+            INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at)
+            VALUES (\(experiment.name), \(experiment.surface.code), \(experiment.method.rawValue), \(try CuratorJSON.text(experiment.variants)),
+                    \(experiment.startedAtMillis), \(experiment.stoppedAtMillis))
+            \(unescaped: orIgnore ? "ON CONFLICT DO NOTHING" : "") RETURNING 1
+            """, logger: logger).decode(Int32.self) {
+            stored = true
+        }
+        return stored
     }
 
     public func experiments() async throws -> [Experiment] {
@@ -182,12 +188,6 @@ extension PostgresStore {
     }
 
     static func insert(experiments: [Experiment], on connection: PostgresConnection, logger: Logger) async throws {
-        for experiment in experiments {
-            try await connection.query("""
-                INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at)
-                VALUES (\(experiment.name), \(experiment.surface.code), \(experiment.method.rawValue), \(try CuratorJSON.text(experiment.variants)),
-                        \(experiment.startedAtMillis), \(experiment.stoppedAtMillis))
-                """, logger: logger)
-        }
+        for experiment in experiments { try await insert(experiment, orIgnore: false, on: connection, logger: logger) }
     }
 }

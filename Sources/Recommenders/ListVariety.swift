@@ -1,5 +1,6 @@
 import CuratorCore
 import Foundation
+import Linear
 
 /// Variety in a ranked list: maximal marginal relevance (Carbonell and Goldstein, 1998) over the
 /// products' language-model vectors, and at most `maxPerCategory` products of one category. The
@@ -63,7 +64,7 @@ public struct ListVariety: Sendable, Equatable {
             guard diversity > 0 else { continue }
             let picked = vector(candidates[best].index)
             for i in candidates.indices where !taken[i] {
-                let similarity = Self.dot(picked, vector(candidates[i].index))
+                let similarity = Kernels.dot(picked, vector(candidates[i].index))
                 if similarity > closest[i] { closest[i] = similarity }
             }
         }
@@ -77,21 +78,10 @@ public struct ListVariety: Sendable, Equatable {
         var total = 0.0, pairs = 0
         for i in 0..<items.count {
             for j in (i + 1)..<items.count {
-                total += Double(1 - dot(vector(items[i]), vector(items[j])))
+                total += Double(1 - Kernels.dot(vector(items[i]), vector(items[j])))
                 pairs += 1
             }
         }
         return total / Double(pairs)
-    }
-
-    static func dot(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
-        var sum: Float = 0
-        var i = a.startIndex, j = b.startIndex
-        while i < a.endIndex && j < b.endIndex {
-            sum += a[i] * b[j]
-            i += 1
-            j += 1
-        }
-        return sum
     }
 }

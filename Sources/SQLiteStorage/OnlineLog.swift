@@ -111,13 +111,18 @@ extension CuratorStore {
 
     public func createExperiment(_ experiment: Experiment) throws -> Bool {
         try write { db in
-            try db.execute(sql: """
-                INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING
-                """, arguments: [experiment.name, experiment.surface.code, experiment.method.rawValue, try CuratorJSON.text(experiment.variants),
-                                 experiment.startedAtMillis, experiment.stoppedAtMillis])
+            try Self.insert(experiment, into: db, orIgnore: true)
             return db.changesCount == 1
         }
+    }
+
+    /// One experiment's row; `orIgnore`: nothing when its name is taken or its surface busy.
+    static func insert(_ experiment: Experiment, into db: Database, orIgnore: Bool) throws {
+        try db.execute(sql: """
+            INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)
+            \(orIgnore ? "ON CONFLICT DO NOTHING" : "")
+            """, arguments: [experiment.name, experiment.surface.code, experiment.method.rawValue, try CuratorJSON.text(experiment.variants),
+                             experiment.startedAtMillis, experiment.stoppedAtMillis])
     }
 
     public func experiments() throws -> [Experiment] { try read { db in try Self.experiments(in: db) } }
@@ -135,10 +140,6 @@ extension CuratorStore {
     }
 
     static func insert(experiments: [Experiment], into db: Database) throws {
-        for experiment in experiments {
-            try db.execute(sql: "INSERT INTO experiments(name, surface, method, variants, started_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [experiment.name, experiment.surface.code, experiment.method.rawValue, try CuratorJSON.text(experiment.variants),
-                                       experiment.startedAtMillis, experiment.stoppedAtMillis])
-        }
+        for experiment in experiments { try insert(experiment, into: db, orIgnore: false) }
     }
 }

@@ -86,7 +86,7 @@ struct EventController: Sendable {
             // Only a key (the shop's own back end, replaying history) may date events: a browser's
             // events happen now, so a script cannot spread fake purchases over many days. Without
             // keys configured everything is open, dating included.
-            let dates = access.keys.isEmpty || { if case .key = context.credential { return true } else { return false } }()
+            let dates = access.keys.isEmpty || context.credential.isKey
             let events = batch.events.map {
                 Event(shopperID: $0.userID, productID: $0.productID, type: $0.type, timestampMillis: dates ? $0.timestampMillis ?? now : now,
                       quantity: $0.quantity, price: $0.price)
