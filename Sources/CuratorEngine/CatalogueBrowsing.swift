@@ -12,6 +12,15 @@ extension RecommendationEngine {
         public var scores: [Float]?
         /// Matching products in all.
         public var total: Int
+        /// For searches: the merchandising rule that placed or moved each product, if one did.
+        public var rules: [String?]?
+
+        init(products: [Product], scores: [Float]?, total: Int, rules: [String?]? = nil) {
+            self.products = products
+            self.scores = scores
+            self.total = total
+            self.rules = rules
+        }
     }
 
     /// Live products under `category` (a prefix of the path, case-insensitive), most popular first.
@@ -38,11 +47,15 @@ extension RecommendationEngine {
 
     /// The live products closest in meaning to a query vector (the encoded search text).
     public func search(vector: [Float], category: String?, limit: Int) -> Page {
-        catalogue.read { view in
-            var request = RecommendationRequest(k: limit)
-            request.category = category
-            let found = Self.nearest(to: vector, k: limit, excluded: [], request: request, view: view, requireInStock: false)
-            return Page(products: found.map { view.products[$0.row] }, scores: found.map(\.score), total: found.count)
+        var request = RecommendationRequest(k: limit)
+        request.category = category
+        request.surface = .search
+        request.rules = ruleBook.active(on: .search, atMillis: Timestamps.nowMillis())
+        return catalogue.read { view in
+            let found = Self.nearest(to: vector, k: MerchandisedLists.poolSize(k: limit, request: request), excluded: [], request: request, view: view,
+                                     requireInStock: false)
+            let placed = MerchandisedLists.finish(found, k: limit, request: request, excluded: [], view: view, requireInStock: false)
+            return Page(products: placed.map { view.products[$0.row] }, scores: placed.map(\.score), total: placed.count, rules: placed.map(\.rule))
         }
     }
 

@@ -76,7 +76,10 @@ extension RecommendationEngine {
 
     /// Puts stored products with their vectors into the live catalogue: ranked from the next request.
     private func index(_ entries: [(rowID: Int64, product: Product, vector: [Float])]) throws {
+        // Products new to this replica are new for rules over new products (the store's time is read on the next rule change or restart).
+        let added = entries.filter { catalogue.product($0.product.id) == nil }.map(\.product.id)
         for entry in entries { try catalogue.upsert(entry.product, storeID: entry.rowID, vector: entry.vector) }
+        if !added.isEmpty { ruleBook.noteAdded(added, atMillis: Timestamps.nowMillis()) }
     }
 
     /// Takes products out of the live catalogue.

@@ -50,6 +50,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// Per row, what request filters look at, kept flat so a filter never copies a `Product`.
     private var eligible: [Bool] = []
     private var categoryKeys: [String] = []
+    private var brandKeys: [String] = []
     private var prices: [Double] = []
     private var popularity = Popularity(productCount: 0)
     private var alive: [Bool] = []
@@ -118,6 +119,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         rowOfStoreID = rowOf
         eligible = stored.map(\.product.inStock)
         categoryKeys = stored.map { $0.product.category.lowercased() }
+        brandKeys = stored.map { $0.product.brand.lowercased() }
         prices = stored.map { $0.product.priceValue ?? .nan }
         popularity = Popularity(productCount: stored.count)
         for (productID, type, count) in eventCounts {
@@ -195,6 +197,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 vectors.replaceSubrange((row * dimension)..<((row + 1) * dimension), with: vector)
                 eligible[row] = product.inStock
                 categoryKeys[row] = product.category.lowercased()
+                brandKeys[row] = product.brand.lowercased()
                 prices[row] = product.priceValue ?? .nan
                 if !alive[row] {
                     alive[row] = true
@@ -212,6 +215,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 alive.append(true)
                 eligible.append(product.inStock)
                 categoryKeys.append(product.category.lowercased())
+                brandKeys.append(product.brand.lowercased())
                 prices.append(product.priceValue ?? .nan)
                 rowRevision.append(revision)
                 liveCount += 1
@@ -355,6 +359,8 @@ public final class LiveCatalogue: @unchecked Sendable {
         public let eligible: [Bool]
         /// Lower-cased category paths.
         public let categoryKeys: [String]
+        /// Lower-cased brands.
+        public let brandKeys: [String]
         /// Prices as numbers; NaN when a product has none.
         public let prices: [Double]
         public let popularity: [Float]
@@ -383,7 +389,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             try vectors.withUnsafeBufferPointer { buffer in
                 try modelVectors.withUnsafeBufferPointer { modelBuffer in
                     try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
-                                  eligible: eligible, categoryKeys: categoryKeys, prices: prices,
+                                  eligible: eligible, categoryKeys: categoryKeys, brandKeys: brandKeys, prices: prices,
                                   popularity: popularity.scores, alive: alive, dimension: dimension, index: index,
                                   model: model, modelVectors: modelBuffer, modelIndex: modelIndex))
                 }

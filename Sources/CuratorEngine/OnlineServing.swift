@@ -9,6 +9,8 @@ extension RecommendationEngine {
     /// A known shopper's recommendations, as served: from the experiment running on the shopper
     /// surface if there is one, numbered, with an id, and logged.
     public func serveRecommendations(shopper shopID: String, request: RecommendationRequest) async throws -> RecommendationList {
+        var request = request
+        request.surface = .shopper
         let key = store.shopperKey(for: shopID)
         // Personalisation off: none of their history is read, and no experiment applies.
         if withoutPersonalisation.contains(key) {
@@ -23,6 +25,8 @@ extension RecommendationEngine {
     /// places the caller in an experiment and lets later events find the list; nil: anonymous.
     public func serveRecommendations(history: [(productID: String, type: EventType, timestampMillis: Int64)], sessionShopper: String?,
                                      request: RecommendationRequest) -> RecommendationList {
+        var request = request
+        request.surface = .anonymous
         let key = sessionShopper.map { store.shopperKey(for: $0) }
         // Personalisation off covers what the browser sends too: none of it is used.
         if let key, withoutPersonalisation.contains(key) {

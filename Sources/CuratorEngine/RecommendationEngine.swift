@@ -22,6 +22,10 @@ public struct RecommendationRequest: Sendable {
     public var diversity: Float = 0
     /// At most this many products of one category in the list, while enough categories pass the filters.
     public var maxPerCategory: Int?
+    /// Where the list is shown: which merchandising rules apply.
+    public var surface: Surface = .shopper
+    /// The rules in force on this list (set by the engine as it ranks).
+    var rules = ActiveRules.none
 
     public init(k: Int = 10, language: ReasonLanguage = .en, exclude: Set<EventType> = [.purchase, .view],
                 excludeIDs: Set<String> = [], category: String? = nil, minPrice: Double? = nil, maxPrice: Double? = nil) {
@@ -43,6 +47,8 @@ public struct RecommendedItem: Sendable, Codable, Hashable {
     public var evidence: Evidence
     /// 1-based place in the served list (0 until the list is served).
     public var position: Int
+    /// The merchandising rule that placed or moved it, if one did.
+    public var rule: String?
 
     public init(productID: String, title: String, score: Float, reason: String, evidence: Evidence, position: Int = 0) {
         self.productID = productID
@@ -54,7 +60,7 @@ public struct RecommendedItem: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case productID = "product_id", title, score, reason, evidence, position
+        case productID = "product_id", title, score, reason, evidence, position, rule
     }
 }
 
@@ -114,7 +120,7 @@ public enum ModelChoice: Sendable, Hashable {
 
 /// What the engine needs of a store: the catalogue, events, vectors, saved models and, on a
 /// shared store, the change feed (no imports, copies or secrets).
-public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed & OnlineLogStore & ShopperPrivacyStore
+public typealias EngineStore = CatalogueStore & EventStore & EmbeddingStore & TrainingStore & ChangeFeed & OnlineLogStore & ShopperPrivacyStore & MerchandisingRuleStore
 
 /// Recommends from the language model's product vectors: a shopper's vector is the
 /// recency- and event-weighted mean of their history's vectors, and products are ranked by
@@ -151,6 +157,8 @@ public struct RecommendationEngine: Sendable {
     let withoutPersonalisation = ShopperKeySet()
     /// Models running experiments' variants serve beside the engine's own.
     let variantRankers = VariantRankers()
+    /// The shop's merchandising rules.
+    let ruleBook = RuleBook()
     /// An event without a `recommendation_id` is credited to the newest list that showed its
     /// product to its shopper within this long before it (the server's `--attribution-window`).
     public var attributionWindowMillis: Int64 = Self.defaultAttributionWindowMillis
@@ -184,6 +192,7 @@ public struct RecommendationEngine: Sendable {
         let engine = RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
                                           historyCacheBytes: historyCacheBytes)
         try await engine.refreshPreferences()
+        try await engine.refreshRules()
         return engine
     }
 
@@ -196,6 +205,7 @@ public struct RecommendationEngine: Sendable {
         let live = try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions)
         let engine = RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit, historyCacheBytes: historyCacheBytes)
         try await engine.refreshPreferences()
+        try await engine.refreshRules()
         return engine
     }
 
@@ -246,6 +256,8 @@ public struct RecommendationEngine: Sendable {
                           request: RecommendationRequest, model choice: ModelChoice = .automatic) -> RecommendationList {
         // An anonymous session's list is bounded like a stored history: its newest events.
         let events = events.suffix(historyLimit)
+        var request = request
+        request.rules = ruleBook.active(on: request.surface, atMillis: Timestamps.nowMillis())
         return catalogue.read { view in
             var historyRows: [Int] = []
             var weights: [Float] = []
@@ -265,7 +277,7 @@ public struct RecommendationEngine: Sendable {
             let source: Evidence.Source
             let model: String
             var chosen: [(row: Int, score: Float)]
-            let pool = DiverseLists.poolSize(k: request.k, request: request)
+            let pool = MerchandisedLists.poolSize(k: request.k, request: request)
             if choice == .withoutPersonalisation {
                 source = .personalisationOff
                 model = "popular"
@@ -289,7 +301,7 @@ public struct RecommendationEngine: Sendable {
                 let query = shopperVector(rows: historyRows, weights: weights, view: view)
                 chosen = Self.nearest(to: query, k: pool, excluded: excluded, request: request, view: view)
             }
-            chosen = DiverseLists.rerank(chosen, k: request.k, diversity: request.diversity, maxPerCategory: request.maxPerCategory, view: view)
+            let placed = MerchandisedLists.finish(chosen, k: request.k, request: request, excluded: excluded, view: view)
 
             // Evidence: the distinct history products, oldest first, with their strongest event.
             var seen = Set<Int>()
@@ -298,13 +310,18 @@ public struct RecommendationEngine: Sendable {
                 historyItems.insert((view.products[row], strongest[row] ?? .view, view.vector(row)), at: 0)
             }
             let writer = ReasonWriter(language: request.language)
-            let items = chosen.map { (row, score) -> RecommendedItem in
-                let product = view.products[row]
-                let evidence = source == .popular || source == .personalisationOff
-                    ? Evidence(source: source)
-                    : evidenceFinder.evidence(for: (product, view.vector(row)), history: historyItems, source: source)
-                return RecommendedItem(productID: product.id, title: product.title, score: score,
-                                       reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
+            let items = placed.map { placed -> RecommendedItem in
+                let product = view.products[placed.row]
+                let fromHistory = source != .popular && source != .personalisationOff
+                var evidence = fromHistory
+                    ? evidenceFinder.evidence(for: (product, view.vector(placed.row)), history: historyItems, source: source)
+                    : Evidence(source: source)
+                // A product the shop's rule put here says so, unless the history truly resembles it.
+                if placed.lifted && !(fromHistory && evidenceFinder.supports(evidence)) { evidence = Evidence(source: .featured) }
+                var item = RecommendedItem(productID: product.id, title: product.title, score: placed.score,
+                                           reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
+                item.rule = placed.rule
+                return item
             }
             return RecommendationList(shopper: shopper, model: model, items: items)
         }
@@ -424,21 +441,27 @@ public struct RecommendationEngine: Sendable {
     /// Products most similar in meaning to one product.
     public func similar(to productID: String, k: Int, language: ReasonLanguage, diversity: Float = 0,
                         maxPerCategory: Int? = nil) throws -> [RecommendedItem] {
-        try catalogue.read { view in
+        let rules = ruleBook.active(on: .similar, atMillis: Timestamps.nowMillis())
+        return try catalogue.read { view in
             guard let anchor = view.rows[productID], view.alive[anchor] else { throw CuratorError.notFound(what: "product '\(productID)'") }
             var request = RecommendationRequest(k: k)
             request.diversity = diversity
             request.maxPerCategory = maxPerCategory
-            let candidates = Self.nearest(to: Array(view.vector(anchor)), k: DiverseLists.poolSize(k: k, request: request), excluded: [anchor],
+            request.surface = .similar
+            request.rules = rules
+            let candidates = Self.nearest(to: Array(view.vector(anchor)), k: MerchandisedLists.poolSize(k: k, request: request), excluded: [anchor],
                                           request: request, view: view)
-            let chosen = DiverseLists.rerank(candidates, k: k, diversity: diversity, maxPerCategory: maxPerCategory, view: view)
+            let placed = MerchandisedLists.finish(candidates, k: k, request: request, excluded: [anchor], view: view)
             let writer = ReasonWriter(language: language)
             let anchorItem = (view.products[anchor], EventType.view, view.vector(anchor))
-            return chosen.map { (row, score) in
-                let product = view.products[row]
-                let evidence = evidenceFinder.evidence(for: (product, view.vector(row)), history: [anchorItem], source: .similarToProduct)
-                return RecommendedItem(productID: product.id, title: product.title, score: score,
-                                       reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
+            return placed.map { placed in
+                let product = view.products[placed.row]
+                var evidence = evidenceFinder.evidence(for: (product, view.vector(placed.row)), history: [anchorItem], source: .similarToProduct)
+                if placed.lifted && !evidenceFinder.supports(evidence) { evidence = Evidence(source: .featured) }
+                var item = RecommendedItem(productID: product.id, title: product.title, score: placed.score,
+                                           reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
+                item.rule = placed.rule
+                return item
             }
         }
     }
@@ -496,6 +519,14 @@ public struct RecommendationEngine: Sendable {
     /// for search), not excluded, inside the filters.
     static func filter(excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View,
                        requireInStock: Bool = true) -> @Sendable (Int) -> Bool {
+        let accepts = unblockedFilter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+        // A blocked product is never shown: left out while ranking, so lists are not short.
+        guard let blocked = request.rules.blocked(in: view) else { return accepts }
+        return { accepts($0) && !blocked($0) }
+    }
+
+    private static func unblockedFilter(excluded: Set<Int>, request: RecommendationRequest, view: LiveCatalogue.View,
+                                        requireInStock: Bool) -> @Sendable (Int) -> Bool {
         let eligible = requireInStock ? view.eligible : view.alive
         guard request.category != nil || request.minPrice != nil || request.maxPrice != nil else {
             if excluded.isEmpty { return { eligible[$0] } }

@@ -66,6 +66,8 @@ public final class StoreFollower: Sendable {
             engine.catalogue.resetPopularity(counts)
             applied.withLock { $0 = max($0, position) }
             try await engine.refreshPreferences()
+        case .rules:
+            try await engine.refreshRules()
         case .bulk:
             // Anything may have changed: products compared whole, popularity counted afresh (it
             // includes every change up to `position`, so those are not applied again).

@@ -77,6 +77,7 @@ public struct CuratorHTTPServer: Sendable {
         ImpressionController(engine: engine, access: access).addRoutes(to: v1.group("impressions"))
         OnlineMetricsController(engine: engine, access: access).addRoutes(to: v1.group("metrics"))
         ExperimentController(engine: engine, access: access).addRoutes(to: v1.group("experiments"))
+        RuleController(engine: engine, access: access).addRoutes(to: v1.group("rules"))
         ModelController(engine: engine, access: access, logger: logger).addRoutes(to: v1.group("models"))
         // Last: a middleware wraps only what is added after it, so this one sees just the requests no route took.
         router.add(middleware: UnroutedRequestMiddleware(routes: router.routes.map { ($0.path, $0.method) }))

@@ -71,6 +71,8 @@ package struct RecommendationJSON: ResponseGenerator, Sendable {
         string(item.productID)
         raw(",\"reason\":")
         string(item.reason)
+        raw(",\"rule\":")
+        optionalString(item.rule)
         raw(",\"score\":")
         number(item.score)
         raw(",\"title\":")

@@ -125,6 +125,7 @@ struct OnlineLogWriter: Service {
                 do {
                     try await engine.refreshExperiments()
                     try await engine.refreshPreferences()
+                    try await engine.refreshRules()
                 } catch {
                     if Task.isCancelled { return }
                 }

@@ -20,6 +20,8 @@ public struct Evidence: Sendable, Codable, Hashable {
         case popular
         /// The shopper turned personalisation off: popular with everyone, none of their history used.
         case personalisationOff = "personalisation_off"
+        /// The shop's rule placed it (a pin or a boost) and nothing in the history resembles it.
+        case featured
     }
 
     /// A product from the shopper's history that the recommendation resembles.
@@ -113,5 +115,11 @@ public struct EvidenceFinder: Sendable {
         }
         let resolved: Evidence.Source = items.isEmpty && source == .similarToHistory ? .personalModel : source
         return Evidence(source: resolved, historyItems: items, sharedBrand: shared(\.brand), sharedCategory: shared(\.category))
+    }
+
+    /// Whether the evidence cites a history product close enough to call similar: what a product
+    /// a shop's rule placed needs before its reason may cite the history.
+    public func supports(_ evidence: Evidence) -> Bool {
+        evidence.historyItems.contains { $0.similarity >= minimumSimilarity }
     }
 }

@@ -18,6 +18,8 @@ public struct ReasonWriter: Sendable {
             return language == .en
                 ? "Popular with shoppers right now (personalised recommendations are off): \(title)."
                 : "近期热门商品（您已关闭个性化推荐），为您推荐「\(title)」。"
+        case .featured:
+            return language == .en ? "Featured: \(title)." : "精选推荐：「\(title)」。"
         case .similarToProduct:
             guard let item = evidence.historyItems.first else { return fallback(title) }
             return language == .en

@@ -182,6 +182,15 @@ public enum PostgresSchema {
         Migration(name: "shopper-privacy", statements: [
             "CREATE TABLE shopper_preferences(shopper_key TEXT PRIMARY KEY, personalised BOOLEAN NOT NULL, updated_at BIGINT NOT NULL)",
         ]),
+        // When each product was first stored (for rules over new products): rows from before take
+        // their last update; new rows the time of their insert, whichever statement inserts them.
+        Migration(name: "merchandising-rules", statements: [
+            "ALTER TABLE products ADD COLUMN created_at BIGINT",
+            "UPDATE products SET created_at = updated_at",
+            "ALTER TABLE products ALTER COLUMN created_at SET DEFAULT ((extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+            "CREATE INDEX products_created ON products(created_at)",
+            "CREATE TABLE merchandising_rules(name TEXT PRIMARY KEY, rule TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// The migrations this database does not have yet (all of them when it has none).

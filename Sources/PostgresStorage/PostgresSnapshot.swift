@@ -15,11 +15,11 @@ extension PostgresStore {
                     .decode((String, ByteBuffer).self) {
                     s.meta[key] = Array(buffer: value)
                 }
-                for try await (id, key, title, description, brand, category, price, inStock, deleted, updatedAt) in try await connection.query("""
-                    SELECT id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at FROM products ORDER BY id
-                    """, logger: logger).decode((Int64, String, String, String, String, String, String?, Bool, Bool, Int64).self) {
+                for try await (id, key, title, description, brand, category, price, inStock, deleted, updatedAt, addedAt) in try await connection.query("""
+                    SELECT id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at, created_at FROM products ORDER BY id
+                    """, logger: logger).decode((Int64, String, String, String, String, String, String?, Bool, Bool, Int64, Int64?).self) {
                     s.products.append(.init(id: id, key: key, title: title, description: description, brand: brand, category: category,
-                                            price: price, inStock: inStock, deleted: deleted, updatedAt: updatedAt))
+                                            price: price, inStock: inStock, deleted: deleted, updatedAt: updatedAt, addedAt: addedAt))
                 }
                 for try await (id, key, created, lastSeen) in try await connection.query(
                     "SELECT id, shopper_key, created_at, last_seen FROM shoppers ORDER BY id", logger: logger
@@ -64,6 +64,7 @@ extension PostgresStore {
                 ).decode(String.self) {
                     s.withoutPersonalisation.append(key)
                 }
+                s.merchandisingRules = try await merchandisingRules(on: connection)
                 try await connection.query("COMMIT", logger: logger)
                 return s
             } catch {
@@ -91,13 +92,14 @@ extension PostgresStore {
             for start in stride(from: 0, to: snapshot.products.count, by: batch) {
                 let rows = snapshot.products[start..<min(start + batch, snapshot.products.count)]
                 try await connection.query("""
-                    INSERT INTO products(id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
-                    SELECT id, k, t, d, b, c, CASE WHEN hp THEN p END, s, del, u
+                    INSERT INTO products(id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at, created_at)
+                    SELECT id, k, t, d, b, c, CASE WHEN hp THEN p END, s, del, u, a
                     FROM unnest(\(rows.map(\.id))::bigint[], \(rows.map(\.key))::text[], \(rows.map(\.title))::text[],
                                 \(rows.map(\.description))::text[], \(rows.map(\.brand))::text[], \(rows.map(\.category))::text[],
                                 \(rows.map { $0.price ?? "" })::text[], \(rows.map { $0.price != nil })::boolean[],
-                                \(rows.map(\.inStock))::boolean[], \(rows.map(\.deleted))::boolean[], \(rows.map(\.updatedAt))::bigint[])
-                         AS r(id, k, t, d, b, c, p, hp, s, del, u)
+                                \(rows.map(\.inStock))::boolean[], \(rows.map(\.deleted))::boolean[], \(rows.map(\.updatedAt))::bigint[],
+                                \(rows.map { $0.addedAt ?? $0.updatedAt })::bigint[])
+                         AS r(id, k, t, d, b, c, p, hp, s, del, u, a)
                     """, logger: logger)
             }
             for start in stride(from: 0, to: snapshot.shoppers.count, by: batch) {
@@ -163,6 +165,7 @@ extension PostgresStore {
                                       on: connection, logger: logger)
             }
             try await Self.insert(experiments: snapshot.experiments, on: connection, logger: logger)
+            for rule in snapshot.merchandisingRules { _ = try await Self.put(rule, on: connection, logger: logger) }
             if !snapshot.withoutPersonalisation.isEmpty {
                 try await connection.query("""
                     INSERT INTO shopper_preferences(shopper_key, personalised, updated_at)

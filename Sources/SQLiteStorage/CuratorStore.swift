@@ -193,6 +193,20 @@ public final class CuratorStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("merchandising-rules") { db in
+            // When each product was first stored, for rules over new products; rows from before
+            // take their last update as the best estimate.
+            try db.execute(sql: """
+                ALTER TABLE products ADD COLUMN created_at INTEGER;
+                UPDATE products SET created_at = updated_at;
+                CREATE INDEX products_created ON products(created_at);
+                CREATE TABLE merchandising_rules(
+                    name TEXT PRIMARY KEY,
+                    rule TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

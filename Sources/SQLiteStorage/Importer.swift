@@ -16,8 +16,8 @@ extension CuratorStore {
                 var known = Set(try String.fetchAll(db, sql: "SELECT product_key FROM products"))
                 let now = Timestamps.nowMillis()
                 let upsert = try db.makeStatement(sql: """
-                    INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
-                    VALUES (?1, coalesce(?2, ''), coalesce(?3, ''), coalesce(?4, ''), coalesce(?5, ''), ?6, coalesce(?7, 1), 0, ?9)
+                    INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at, created_at)
+                    VALUES (?1, coalesce(?2, ''), coalesce(?3, ''), coalesce(?4, ''), coalesce(?5, ''), ?6, coalesce(?7, 1), 0, ?9, ?9)
                     ON CONFLICT(product_key) DO UPDATE SET
                         title = coalesce(?2, title), description = coalesce(?3, description),
                         brand = coalesce(?4, brand), category = coalesce(?5, category),

@@ -62,8 +62,8 @@ extension CuratorStore {
         try write { db in
             let now = Timestamps.nowMillis()
             let statement = try db.makeStatement(sql: """
-                INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+                INSERT INTO products(product_key, title, description, brand, category, price, in_stock, deleted, updated_at, created_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)
                 ON CONFLICT(product_key) DO UPDATE SET title = excluded.title, description = excluded.description,
                     brand = excluded.brand, category = excluded.category, price = excluded.price,
                     in_stock = excluded.in_stock, deleted = 0, updated_at = excluded.updated_at

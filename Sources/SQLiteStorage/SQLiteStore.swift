@@ -90,6 +90,9 @@ public final class SQLiteStore: CuratorStoring {
         (try database.productEventCounts(), 0)
     }
     public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
+    public func productsAdded(sinceMillis: Int64) throws -> [(productID: String, addedAtMillis: Int64)] {
+        try database.productsAdded(sinceMillis: sinceMillis)
+    }
     public func eventSummaries(ids: [Int64]) throws -> [EventSummary] {
         try database.eventSummaries(ids: ids)
     }
@@ -121,6 +124,12 @@ public final class SQLiteStore: CuratorStoring {
         try await write { try $0.setPersonalised(personalised, shopperKey: shopperKey) }
     }
     public func eraseShopper(shopperKey: String) async throws -> Int? { try await write { try $0.eraseShopper(shopperKey: shopperKey) } }
+
+    public func merchandisingRules() throws -> [MerchandisingRule] { try database.merchandisingRules() }
+    public func putMerchandisingRule(_ rule: MerchandisingRule) async throws -> Bool { try await write { try $0.putMerchandisingRule(rule) } }
+    public func deleteMerchandisingRule(named name: String) async throws -> Bool {
+        try await write { try $0.deleteMerchandisingRule(named: name) }
+    }
 
     public func snapshot() throws -> StoreSnapshot { try database.snapshot() }
     public func restore(_ snapshot: StoreSnapshot) async throws { try await write { try $0.restore(snapshot) } }

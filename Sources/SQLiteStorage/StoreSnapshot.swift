@@ -10,9 +10,9 @@ extension CuratorStore {
             var s = StoreSnapshot()
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM store_meta") { s.meta[row[0]] = [UInt8](row[1] as Data) }
             s.products = try Row.fetchAll(db, sql: """
-                SELECT id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at FROM products ORDER BY id
+                SELECT id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at, created_at FROM products ORDER BY id
                 """).map { .init(id: $0[0], key: $0[1], title: $0[2], description: $0[3], brand: $0[4], category: $0[5], price: $0[6],
-                                 inStock: $0[7], deleted: $0[8], updatedAt: $0[9]) }
+                                 inStock: $0[7], deleted: $0[8], updatedAt: $0[9], addedAt: $0[10]) }
             s.shoppers = try Row.fetchAll(db, sql: "SELECT id, shopper_key, created_at, last_seen FROM shoppers ORDER BY id")
                 .map { .init(id: $0[0], key: $0[1], createdAt: $0[2], lastSeen: $0[3]) }
             s.events = try Row.fetchAll(db, sql: "SELECT id, shopper_id, product_id, type, ts, quantity, price FROM events ORDER BY id")
@@ -32,6 +32,7 @@ extension CuratorStore {
             s.onlineLog = try Self.onlineLog(fromMillis: .min, untilMillis: .max, in: db)
             s.experiments = try Self.experiments(in: db)
             s.withoutPersonalisation = try String.fetchAll(db, sql: "SELECT shopper_key FROM shopper_preferences WHERE personalised = 0 ORDER BY shopper_key")
+            s.merchandisingRules = try Self.merchandisingRules(in: db)
             return s
         }
     }
@@ -54,9 +55,10 @@ extension CuratorStore {
             }
             for p in snapshot.products {
                 try db.execute(sql: """
-                    INSERT INTO products(id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [p.id, p.key, p.title, p.description, p.brand, p.category, p.price, p.inStock, p.deleted, p.updatedAt])
+                    INSERT INTO products(id, product_key, title, description, brand, category, price, in_stock, deleted, updated_at, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [p.id, p.key, p.title, p.description, p.brand, p.category, p.price, p.inStock, p.deleted, p.updatedAt,
+                                     p.addedAt ?? p.updatedAt])
             }
             for s in snapshot.shoppers {
                 try db.execute(sql: "INSERT INTO shoppers(id, shopper_key, created_at, last_seen) VALUES (?, ?, ?, ?)",
@@ -94,6 +96,7 @@ extension CuratorStore {
                 try db.execute(sql: "INSERT INTO shopper_preferences(shopper_key, personalised, updated_at) VALUES (?, 0, ?)",
                                arguments: [key, Timestamps.nowMillis()])
             }
+            for rule in snapshot.merchandisingRules { try Self.put(rule, into: db) }
         }
     }
 }

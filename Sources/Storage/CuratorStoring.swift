@@ -10,7 +10,7 @@ import Foundation
 /// interface is the sum of the roles below; a caller asks for the roles it uses
 /// (`any CatalogueStore & EmbeddingStore`), so what it can touch is written in its signature.
 public typealias CuratorStoring = StoreIdentity & CatalogueStore & EventStore & PseudonymSecretStore & EmbeddingStore
-    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying & OnlineLogStore & ShopperPrivacyStore
+    & TrainingStore & BulkImportStore & ChangeFeed & StoreCopying & OnlineLogStore & ShopperPrivacyStore & MerchandisingRuleStore
 
 /// What every store is: its name, where its side files go, its shoppers' pseudonyms, its lifetime.
 public protocol StoreIdentity: AnyObject, Sendable {
@@ -43,6 +43,8 @@ public protocol CatalogueStore: StoreIdentity {
     func deletedProductRowIDs() async throws -> [Int64]
     /// The live products among `keys`, with their row ids (a deleted or unknown key is left out).
     func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)]
+    /// Products first stored at or after `sinceMillis`, with when (new-product rules).
+    func productsAdded(sinceMillis: Int64) async throws -> [(productID: String, addedAtMillis: Int64)]
 }
 
 /// Behaviour: events in, histories and counts out.
@@ -153,6 +155,16 @@ public protocol ShopperPrivacyStore: StoreIdentity {
     func eraseShopper(shopperKey: String) async throws -> Int?
 }
 
+/// The shop's merchandising rules, by name. On a shared store a change is logged
+/// (`StoreChange.Kind.rules`), so every replica applies it at once.
+public protocol MerchandisingRuleStore: StoreIdentity {
+    func merchandisingRules() async throws -> [MerchandisingRule]
+    /// Stores the rule under its name, replacing one of that name; true when it is new.
+    func putMerchandisingRule(_ rule: MerchandisingRule) async throws -> Bool
+    /// False when there is no rule of that name.
+    func deleteMerchandisingRule(named name: String) async throws -> Bool
+}
+
 /// Copying a whole store (`curator store copy`).
 public protocol StoreCopying: StoreIdentity {
     /// Every row, ids included, read in one transaction.
@@ -175,6 +187,8 @@ public struct StoreChange: Sendable, Equatable {
         case bulk = 4
         /// A shopper erased: their events are gone from popularity and histories.
         case erasure = 5
+        /// A merchandising rule stored or deleted.
+        case rules = 6
     }
 
     public var sequence: Int64

@@ -10,10 +10,12 @@ public struct StoreSnapshot: Sendable {
     public struct ProductRow: Sendable, Equatable {
         public var id: Int64, key: String, title: String, description: String, brand: String, category: String
         public var price: String?, inStock: Bool, deleted: Bool, updatedAt: Int64
+        /// When the product was first stored (nil from a store before rules over new products).
+        public var addedAt: Int64?
         public init(id: Int64, key: String, title: String, description: String, brand: String, category: String, price: String?,
-                    inStock: Bool, deleted: Bool, updatedAt: Int64) {
+                    inStock: Bool, deleted: Bool, updatedAt: Int64, addedAt: Int64? = nil) {
             (self.id, self.key, self.title, self.description, self.brand, self.category) = (id, key, title, description, brand, category)
-            (self.price, self.inStock, self.deleted, self.updatedAt) = (price, inStock, deleted, updatedAt)
+            (self.price, self.inStock, self.deleted, self.updatedAt, self.addedAt) = (price, inStock, deleted, updatedAt, addedAt)
         }
     }
     public struct ShopperRow: Sendable, Equatable {
@@ -70,6 +72,7 @@ public struct StoreSnapshot: Sendable {
     public var experiments: [Experiment] = []
     /// Stored keys of shoppers who turned personalisation off.
     public var withoutPersonalisation: [String] = []
+    public var merchandisingRules: [MerchandisingRule] = []
 
     public init() {}
 
@@ -80,6 +83,6 @@ public struct StoreSnapshot: Sendable {
     public var summary: String {
         "\(products.count) products, \(shoppers.count) shoppers, \(events.count) events, \(embeddings.count) vectors, "
             + "\(models.count) model versions, \(splits.count) splits, \(evaluations.count) evaluations, "
-            + "\(onlineLog.lists.count) served lists, \(experiments.count) experiments"
+            + "\(onlineLog.lists.count) served lists, \(experiments.count) experiments, \(merchandisingRules.count) merchandising rules"
     }
 }

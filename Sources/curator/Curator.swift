@@ -12,7 +12,7 @@ struct Curator: AsyncParsableCommand {
         subcommands: [
             ImportCommand.self, StatsCommand.self, SampleCommand.self, SplitCommand.self, EncodeCommand.self, EmbedCommand.self, ModelsCommand.self,
             RecommendCommand.self, EvaluateCommand.self, TrainCommand.self, TuneCommand.self, ServeCommand.self, SecretCommand.self, StoreCommand.self,
-            ExperimentCommand.self, ReportCommand.self,
+            ExperimentCommand.self, ReportCommand.self, RulesCommand.self,
         ]
     )
 }

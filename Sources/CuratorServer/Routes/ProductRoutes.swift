@@ -18,15 +18,18 @@ struct ProductController: Sendable {
         var score: Float?
         /// 1-based place in the served search results (search only).
         var position: Int?
+        /// The merchandising rule that placed or moved it (search only; null when none did).
+        var rule: String??
 
-        init(_ product: Product, score: Float? = nil, position: Int? = nil) {
+        init(_ product: Product, score: Float? = nil, position: Int? = nil, rule: String?? = nil) {
             self.product = product
             self.score = score
             self.position = position
+            self.rule = rule
         }
 
         enum CodingKeys: String, CodingKey {
-            case productID = "product_id", title, description, brand, category, price, inStock = "in_stock", score, position
+            case productID = "product_id", title, description, brand, category, price, inStock = "in_stock", score, position, rule
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -40,6 +43,7 @@ struct ProductController: Sendable {
             try fields.encode(product.inStock, forKey: .inStock)
             try fields.encodeIfPresent(score, forKey: .score)
             try fields.encodeIfPresent(position, forKey: .position)
+            if let rule { try fields.encode(rule, forKey: .rule) }
         }
     }
 
@@ -127,7 +131,9 @@ struct ProductController: Sendable {
                 page = engine.browse(category: category, offset: offset, limit: limit)
             }
             guard page.scores != nil else { return ProductPage(items: page.products.map { ProductJSON($0) }, total: page.total) }
-            let items = page.products.enumerated().map { i, product in ProductJSON(product, score: page.scores?[i], position: i + 1) }
+            let items = page.products.enumerated().map { i, product in
+                ProductJSON(product, score: page.scores?[i], position: i + 1, rule: .some(page.rules?[i] ?? nil))
+            }
             let id = engine.servedSearch(productIDs: page.products.map(\.id), shopperID: context.credential.sessionShopper)
             metrics.recordServed(surface: Surface.search.rawValue, model: "semantic")
             return ProductPage(items: items, total: page.total, recommendationID: id)
