@@ -158,9 +158,9 @@ enum MerchandisedLists {
         var score: Float
         /// The rule that placed or moved it.
         var rule: String?
-        /// A pin or boost put it in the list, which the model's own top k did not hold: its
-        /// reason may not borrow the history unless the evidence supports it.
-        var lifted: Bool
+        /// A pin or boost placed or raised it: its reason may cite the history only when the
+        /// evidence supports it (else "Featured").
+        var promoted: Bool
     }
 
     /// Candidates to score: wider when rules move products, so a boost has something to lift.
@@ -174,10 +174,9 @@ enum MerchandisedLists {
         let rules = request.rules
         guard rules.reshapes else {
             return DiverseLists.rerank(candidates, k: k, diversity: request.diversity, maxPerCategory: request.maxPerCategory, view: view)
-                .map { Placed(row: $0.row, score: $0.score, rule: nil, lifted: false) }
+                .map { Placed(row: $0.row, score: $0.score, rule: nil, promoted: false) }
         }
         let accepts = RecommendationEngine.filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
-        let ownTop = Set(candidates.prefix(k).map(\.row))
         var rawScore: [Int: Float] = [:]
         for candidate in candidates { rawScore[candidate.row] = candidate.score }
 
@@ -205,18 +204,24 @@ enum MerchandisedLists {
             inPool.insert(row)
         }
         var ruleOf: [Int: (name: String, lifts: Bool)] = [:]
+        var moved = [Float](repeating: 0, count: pool.count)
         for i in pool.indices {
             for adjustment in rules.adjustments where rules.matches(adjustment.target, row: pool[i].row, view: view) {
                 pool[i].score += adjustment.weight
+                moved[i] += adjustment.weight
                 // A boost names the item before a bury does.
                 if ruleOf[pool[i].row] == nil || (adjustment.weight > 0 && ruleOf[pool[i].row]?.lifts == false) {
                     ruleOf[pool[i].row] = (adjustment.name, adjustment.weight > 0)
                 }
             }
         }
-        // Ties keep the model's order.
-        pool = pool.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
-            .map(\.element)
+        // Ties go to the product moved up the most (a boost of 1 lifts the last candidate above
+        // the first), then keep the model's order.
+        pool = pool.indices.sorted { a, b in
+            if pool[a].score != pool[b].score { return pool[a].score > pool[b].score }
+            if moved[a] != moved[b] { return moved[a] > moved[b] }
+            return a < b
+        }.map { pool[$0] }
         let rest = DiverseLists.rerank(pool, k: k - pinned.count, diversity: request.diversity, maxPerCategory: request.maxPerCategory,
                                        view: view)
 
@@ -225,11 +230,10 @@ enum MerchandisedLists {
         var unplaced: [(row: Int, name: String)] = []
         for position in 1...max(k, 1) {
             if let pin = pinned[position] {
-                out.append(Placed(row: pin.row, score: rawScore[pin.row] ?? 0, rule: pin.name, lifted: !ownTop.contains(pin.row)))
+                out.append(Placed(row: pin.row, score: rawScore[pin.row] ?? 0, rule: pin.name, promoted: true))
             } else if let item = next.next() {
                 let rule = ruleOf[item.row]
-                out.append(Placed(row: item.row, score: rawScore[item.row] ?? 0, rule: rule?.name,
-                                  lifted: rule?.lifts == true && !ownTop.contains(item.row)))
+                out.append(Placed(row: item.row, score: rawScore[item.row] ?? 0, rule: rule?.name, promoted: rule?.lifts == true))
             } else {
                 // Too few products pass the filters to reach the later pins' places: they close the list.
                 unplaced = pinned.filter { $0.key > position }.sorted { $0.key < $1.key }.map(\.value)
@@ -237,7 +241,7 @@ enum MerchandisedLists {
             }
         }
         for pin in unplaced where out.count < k {
-            out.append(Placed(row: pin.row, score: rawScore[pin.row] ?? 0, rule: pin.name, lifted: !ownTop.contains(pin.row)))
+            out.append(Placed(row: pin.row, score: rawScore[pin.row] ?? 0, rule: pin.name, promoted: true))
         }
         return out
     }

@@ -62,6 +62,18 @@ public struct RecommendedItem: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case productID = "product_id", title, score, reason, evidence, position, rule
     }
+
+    /// Writes `rule` as null when none applies, so every item has one shape.
+    public func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: CodingKeys.self)
+        try fields.encode(productID, forKey: .productID)
+        try fields.encode(title, forKey: .title)
+        try fields.encode(score, forKey: .score)
+        try fields.encode(reason, forKey: .reason)
+        try fields.encode(evidence, forKey: .evidence)
+        try fields.encode(position, forKey: .position)
+        try fields.encode(rule, forKey: .rule)
+    }
 }
 
 public struct RecommendationList: Sendable, Codable, Hashable {
@@ -317,7 +329,7 @@ public struct RecommendationEngine: Sendable {
                     ? evidenceFinder.evidence(for: (product, view.vector(placed.row)), history: historyItems, source: source)
                     : Evidence(source: source)
                 // A product the shop's rule put here says so, unless the history truly resembles it.
-                if placed.lifted && !(fromHistory && evidenceFinder.supports(evidence)) { evidence = Evidence(source: .featured) }
+                if placed.promoted && !(fromHistory && evidenceFinder.supports(evidence)) { evidence = Evidence(source: .featured) }
                 var item = RecommendedItem(productID: product.id, title: product.title, score: placed.score,
                                            reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
                 item.rule = placed.rule
@@ -457,7 +469,7 @@ public struct RecommendationEngine: Sendable {
             return placed.map { placed in
                 let product = view.products[placed.row]
                 var evidence = evidenceFinder.evidence(for: (product, view.vector(placed.row)), history: [anchorItem], source: .similarToProduct)
-                if placed.lifted && !evidenceFinder.supports(evidence) { evidence = Evidence(source: .featured) }
+                if placed.promoted && !evidenceFinder.supports(evidence) { evidence = Evidence(source: .featured) }
                 var item = RecommendedItem(productID: product.id, title: product.title, score: placed.score,
                                            reason: writer.reason(for: product, evidence: evidence), evidence: evidence)
                 item.rule = placed.rule

@@ -94,6 +94,27 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("m.csv") && refused.stderr.contains("'event'"), refused.stderr)
     }
 
+    func testRulesCommandStoresListsAndDeletesRules() throws {
+        let products = try write("p.csv", "product_id,title,brand\nA,Alpha,Peak\nB,Beta,Ember\n")
+        XCTAssertEqual(try CLI.run(["import", "products", "--store", "s.sqlite", products], in: folder).status, 0)
+        let put = try CLI.run(["rules", "put", "--store", "s.sqlite", "618-boost",
+                               #"{"kind": "boost", "brand": "Peak", "weight": 0.4, "starts_at": "2026-06-01T00:00:00+08:00", "ends_at": "2026-06-19T00:00:00+08:00"}"#],
+                              in: folder)
+        XCTAssertEqual(put.status, 0, put.stderr)
+        XCTAssertTrue(put.stdout.hasPrefix("stored 618-boost  boost  brand Peak  weight 0.4  on every list  from 2026-05-31T16:00:00Z"), put.stdout)
+        let bad = try CLI.run(["rules", "put", "--store", "s.sqlite", "r2", #"{"kind": "pin", "product_id": "A", "position": 200}"#], in: folder)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("field 'position'"), bad.stderr)
+        let list = try CLI.run(["rules", "list", "--store", "s.sqlite", "--json"], in: folder)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let rules = (try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])?["rules"] as? [[String: Any]]
+        XCTAssertEqual(rules?.map { $0["name"] as? String }, ["618-boost"], list.stdout)
+        XCTAssertEqual(try CLI.run(["rules", "delete", "--store", "s.sqlite", "618-boost"], in: folder).status, 0)
+        let again = try CLI.run(["rules", "delete", "--store", "s.sqlite", "618-boost"], in: folder)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("no rule named '618-boost'"), again.stderr)
+    }
+
     /// SIGKILL in the middle of a large import leaves the store exactly as it was before.
     func testKilledImportLeavesStoreUnchanged() throws {
         var products = "product_id,title\n"

@@ -17,7 +17,7 @@ final class RecommendationJSONTests: XCTestCase {
     }
 
     private func list() -> RecommendationList {
-        let sources: [Evidence.Source] = [.personalModel, .similarToHistory, .similarToProduct, .popular]
+        let sources: [Evidence.Source] = [.personalModel, .similarToHistory, .similarToProduct, .popular, .personalisationOff, .featured]
         let items = (0..<Int.random(in: 0...6, using: &generator)).map { _ -> RecommendedItem in
             let cited = (0..<Int.random(in: 0...3, using: &generator)).map { _ in
                 Evidence.HistoryItem(productID: "P\(Int.random(in: 0...999, using: &generator))", title: text(),
@@ -28,8 +28,10 @@ final class RecommendationJSONTests: XCTestCase {
                                     sharedBrand: Bool.random(using: &generator) ? text() : nil,
                                     sharedCategory: Bool.random(using: &generator) ? text() : nil)
             let score: Float = [Float.random(in: -50...50, using: &generator), 0, -0.0, 7, 1e-7, 1e20, 123_456.78, 0.1].randomElement(using: &generator)!
-            return RecommendedItem(productID: "P\(Int.random(in: 0...99_999, using: &generator))", title: text(), score: score, reason: text(),
-                                   evidence: evidence, position: Int.random(in: 0...100, using: &generator))
+            var item = RecommendedItem(productID: "P\(Int.random(in: 0...99_999, using: &generator))", title: text(), score: score, reason: text(),
+                                       evidence: evidence, position: Int.random(in: 0...100, using: &generator))
+            item.rule = Bool.random(using: &generator) ? text() : nil
+            return item
         }
         // Served lists carry an id, and an experiment and variant when one applies (null otherwise).
         let served = Bool.random(using: &generator)
