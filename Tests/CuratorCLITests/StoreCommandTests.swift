@@ -47,16 +47,16 @@ final class StoreCommandTests: XCTestCase {
             let before = try CLI.run(["store", "check", "--store", store], in: folder)
             XCTAssertEqual(before.status, 0, before.stderr)
             XCTAssertTrue(before.stdout.contains(": PostgreSQL 1"), before.stdout)
-            XCTAssertTrue(before.stdout.contains("migrations missing: v1, v2, shopper-last-seen, change-log, online-log, shopper-privacy"), before.stdout)
+            XCTAssertTrue(before.stdout.contains("migrations missing: v1, v2, shopper-last-seen, change-log, online-log, shopper-privacy, merchandising-rules"), before.stdout)
             XCTAssertFalse(before.stdout.contains(location.password ?? "\u{0}"), "the password was printed: \(before.stdout)")
 
             let migrated = try CLI.run(["store", "check", "--migrate"], in: folder, environment: ["CURATOR_STORE": store])
             XCTAssertEqual(migrated.status, 0, migrated.stderr)
-            XCTAssertTrue(migrated.stdout.contains("migrations applied now: v1, v2, shopper-last-seen, change-log, online-log, shopper-privacy"), migrated.stdout)
+            XCTAssertTrue(migrated.stdout.contains("migrations applied now: v1, v2, shopper-last-seen, change-log, online-log, shopper-privacy, merchandising-rules"), migrated.stdout)
             let again = try CLI.run(["store", "check", "--migrate", "--store", store], in: folder)
-            XCTAssertTrue(again.stdout.contains("migrations: all 6 already applied"), again.stdout)
+            XCTAssertTrue(again.stdout.contains("migrations: all 7 already applied"), again.stdout)
             let after = try CLI.run(["store", "check", "--store", store], in: folder)
-            XCTAssertTrue(after.stdout.contains("migrations: all 6 applied"), after.stdout)
+            XCTAssertTrue(after.stdout.contains("migrations: all 7 applied"), after.stdout)
         }
     }
 

@@ -23,9 +23,9 @@ final class PostgresSchemaTests: XCTestCase {
     func testAFreshDatabaseGetsEveryTableOfTheSQLiteStoreOnce() async throws {
         try await withFreshSchema { connection, schema in
             let applied = try await PostgresSchema.migrate(connection, logger: logger)
-            XCTAssertEqual(applied, ["v1", "v2", "shopper-last-seen", "change-log", "online-log", "shopper-privacy"])
+            XCTAssertEqual(applied, ["v1", "v2", "shopper-last-seen", "change-log", "online-log", "shopper-privacy", "merchandising-rules"])
             let tables = try await strings(connection, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(schema) ORDER BY 1")
-            XCTAssertEqual(tables, ["attributed_events", "change_log", "embeddings", "evaluations", "events", "experiments", "products",
+            XCTAssertEqual(tables, ["attributed_events", "change_log", "embeddings", "evaluations", "events", "experiments", "merchandising_rules", "products",
                                     "schema_migrations", "seen_items", "served_lists", "shopper_preferences", "shoppers", "split_events", "splits", "store_clock",
                                     "store_meta", "trained_models"])
             let again = try await PostgresSchema.migrate(connection, logger: logger)
@@ -56,7 +56,7 @@ final class PostgresSchemaTests: XCTestCase {
             async let a = PostgresSchema.migrate(connections[0], logger: logger)
             async let b = PostgresSchema.migrate(connections[1], logger: logger)
             let (fromA, fromB) = try await (a, b)
-            XCTAssertEqual((fromA + fromB).sorted(), ["change-log", "online-log", "shopper-last-seen", "shopper-privacy", "v1", "v2"], "A applied \(fromA), B applied \(fromB)")
+            XCTAssertEqual((fromA + fromB).sorted(), ["change-log", "merchandising-rules", "online-log", "shopper-last-seen", "shopper-privacy", "v1", "v2"], "A applied \(fromA), B applied \(fromB)")
         }
     }
 }
