@@ -109,6 +109,94 @@ private:
     size_t dim_;
 };
 
+// MARK: - Compact storage: int8 with a per-vector scale
+
+// A stored vector is `dim` int8 values q with x ≈ scale × q (scale = max|x| / 127), then the
+// float scale: dim + 4 bytes instead of 4 × dim. Inner products are exact over the int8 values
+// and scaled, so a score is the product of the two dequantised vectors; callers that need the
+// exact full-precision ranking re-rank the best candidates from their own vectors.
+
+int32_t dot_i8_scalar(const int8_t *a, const int8_t *b, size_t n) {
+    int32_t s = 0;
+    for (size_t i = 0; i < n; i++) s += (int32_t)a[i] * (int32_t)b[i];
+    return s;
+}
+
+#if CHNSW_X86
+__attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
+        __m256i a1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i + 16)));
+        __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i + 16)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(a0, b0));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(a1, b1));
+    }
+    for (; i + 16 <= n; i += 16) {
+        __m256i a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + i)));
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + i)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(a0, b0));
+    }
+    acc0 = _mm256_add_epi32(acc0, acc1);
+    __m128i lo = _mm_add_epi32(_mm256_castsi256_si128(acc0), _mm256_extracti128_si256(acc0, 1));
+    lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0x4e));
+    lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0xb1));
+    int32_t s = _mm_cvtsi128_si32(lo);
+    for (; i < n; i++) s += (int32_t)a[i] * (int32_t)b[i];
+    return s;
+}
+#endif
+
+typedef int32_t (*dot_i8_fn)(const int8_t *, const int8_t *, size_t);
+
+dot_i8_fn pick_i8_kernel() {
+#if CHNSW_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return dot_i8_avx2;
+#endif
+    return dot_i8_scalar;
+}
+
+const dot_i8_fn chosen_i8_kernel = pick_i8_kernel();
+
+inline float stored_scale(const void *v, size_t dim) {
+    float scale;
+    std::memcpy(&scale, (const int8_t *)v + dim, sizeof(float));
+    return scale;
+}
+
+float i8_distance(const void *a, const void *b, const void *dim_ptr) {
+    size_t dim = *(const size_t *)dim_ptr;
+    int32_t dot = chosen_i8_kernel((const int8_t *)a, (const int8_t *)b, dim);
+    return 1.0f - stored_scale(a, dim) * stored_scale(b, dim) * (float)dot;
+}
+
+// Writes `x` in the stored form: dim int8 values, then the float scale.
+void quantize(const float *x, size_t dim, int8_t *out) {
+    float largest = 0;
+    for (size_t i = 0; i < dim; i++) largest = std::max(largest, std::fabs(x[i]));
+    float scale = largest > 0 ? largest / 127.0f : 1.0f;
+    float inverse = 1.0f / scale;
+    for (size_t i = 0; i < dim; i++) {
+        float q = std::nearbyint(x[i] * inverse);
+        out[i] = (int8_t)std::max(-127.0f, std::min(127.0f, q));
+    }
+    std::memcpy(out + dim, &scale, sizeof(float));
+}
+
+class Int8Space : public hnswlib::SpaceInterface<float> {
+public:
+    explicit Int8Space(size_t dim) : dim_(dim) {}
+    size_t get_data_size() override { return dim_ + sizeof(float); }
+    hnswlib::DISTFUNC<float> get_dist_func() override { return i8_distance; }
+    void *get_dist_func_param() override { return &dim_; }
+
+private:
+    size_t dim_;
+};
+
 typedef hnswlib::HierarchicalNSW<float> Graph;
 typedef hnswlib::tableint tableint;
 
@@ -136,19 +224,46 @@ size_t emit(std::vector<Hit> &hits, size_t k, int64_t *labels, float *scores) {
     return n;
 }
 
+// A query (or a vector to add) in the stored form.
+struct Query {
+    std::vector<int8_t> compact;
+    const void *data;
+
+    Query(const float *x, size_t dim, bool is_compact) {
+        if (is_compact) {
+            compact.resize(dim + sizeof(float));
+            quantize(x, dim, compact.data());
+            data = compact.data();
+        } else {
+            data = x;
+        }
+    }
+};
+
 }  // namespace
 
 struct chnsw_index {
     Space space;
+    Int8Space compact_space;
     Graph *graph;
     int dim;
+    size_t dim_size;
+    bool compact;
 
-    chnsw_index(int d) : space((size_t)d), graph(nullptr), dim(d) {}
+    chnsw_index(int d, bool is_compact)
+        : space((size_t)d), compact_space((size_t)d), graph(nullptr), dim(d), dim_size((size_t)d), compact(is_compact) {}
     ~chnsw_index() { delete graph; }
 
+    hnswlib::SpaceInterface<float> *space_in_use() { return compact ? (hnswlib::SpaceInterface<float> *)&compact_space : &space; }
+    size_t data_size() const { return compact ? (size_t)dim + sizeof(float) : (size_t)dim * sizeof(float); }
+
     int64_t label_of(tableint id) const { return (int64_t)graph->getExternalLabel(id); }
-    const float *data_of(tableint id) const { return (const float *)graph->getDataByInternalId(id); }
-    float dist(const float *q, tableint id) const { return 1.0f - kernel().fn(q, data_of(id), (size_t)dim); }
+    const char *data_of(tableint id) const { return graph->getDataByInternalId(id); }
+    // `q` is in the stored form (see `Query`).
+    float dist(const void *q, tableint id) const {
+        if (compact) return i8_distance(q, data_of(id), &dim_size);
+        return 1.0f - kernel().fn((const float *)q, (const float *)data_of(id), dim_size);
+    }
 
     bool find_live(int64_t label, tableint &id) const {
         auto it = graph->label_lookup_.find((hnswlib::labeltype)label);
@@ -160,13 +275,13 @@ struct chnsw_index {
 
 extern "C" {
 
-chnsw_index *chnsw_create(int dim, size_t capacity, int m, int ef_construction, uint64_t seed,
+chnsw_index *chnsw_create(int dim, int compact, size_t capacity, int m, int ef_construction, uint64_t seed,
                           char *err, size_t err_len) {
     chnsw_index *index = nullptr;
     try {
         if (dim <= 0) throw std::runtime_error("dimension must be positive");
-        index = new chnsw_index(dim);
-        index->graph = new Graph(&index->space, std::max<size_t>(capacity, 1), (size_t)m, (size_t)ef_construction,
+        index = new chnsw_index(dim, compact != 0);
+        index->graph = new Graph(index->space_in_use(), std::max<size_t>(capacity, 1), (size_t)m, (size_t)ef_construction,
                                  (size_t)seed);
         return index;
     } catch (const std::exception &e) {
@@ -176,19 +291,22 @@ chnsw_index *chnsw_create(int dim, size_t capacity, int m, int ef_construction, 
     }
 }
 
-chnsw_index *chnsw_load(const char *path, int dim, size_t capacity, char *err, size_t err_len) {
+chnsw_index *chnsw_load(const char *path, int dim, int compact, size_t capacity, char *err, size_t err_len) {
     chnsw_index *index = nullptr;
     try {
         if (dim <= 0) throw std::runtime_error("dimension must be positive");
-        index = new chnsw_index(dim);
-        index->graph = new Graph(&index->space);
+        index = new chnsw_index(dim, compact != 0);
+        index->graph = new Graph(index->space_in_use());
         // hnswlib's loading constructor leaves these uninitialised.
         index->graph->num_deleted_ = 0;
         index->graph->metric_distance_computations = 0;
         index->graph->metric_hops = 0;
-        index->graph->loadIndex(std::string(path), &index->space, capacity);
-        if (index->graph->data_size_ != (size_t)dim * sizeof(float))
-            throw std::runtime_error("the saved index has another dimension");
+        index->graph->loadIndex(std::string(path), index->space_in_use(), capacity);
+        // hnswlib takes the vector size from the space, not the file: the file's own layout says
+        // how many bytes each stored vector has.
+        if (index->graph->label_offset_ - index->graph->offsetData_ != index->data_size())
+            throw std::runtime_error(compact ? "the saved index has another dimension, or full-precision vectors"
+                                             : "the saved index has another dimension, or compact vectors");
         return index;
     } catch (const std::exception &e) {
         set_error(err, err_len, e.what());
@@ -226,7 +344,8 @@ int chnsw_resize(chnsw_index *index, size_t capacity, char *err, size_t err_len)
 
 int chnsw_add(chnsw_index *index, const float *vector, int64_t label, char *err, size_t err_len) {
     try {
-        index->graph->addPoint(vector, (hnswlib::labeltype)label);
+        Query stored(vector, (size_t)index->dim, index->compact);
+        index->graph->addPoint(stored.data, (hnswlib::labeltype)label);
         return 0;
     } catch (const std::exception &e) {
         set_error(err, err_len, e.what());
@@ -249,9 +368,24 @@ int chnsw_contains(const chnsw_index *index, int64_t label) {
 int chnsw_get_vector(const chnsw_index *index, int64_t label, float *out) {
     tableint id;
     if (!index->find_live(label, id)) return 1;
-    std::memcpy(out, index->data_of(id), (size_t)index->dim * sizeof(float));
+    if (index->compact) {
+        const int8_t *q = (const int8_t *)index->data_of(id);
+        float scale = stored_scale(q, (size_t)index->dim);
+        for (int i = 0; i < index->dim; i++) out[i] = scale * (float)q[i];
+    } else {
+        std::memcpy(out, index->data_of(id), (size_t)index->dim * sizeof(float));
+    }
     return 0;
 }
+
+int chnsw_stores_same(const chnsw_index *index, int64_t label, const float *vector) {
+    tableint id;
+    if (!index->find_live(label, id)) return 0;
+    Query stored(vector, (size_t)index->dim, index->compact);
+    return std::memcmp(stored.data, index->data_of(id), index->data_size()) == 0 ? 1 : 0;
+}
+
+int chnsw_is_compact(const chnsw_index *index) { return index->compact ? 1 : 0; }
 
 size_t chnsw_sample_labels(const chnsw_index *index, size_t max, uint64_t seed, int64_t *out) {
     const Graph *g = index->graph;
@@ -265,11 +399,13 @@ size_t chnsw_sample_labels(const chnsw_index *index, size_t max, uint64_t seed, 
     return n;
 }
 
-size_t chnsw_search(const chnsw_index *index, const float *query, size_t k, size_t ef,
+size_t chnsw_search(const chnsw_index *index, const float *raw_query, size_t k, size_t ef,
                     chnsw_filter_fn filter, void *context, int64_t *labels, float *scores) {
     const Graph *g = index->graph;
     if (k == 0 || g->cur_element_count == 0) return 0;
     ef = std::max(ef, k);
+    Query stored(raw_query, (size_t)index->dim, index->compact);
+    const void *query = stored.data;
 
     // Greedy descent through the upper layers (as hnswlib's searchKnn).
     tableint current = g->enterpoint_node_;
@@ -354,10 +490,12 @@ size_t chnsw_search(const chnsw_index *index, const float *query, size_t k, size
     return emit(hits, k, labels, scores);
 }
 
-size_t chnsw_scan(const chnsw_index *index, const float *query, size_t k,
+size_t chnsw_scan(const chnsw_index *index, const float *raw_query, size_t k,
                   chnsw_filter_fn filter, void *context, int64_t *labels, float *scores) {
     const Graph *g = index->graph;
     if (k == 0) return 0;
+    Query stored(raw_query, (size_t)index->dim, index->compact);
+    const void *query = stored.data;
     std::vector<Hit> heap;  // max-heap by `better`: the worst kept on top
     heap.reserve(k + 1);
     size_t total = g->cur_element_count;
@@ -379,8 +517,10 @@ size_t chnsw_scan(const chnsw_index *index, const float *query, size_t k,
     return emit(heap, k, labels, scores);
 }
 
-void chnsw_score_labels(const chnsw_index *index, const float *query, const int64_t *labels,
+void chnsw_score_labels(const chnsw_index *index, const float *raw_query, const int64_t *labels,
                         size_t count, float *scores) {
+    Query stored(raw_query, (size_t)index->dim, index->compact);
+    const void *query = stored.data;
     for (size_t i = 0; i < count; i++) {
         tableint id;
         scores[i] = index->find_live(labels[i], id) ? 1.0f - index->dist(query, id)

@@ -27,6 +27,8 @@ public final class LiveCatalogue: @unchecked Sendable {
             self.path = path
             var parameters = parameters
             parameters.efSearch = max(parameters.efSearch, 96)
+            // The graph holds int8 vectors; the engine re-ranks its candidates from the catalogue's own (`RecommendationEngine.graphSearch`).
+            parameters.compact = true
             self.parameters = parameters
         }
     }
@@ -146,7 +148,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             var changedVectors: [Float] = []
             for (i, id) in ids.enumerated() {
                 let current = vectors[(i * dimension)..<((i + 1) * dimension)]
-                if let saved = loaded.vector(id: id), zip(saved, current).allSatisfy({ abs($0 - $1) <= 1e-6 }) { continue }
+                if loaded.storesSame(id: id, vector: Array(current)) { continue }
                 changedIDs.append(id)
                 changedVectors.append(contentsOf: current)
             }
@@ -270,6 +272,8 @@ public final class LiveCatalogue: @unchecked Sendable {
             options.path = Self.modelIndexPath(indexOptions.path)
             // Learned vectors cluster less cleanly than the language model's: a wider beam keeps recall@10 ≥ 0.98.
             options.parameters.efSearch = max(options.parameters.efSearch, ModelGraph.efSearch)
+            // Full precision: its scores are the model's (the catalogue's graph alone is compact).
+            options.parameters.compact = false
             let scale = ModelGraph.scale(of: table, dimension: d)
             let index = try Self.prepareIndex(ids: snapshotStoreIDs, vectors: ModelGraph.augmented(table, dimension: d, scale: scale),
                                               dimension: d + 1, deletedRowIDs: deletedRowIDs, options: options).0

@@ -11,6 +11,8 @@ final class RuleBook: Sendable {
         var rules: [MerchandisingRule] = []
         /// Products first stored within the longest "new" window any rule names.
         var addedAt: [String: Int64] = [:]
+        /// The same, newest first (what a boost brings into a list).
+        var newest: [(productID: String, addedAtMillis: Int64)] = []
     }
 
     private let state = Mutex(State())
@@ -20,7 +22,10 @@ final class RuleBook: Sendable {
     func replace(rules: [MerchandisingRule], addedAt: [String: Int64]?) {
         state.withLock { state in
             state.rules = rules
-            if let addedAt { state.addedAt = addedAt }
+            if let addedAt {
+                state.addedAt = addedAt
+                state.newest = addedAt.map { (productID: $0.key, addedAtMillis: $0.value) }.sorted { $0.addedAtMillis > $1.addedAtMillis }
+            }
         }
     }
 
@@ -36,7 +41,9 @@ final class RuleBook: Sendable {
     func noteAdded(_ productIDs: [String], atMillis millis: Int64) {
         state.withLock { state in
             guard Self.newProductWindowDays(state.rules) != nil else { return }
-            for id in productIDs where state.addedAt[id] == nil { state.addedAt[id] = millis }
+            let added = productIDs.filter { state.addedAt[$0] == nil }
+            for id in added { state.addedAt[id] = millis }
+            state.newest.insert(contentsOf: added.map { (productID: $0, addedAtMillis: millis) }, at: 0)
         }
     }
 
@@ -57,7 +64,10 @@ final class RuleBook: Sendable {
                 case .bury: active.adjustments.append(.init(name: rule.name, target: target, weight: -Float(rule.weight ?? 0)))
                 case .block: active.blocks.append(target)
                 }
-                if case .newProducts = target, active.addedAt.isEmpty { active.addedAt = state.addedAt }
+                if case .newProducts = target, active.addedAt.isEmpty {
+                    active.addedAt = state.addedAt
+                    active.newest = state.newest
+                }
             }
             return active
         }
@@ -85,6 +95,8 @@ struct ActiveRules: Sendable {
     var adjustments: [Adjustment] = []
     var blocks: [MerchandisingRule.Target] = []
     var addedAt: [String: Int64] = [:]
+    /// Newest first.
+    var newest: [(productID: String, addedAtMillis: Int64)] = []
     var nowMillis: Int64 = 0
 
     /// Whether rules move or place products (blocks only filter).
@@ -136,8 +148,7 @@ struct ActiveRules: Sendable {
             case .product(let id): if let row = view.rows[id] { rows.append(row) }
             case .newProducts(let days):
                 let since = nowMillis - Int64(days) * 86_400_000
-                let recent = addedAt.filter { $0.value >= since }.sorted { $0.value > $1.value }.prefix(MerchandisedLists.newcomersPerList)
-                rows += recent.compactMap { view.rows[$0.key] }
+                rows += newest.prefix { $0.addedAtMillis >= since }.prefix(MerchandisedLists.newcomersPerList).compactMap { view.rows[$0.productID] }
             default: break
             }
         }

@@ -497,17 +497,30 @@ public struct RecommendationEngine: Sendable {
     }
 
     /// The k best rows through an HNSW graph keyed by store row id; its filtered search falls
-    /// back to an exact scan rather than come back short.
+    /// back to an exact scan rather than come back short. A compact graph (int8 vectors) finds
+    /// `rerankDepth(k)` candidates, which are scored again from the catalogue's full-precision
+    /// vectors: the ranking and the scores are then exact among them.
     static func graphSearch(_ index: HNSWIndex, query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
                        view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
         let accepts = Self.filter(excluded: excluded, request: request, view: view, requireInStock: requireInStock)
         let rowOf = view.rowOfStoreID
-        let found = index.search(query: query, k: k, filter: .predicate { id in
+        let compact = index.parameters.compact
+        let found = index.search(query: query, k: compact ? rerankDepth(k) : k, filter: .predicate { id in
             guard let row = rowOf[id] else { return false }
             return accepts(Int(row))
         })
-        return found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
+        let rows = found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
+        guard compact else { return rows }
+        let d = view.dimension
+        let exact = query.withUnsafeBufferPointer { q in
+            rows.map { row, _ in (row: row, score: Kernels.dot(q.baseAddress!, view.vectors.baseAddress! + row * d, count: d)) }
+        }
+        return Array(exact.sorted { $0.score != $1.score ? $0.score > $1.score : $0.row < $1.row }.prefix(k))
     }
+
+    /// Candidates a compact graph finds for k results: enough that re-ranking them recovers the
+    /// exact top k (recall@10 measured in `scripts/bench serve`).
+    static func rerankDepth(_ k: Int) -> Int { max(2 * k, k + 20) }
 
     /// The trained model's top `k` for a history (product ids, oldest first), through its graph
     /// as served or, `exhaustive`, by scoring every product: what a recall measurement compares.

@@ -33,6 +33,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         /// Filters expected to match fewer items than this are answered by an exact scan.
         public var exactScanBelow = 2000
         public var seed: UInt64 = 100
+        /// Store each vector as int8 values with a per-vector scale (dim + 4 bytes instead of
+        /// 4 × dim): scores are then those of the dequantised vectors, and a caller that needs the
+        /// exact ranking re-scores the best candidates from its own full-precision vectors.
+        public var compact = false
         public var initialCapacity = 1024
         /// Threads used to add a large batch (the graph supports concurrent inserts).
         public var buildThreads = ProcessInfo.processInfo.activeProcessorCount
@@ -53,7 +57,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         _efSearch = parameters.efSearch
         var err = [CChar](repeating: 0, count: 256)
         guard let h = chnsw_create(
-            Int32(dimension), max(parameters.initialCapacity, 16), Int32(parameters.m), Int32(parameters.efConstruction),
+            Int32(dimension), parameters.compact ? 1 : 0, max(parameters.initialCapacity, 16), Int32(parameters.m), Int32(parameters.efConstruction),
             parameters.seed, &err, err.count)
         else { throw VectorSearchError.index(errorText(err)) }
         handle = h
@@ -68,7 +72,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             throw VectorSearchError.index("no index file at \(path)")
         }
         var err = [CChar](repeating: 0, count: 256)
-        guard let h = chnsw_load(path, Int32(dimension), 0, &err, err.count) else {
+        guard let h = chnsw_load(path, Int32(dimension), parameters.compact ? 1 : 0, 0, &err, err.count) else {
             throw VectorSearchError.index("cannot load \(path): \(errorText(err))")
         }
         handle = h
@@ -155,6 +159,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             var out = [Float](repeating: 0, count: dimension)
             return chnsw_get_vector(handle, id, &out) == 0 ? out : nil
         }
+    }
+
+    /// Whether the stored vector of `id` is what adding `vector` would store (exactly, in the
+    /// index's storage): what a saved graph is checked against on a restart.
+    public func storesSame(id: Int64, vector: [Float]) -> Bool {
+        precondition(vector.count == dimension, "vector has \(vector.count) values, index has \(dimension)")
+        return lock.withReadLock { chnsw_stores_same(handle, id, vector) != 0 }
     }
 
     public func search(query: [Float], k: Int, filter: SearchFilter?) -> [Neighbor] {

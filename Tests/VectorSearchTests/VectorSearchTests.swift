@@ -196,6 +196,59 @@ final class HNSWIndexTests: XCTestCase {
         }
     }
 
+    /// The compact graph (int8 vectors, a scale each): its own scores are close to the exact ones,
+    /// and re-scoring twice k of its candidates exactly recovers the exact top 10.
+    func testCompactGraphFindsTheExactTopTenAfterReRanking() throws {
+        let d = 384, n = 5000
+        let generator = SyntheticEmbeddings(dimension: d, clusters: 50, seed: 6)
+        let data = generator.generate(count: n)
+        let queries = rows(generator.generate(count: 200, stream: 1), d)
+        let ids = (0..<n).map { Int64($0) * 11 }
+        let exact = ExactIndex(dimension: d)
+        try exact.upsert(ids: ids, vectors: data)
+        var parameters = HNSWIndex.Parameters()
+        parameters.compact = true
+        let compact = try HNSWIndex(dimension: d, parameters: parameters)
+        try compact.upsert(ids: ids, vectors: data)
+        var truth: [[Neighbor]] = [], reranked: [[Neighbor]] = []
+        var largestError: Float = 0
+        for query in queries {
+            let want = exact.search(query: query, k: 10, filter: nil)
+            let found = compact.search(query: query, k: 20, filter: nil)
+            let rescored = found.map { neighbour in
+                let row = Int(neighbour.id / 11)
+                let score = zip(query, data[(row * d)..<((row + 1) * d)]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                largestError = max(largestError, abs(score - neighbour.score))
+                return Neighbor(id: neighbour.id, score: score)
+            }
+            truth.append(want)
+            reranked.append(Array(rescored.sorted { $0.score > $1.score }.prefix(10)))
+        }
+        let recall = recallAt10(reranked, truth)
+        print("compact HNSW recall@10 after re-ranking 20 candidates, \(n) clustered vectors: \(recall); largest score error \(largestError)")
+        XCTAssertGreaterThanOrEqual(recall, 0.98)
+        XCTAssertLessThan(largestError, 0.02, "int8 with a scale per vector")
+        XCTAssertTrue(compact.storesSame(id: 11, vector: Array(data[d..<(2 * d)])))
+        XCTAssertFalse(compact.storesSame(id: 11, vector: Array(data[(2 * d)..<(3 * d)])))
+
+        // Saved and loaded as compact; a full-precision reader refuses it (and the other way round).
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("compact.hnsw").path
+        try compact.save(to: path)
+        let loaded = try HNSWIndex(contentsOf: path, dimension: d, parameters: parameters)
+        XCTAssertEqual(loaded.search(query: queries[0], k: 10, filter: nil), compact.search(query: queries[0], k: 10, filter: nil))
+        XCTAssertThrowsError(try HNSWIndex(contentsOf: path, dimension: d))
+        let full = try HNSWIndex(dimension: d)
+        try full.upsert(ids: ids, vectors: data)
+        try full.save(to: dir.appendingPathComponent("full.hnsw").path)
+        XCTAssertThrowsError(try HNSWIndex(contentsOf: dir.appendingPathComponent("full.hnsw").path, dimension: d, parameters: parameters))
+        let size = { (name: String) in (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)[.size] as? Int) ?? 0 }
+        print("graph file of \(n) × \(d): full precision \(size("full.hnsw")) bytes, compact \(size("compact.hnsw")) bytes")
+        XCTAssertLessThan(size("compact.hnsw"), size("full.hnsw") / 2)
+    }
+
     func testSaveLoadRoundTrip() throws {
         let d = 64, n = 3000
         let generator = SyntheticEmbeddings(dimension: d, clusters: 20, subspaceDimension: 8, seed: 7)

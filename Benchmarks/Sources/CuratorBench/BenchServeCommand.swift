@@ -105,6 +105,33 @@ struct BenchServe: AsyncParsableCommand {
                      100 * (recommend.requestsPerSecond + loggedAgain.requestsPerSecond) / 2 / unlogged.requestsPerSecond, recommend.requestsPerSecond,
                      loggedAgain.requestsPerSecond, unlogged.requestsPerSecond, lists.lists, lists.bytes / max(1, lists.lists)))
 
+        // What merchandising rules cost: a pin, a brand boost, a category bury, a blocked product and
+        // a boost of new products (every product here is new: the most it can match).
+        let http = BenchHTTP(base: base)
+        let boosted = engine.product(id: "P00001"), buried = engine.product(id: "P00002")
+        let rules = [
+            ("bench-pin", #"{"kind": "pin", "product_id": "P00004", "position": 1}"#),
+            ("bench-boost", #"{"kind": "boost", "brand": "\#(boosted?.brand ?? "none")", "weight": 0.3}"#),
+            ("bench-bury", #"{"kind": "bury", "category": "\#(buried?.category ?? "none")", "weight": 0.3}"#),
+            ("bench-block", #"{"kind": "block", "product_id": "P00003"}"#),
+            ("bench-new", #"{"kind": "boost", "new_for_days": 7, "weight": 0.2}"#),
+        ]
+        do {
+            // First the four that match few products, then the boost of new products with every product new.
+            for (count, label) in [(4, "a pin, a brand boost, a category bury, a block"), (5, "and a boost of new products (all 100% new)")] {
+                for (name, rule) in rules.prefix(count) where count == 4 || name == "bench-new" {
+                    _ = try await http.expect(201, "PUT", "/v1/rules/\(name)", json: rule, what: "a rule")
+                }
+                _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])
+                let ruled = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+                print(String(format: "recommendations with %d merchandising rules (%@): %@; %.1f%% of requests/s without rules", count, label,
+                             ruled.summary, 100 * ruled.requestsPerSecond / recommend.requestsPerSecond))
+            }
+            for (name, _) in rules { _ = try await http.expect(200, "DELETE", "/v1/rules/\(name)", what: "a rule") }
+        } catch {
+            throw fail(error)
+        }
+
         if let trained {
             guard let kind = NeuralModelKind(rawValue: trained) else { throw fail(CuratorError.configuration("--trained must be sequential or two-tower")) }
             // Trained in this process with both cores, saved as `curator train` would, then swapped
@@ -153,7 +180,6 @@ struct BenchServe: AsyncParsableCommand {
         print("events (100 per request): \(ingest.summary) = \(Int(ingest.requestsPerSecond * 100)) events/s")
 
         // Product upserts, one at a time: store + encode + index before the response.
-        let http = BenchHTTP(base: base)
         var latencies: [Double] = []
         for i in 0..<100 {
             let body = "{\"title\":\"Summit Trail Hiking Backpack \(20 + i)L\",\"brand\":\"Summit\",\"category\":\"Outdoor > Hiking Backpack\",\"description\":\"Carries your gear on long day hikes, model \(i).\",\"price\":\"59.90\"}"

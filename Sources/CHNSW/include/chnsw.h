@@ -22,11 +22,15 @@ typedef struct chnsw_index chnsw_index;
 /// Returns non-zero when `label` may be returned by a search.
 typedef int (*chnsw_filter_fn)(void *context, int64_t label);
 
-/// A new empty index for `dim`-dimensional vectors with room for `capacity` elements.
-chnsw_index *chnsw_create(int dim, size_t capacity, int m, int ef_construction, uint64_t seed,
+/// A new empty index for `dim`-dimensional vectors with room for `capacity` elements. `compact`
+/// non-zero: each vector is stored as dim int8 values and a float scale (max|x| / 127), and
+/// every score is the inner product of the dequantised vectors (queries are quantised the same
+/// way); callers re-rank the best candidates from their full-precision vectors.
+chnsw_index *chnsw_create(int dim, int compact, size_t capacity, int m, int ef_construction, uint64_t seed,
                           char *err, size_t err_len);
-/// Loads an index saved by chnsw_save. `capacity` 0 keeps the saved capacity.
-chnsw_index *chnsw_load(const char *path, int dim, size_t capacity, char *err, size_t err_len);
+/// Loads an index saved by chnsw_save. `capacity` 0 keeps the saved capacity. Fails when the
+/// saved index has another dimension or another storage (`compact`).
+chnsw_index *chnsw_load(const char *path, int dim, int compact, size_t capacity, char *err, size_t err_len);
 int chnsw_save(chnsw_index *index, const char *path, char *err, size_t err_len);
 void chnsw_free(chnsw_index *index);
 
@@ -43,8 +47,12 @@ int chnsw_add(chnsw_index *index, const float *vector, int64_t label, char *err,
 int chnsw_mark_deleted(chnsw_index *index, int64_t label);
 /// 1 when `label` is stored and not deleted.
 int chnsw_contains(const chnsw_index *index, int64_t label);
-/// Copies the vector of a live label into `out` (dim floats): 0 when found, 1 otherwise.
+/// Copies the vector of a live label into `out` (dim floats, dequantised when compact): 0 when
+/// found, 1 otherwise.
 int chnsw_get_vector(const chnsw_index *index, int64_t label, float *out);
+/// 1 when `label` is live and its stored vector is what adding `vector` would store.
+int chnsw_stores_same(const chnsw_index *index, int64_t label, const float *vector);
+int chnsw_is_compact(const chnsw_index *index);
 /// Writes up to `max` live labels into `out`, sampled evenly (with a seed-dependent offset)
 /// across the index when there are more; returns how many were written.
 size_t chnsw_sample_labels(const chnsw_index *index, size_t max, uint64_t seed, int64_t *out);
