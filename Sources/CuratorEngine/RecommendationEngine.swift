@@ -522,6 +522,28 @@ public struct RecommendationEngine: Sendable {
     /// exact top k (recall@10 measured in `scripts/bench serve`).
     static func rerankDepth(_ k: Int) -> Int { max(2 * k, k + 20) }
 
+    /// A product's `k` most similar products as served (through the catalogue's graph when it has
+    /// one) or, `exhaustive`, by scoring every product's full-precision vector: what the recall of
+    /// the compact graph is measured by. Nil for an unknown product.
+    public func similarRanking(to productID: String, k: Int, exhaustive: Bool) -> [String]? {
+        catalogue.read { view in
+            guard let anchor = view.rows[productID], view.alive[anchor] else { return nil }
+            let query = Array(view.vector(anchor))
+            let request = RecommendationRequest(k: k)
+            guard exhaustive || view.index == nil else {
+                return Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view).map { view.products[$0.row].id }
+            }
+            var scores = [Float](repeating: 0, count: view.rowCount)
+            scores.withUnsafeMutableBufferPointer { out in
+                query.withUnsafeBufferPointer { x in
+                    BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension, x: x.baseAddress!,
+                               y: out.baseAddress!)
+                }
+            }
+            return Self.topK(scores: scores, k: k, excluded: [anchor], request: request, view: view).map { view.products[$0.row].id }
+        }
+    }
+
     /// The trained model's top `k` for a history (product ids, oldest first), through its graph
     /// as served or, `exhaustive`, by scoring every product: what a recall measurement compares.
     /// Nil without a trained model (or, not exhaustive, without a model graph).

@@ -43,6 +43,8 @@ public struct ListVariety: Sendable, Equatable {
         var chosen: [(index: Int, score: Float)] = []
         chosen.reserveCapacity(k)
         var capped = maxPerCategory != nil
+        // Each candidate's vector read once (k × pool similarities follow).
+        let vectors = diversity > 0 ? candidates.map { vector($0.index) } : []
         while chosen.count < min(k, candidates.count) {
             var best = -1
             var bestValue = -Float.infinity
@@ -62,9 +64,9 @@ public struct ListVariety: Sendable, Equatable {
             chosen.append(candidates[best])
             perCategory[category(candidates[best].index), default: 0] += 1
             guard diversity > 0 else { continue }
-            let picked = vector(candidates[best].index)
+            let picked = vectors[best]
             for i in candidates.indices where !taken[i] {
-                let similarity = Kernels.dot(picked, vector(candidates[i].index))
+                let similarity = Kernels.dot(picked, vectors[i])
                 if similarity > closest[i] { closest[i] = similarity }
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcesses
 import CuratorCore
 import CuratorEngine
 import Foundation
@@ -36,6 +37,7 @@ struct BenchReplicas: AsyncParsableCommand {
     @Option(name: .customLong("language-model"), help: "Language model (default: $CURATOR_MODEL, else all-MiniLM-L6-v2).") var model: String?
     @Option(help: "Then time a server's start, and read its memory, on a synthetic catalogue of this many products in each store (0: skip).")
     var startProducts = 100_000
+    @Flag(inversion: .prefixedNo, help: "Check the capacity model with replicas pinned to cores (taskset).") var pinned = true
 
     func validate() throws {
         guard PostgresLocation.isPostgresURL(store) else { throw ValidationError("--store must be a postgres:// URL") }
@@ -156,14 +158,63 @@ struct BenchReplicas: AsyncParsableCommand {
                          (recommend.errors + ingest.errors).isEmpty ? "" : " — " + (recommend.errors + ingest.errors).joined(separator: "; ")))
             if run.count > 1 { try await measureLag(from: servers[0], to: servers[1]) }
         }
-        try await measureCosts(wrk: wrk, folder: folder, postgres: postgres, environment: environment, recommendScript: recommendScript,
-                               eventsScript: eventsScript)
+        let costs = try await measureCosts(wrk: wrk, folder: folder, postgres: postgres, environment: environment, recommendScript: recommendScript,
+                                           eventsScript: eventsScript)
+        if pinned { try await measurePinned(wrk: wrk, folder: folder, postgres: postgres, environment: environment, costs: costs,
+                                            scripts: ["recommendation": recommendScript, "event batch (10)": eventsScript]) }
+    }
+
+    /// CPU seconds per request of one kind: in the replica, in PostgreSQL, and in wrk (the load
+    /// generator shares the machine, so a prediction of what cores serve must count it).
+    struct Cost {
+        var replica: Double
+        var store: Double
+        var load: Double
+        var total: Double { replica + store + load }
+    }
+
+    /// The capacity model checked on this machine as far as its two cores go: replicas pinned to
+    /// cores with `taskset`, throughput measured beside what the measured costs predict.
+    private func measurePinned(wrk: Wrk, folder: URL, postgres: String, environment: [String: String], costs: [String: Cost],
+                               scripts: [String: String]) async throws {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else {
+            print("pinned check skipped: it needs two cores and taskset")
+            return
+        }
+        let ownPID = getpid()
+        defer {
+            // Everything back on every core.
+            Affinity.pin(ownPID, cores: "0-\(ProcessInfo.processInfo.activeProcessorCount - 1)")
+            for pid in PostgresCPU.pids() { Affinity.pin(pid, cores: "0-\(ProcessInfo.processInfo.activeProcessorCount - 1)") }
+        }
+        print("capacity model checked with taskset (predicted from the costs above, wrk's own CPU counted):")
+        print("  setup                                                  kind                measured/s   predicted/s")
+        for (setup, replicaCores, othersOn) in [("1 replica on core 0; PostgreSQL and wrk on core 1", ["0"], "1"),
+                                                 ("2 replicas on cores 0 and 1; PostgreSQL and wrk on both", ["0", "1"], "0,1")] {
+            let servers = try replicaCores.map { _ in
+                try ServeProcess.start(store: postgres, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder, environment: environment)
+            }
+            defer { for server in servers { server.stop() } }
+            for (server, core) in zip(servers, replicaCores) { Affinity.pin(server.pid, cores: core) }
+            for pid in PostgresCPU.pids() { Affinity.pin(pid, cores: othersOn) }
+            Affinity.pin(ownPID, cores: othersOn)  // wrk, started from here, inherits it
+            for kind in ["recommendation", "event batch (10)"] {
+                guard let script = scripts[kind], let cost = costs[kind] else { continue }
+                let perServer = max(1, (kind == "recommendation" ? connections : 4) / servers.count)
+                _ = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d2s", "-s", script])
+                let load = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d\(seconds)s", "-s", script])
+                let predicted = servers.count == 1 ? min(1 / cost.replica, 1 / (cost.store + cost.load)) : Double(servers.count) / cost.total
+                print("  " + setup.padding(toLength: 55, withPad: " ", startingAt: 0) + kind.padding(toLength: 18, withPad: " ", startingAt: 0)
+                      + String(format: " %10.0f   %11.0f%@", load.rate, predicted, load.errors.isEmpty ? "" : " — " + load.errors.joined(separator: "; ")))
+            }
+        }
     }
 
     /// CPU seconds per request in the replica and in PostgreSQL, by kind of request, on one
     /// replica under load: what a capacity model of N machines is built from (README, Scale out).
     private func measureCosts(wrk: Wrk, folder: URL, postgres: String, environment: [String: String], recommendScript: String,
-                              eventsScript: String) async throws {
+                              eventsScript: String) async throws -> [String: Cost] {
+        var costs: [String: Cost] = [:]
         let server = try ServeProcess.start(store: postgres, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder,
                                             environment: environment)
         defer { server.stop() }
@@ -177,20 +228,23 @@ struct BenchReplicas: AsyncParsableCommand {
             end
             """.write(toFile: searchScript, atomically: true, encoding: .utf8)
         print("cost per request on one PostgreSQL replica (CPU seconds from /proc, over the whole run):")
-        print("  kind                 requests/s   replica CPU/request   PostgreSQL CPU/request")
-        func report(_ kind: String, requests: Double, seconds elapsed: Double, replica: Double, store: Double) {
+        print("  kind                 requests/s   replica CPU/request   PostgreSQL CPU/request   wrk CPU/request")
+        func report(_ kind: String, requests: Double, seconds elapsed: Double, replica: Double, store: Double, load: Double = 0) {
+            let n = max(requests, 1)
             print("  " + kind.padding(toLength: 20, withPad: " ", startingAt: 0)
-                  + String(format: " %10.0f   %16.3f ms   %19.3f ms", requests / max(elapsed, 1e-9), replica / max(requests, 1) * 1000,
-                           store / max(requests, 1) * 1000))
+                  + String(format: " %10.0f   %16.3f ms   %19.3f ms   %12.3f ms", requests / max(elapsed, 1e-9), replica / n * 1000, store / n * 1000,
+                           load / n * 1000))
+            costs[kind] = Cost(replica: replica / n, store: store / n, load: load / n)
         }
         for (kind, script, connections, perRequest) in [("recommendation", recommendScript, 4, 1.0), ("event batch (10)", eventsScript, 4, 1.0),
                                                          ("search", searchScript, 2, 1.0)] {
             // The events script names its shoppers after its argument, so every batch is new.
             _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", script, server.base, "--", "cost-warm-up"])
-            let (replicaBefore, storeBefore) = (ProcessCPU.seconds(pid: server.pid), PostgresCPU.seconds())
+            let (replicaBefore, storeBefore, loadBefore) = (ProcessCPU.seconds(pid: server.pid), PostgresCPU.seconds(), ProcessCPU.children())
             let result = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "-s", script, server.base, "--", "cost"])
             report(kind, requests: result.requestsPerSecond * Double(seconds) * perRequest, seconds: Double(seconds),
-                   replica: ProcessCPU.seconds(pid: server.pid) - replicaBefore, store: PostgresCPU.seconds() - storeBefore)
+                   replica: ProcessCPU.seconds(pid: server.pid) - replicaBefore, store: PostgresCPU.seconds() - storeBefore,
+                   load: ProcessCPU.children() - loadBefore)
         }
         let http = BenchHTTP(base: server.base)
         let (replicaBefore, storeBefore) = (ProcessCPU.seconds(pid: server.pid), PostgresCPU.seconds())
@@ -202,6 +256,7 @@ struct BenchReplicas: AsyncParsableCommand {
         }
         report("product upsert", requests: 100, seconds: Date().timeIntervalSince(started),
                replica: ProcessCPU.seconds(pid: server.pid) - replicaBefore, store: PostgresCPU.seconds() - storeBefore)
+        return costs
     }
 
     /// A product written on `a` until `b` serves it: the time from `a`'s answer to `b`'s first 200.
@@ -240,15 +295,24 @@ struct BenchReplicas: AsyncParsableCommand {
 /// CPU seconds (user + system) the machine's PostgreSQL processes have used, from /proc: what a
 /// request costs the shared store, measured around a run.
 enum PostgresCPU {
-    static func seconds() -> Double {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
-        var total = 0.0
-        for pid in entries where pid.allSatisfy(\.isNumber) {
-            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
-                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres", let id = Int32(pid) else { continue }
-            total += ProcessCPU.seconds(pid: id)
+    static func seconds() -> Double { pids().reduce(0) { $0 + ProcessCPU.seconds(pid: $1) } }
+
+    /// The machine's PostgreSQL processes.
+    static func pids() -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { pid in
+            guard pid.allSatisfy(\.isNumber), let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres" else { return nil }
+            return Int32(pid)
         }
-        return total
+    }
+}
+
+/// Which cores a process (all its threads) may run on, set with taskset; processes it starts
+/// later inherit it.
+enum Affinity {
+    static func pin(_ pid: Int32, cores: String) {
+        _ = try? ChildProcess(URL(fileURLWithPath: "/usr/bin/taskset"), ["-a", "-p", "-c", cores, String(pid)]).run()
     }
 }
 
@@ -262,5 +326,13 @@ enum ProcessCPU {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / ticks
+    }
+
+    /// CPU seconds of this process's children that have ended and been waited for (wrk's runs).
+    static func children() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
     }
 }
