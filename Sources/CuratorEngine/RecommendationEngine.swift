@@ -498,7 +498,7 @@ public struct RecommendationEngine: Sendable {
 
     /// The k best rows through an HNSW graph keyed by store row id; its filtered search falls
     /// back to an exact scan rather than come back short. A compact graph (int8 vectors) finds
-    /// `rerankDepth(k)` candidates, which are scored again from the catalogue's full-precision
+    /// `rerankDepth(k)` candidates (20 for 10), which are scored again from the catalogue's full-precision
     /// vectors: the ranking and the scores are then exact among them.
     static func graphSearch(_ index: HNSWIndex, query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
                        view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
@@ -520,7 +520,7 @@ public struct RecommendationEngine: Sendable {
 
     /// Candidates a compact graph finds for k results: enough that re-ranking them recovers the
     /// exact top k (recall@10 measured in `scripts/bench serve`).
-    static func rerankDepth(_ k: Int) -> Int { max(2 * k, k + 20) }
+    static func rerankDepth(_ k: Int) -> Int { k + max(10, k / 4) }
 
     /// A product's `k` most similar products as served (through the catalogue's graph when it has
     /// one) or, `exhaustive`, by scoring every product's full-precision vector: what the recall of

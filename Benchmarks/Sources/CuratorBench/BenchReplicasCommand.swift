@@ -188,7 +188,7 @@ struct BenchReplicas: AsyncParsableCommand {
             for pid in PostgresCPU.pids() { Affinity.pin(pid, cores: "0-\(ProcessInfo.processInfo.activeProcessorCount - 1)") }
         }
         print("capacity model checked with taskset (predicted from the costs above, wrk's own CPU counted):")
-        print("  setup                                                  kind                measured/s   predicted/s")
+        print("  setup                                                     kind                measured/s   predicted/s")
         for (setup, replicaCores, othersOn) in [("1 replica on core 0; PostgreSQL and wrk on core 1", ["0"], "1"),
                                                  ("2 replicas on cores 0 and 1; PostgreSQL and wrk on both", ["0", "1"], "0,1")] {
             let servers = try replicaCores.map { _ in
@@ -204,7 +204,7 @@ struct BenchReplicas: AsyncParsableCommand {
                 _ = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d2s", "-s", script])
                 let load = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d\(seconds)s", "-s", script])
                 let predicted = servers.count == 1 ? min(1 / cost.replica, 1 / (cost.store + cost.load)) : Double(servers.count) / cost.total
-                print("  " + setup.padding(toLength: 55, withPad: " ", startingAt: 0) + kind.padding(toLength: 18, withPad: " ", startingAt: 0)
+                print("  " + setup.padding(toLength: 58, withPad: " ", startingAt: 0) + kind.padding(toLength: 18, withPad: " ", startingAt: 0)
                       + String(format: " %10.0f   %11.0f%@", load.rate, predicted, load.errors.isEmpty ? "" : " — " + load.errors.joined(separator: "; ")))
             }
         }

@@ -137,8 +137,9 @@ struct BenchServe: AsyncParsableCommand {
                 }
                 _ = try wrk.run(["-t1", "-c\(connections)", "-d2s", "-s", recommendScript, base])
                 let ruled = try wrk.run(["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", recommendScript, base])
+                // Beside the run just before it (the log on again), measured the same way.
                 print(String(format: "recommendations with %d merchandising rules (%@): %@; %.1f%% of requests/s without rules", count, label,
-                             ruled.summary, 100 * ruled.requestsPerSecond / recommend.requestsPerSecond))
+                             ruled.summary, 100 * ruled.requestsPerSecond / loggedAgain.requestsPerSecond))
             }
             for (name, _) in rules { _ = try await http.expect(200, "DELETE", "/v1/rules/\(name)", what: "a rule") }
         } catch {
