@@ -22,9 +22,15 @@ public final class LiveCatalogue: @unchecked Sendable {
         public var path: String?
         public var parameters: HNSWIndex.Parameters
 
-        public init(threshold: Int = 50_000, path: String? = nil, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters()) {
+        /// With a graph and a `path`: keep the full-precision vectors in a file in the path's
+        /// folder, mapped into memory (`CatalogueVectorRows`), rather than in memory.
+        public var mapsVectors: Bool
+
+        public init(threshold: Int = 50_000, path: String? = nil, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters(),
+                    mapsVectors: Bool = true) {
             self.threshold = threshold
             self.path = path
+            self.mapsVectors = mapsVectors
             var parameters = parameters
             parameters.efSearch = max(parameters.efSearch, 96)
             // The graph holds int8 vectors; the engine re-ranks its candidates from the catalogue's own (`RecommendationEngine.graphSearch`).
@@ -48,7 +54,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// advance on every upsert of an existing product, so ids are not dense, and a table sized by
     /// the largest id grew with every re-upsert.
     private var rowOfStoreID: [Int64: Int32] = [:]
-    private var vectors: [Float] = []
+    private let vectors: CatalogueVectorRows
     /// Per row, what request filters look at, kept flat so a filter never copies a `Product`.
     private var eligible: [Bool] = []
     private var categoryKeys: [String] = []
@@ -108,7 +114,12 @@ public final class LiveCatalogue: @unchecked Sendable {
         }
         products = stored.map(\.product)
         storeIDs = stored.map(\.rowID)
-        self.vectors = vectors
+        // A large catalogue's vectors go to a file beside its graph, mapped: only the rows requests read stay resident.
+        if stored.count >= indexOptions.threshold, indexOptions.mapsVectors, let path = indexOptions.path {
+            self.vectors = try CatalogueVectorRows(vectors, dimension: dimension, folder: (path as NSString).deletingLastPathComponent)
+        } else {
+            self.vectors = CatalogueVectorRows(vectors, dimension: dimension)
+        }
         alive = [Bool](repeating: true, count: stored.count)
         rowRevision = [UInt64](repeating: 0, count: stored.count)
         liveCount = stored.count
@@ -182,6 +193,9 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     public var count: Int { lock.withReadLock { liveCount } }
 
+    /// Whether the full-precision vectors are in a mapped file rather than in memory.
+    package var vectorsAreMapped: Bool { lock.withReadLock { vectors.isMapped } }
+
     /// Entries in the map from store ids to rows: one per product ever held, however many times
     /// products were upserted (what a test of memory growth counts).
     package var storeIDEntries: Int { lock.withReadLock { rowOfStoreID.count } }
@@ -196,7 +210,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             if let existing = rows[product.id] {
                 row = existing
                 products[row] = product
-                vectors.replaceSubrange((row * dimension)..<((row + 1) * dimension), with: vector)
+                vectors.replace(row: row, with: vector)
                 eligible[row] = product.inStock
                 categoryKeys[row] = product.category.lowercased()
                 brandKeys[row] = product.brand.lowercased()
@@ -207,12 +221,13 @@ public final class LiveCatalogue: @unchecked Sendable {
                 }
                 rowRevision[row] = revision
             } else {
+                // First, as the one step that can fail (the vector file may not grow): nothing else has changed then.
+                try vectors.append(vector)
                 row = products.count
                 rows[product.id] = products.count
                 setRow(products.count, forStoreID: storeID)
                 products.append(product)
                 storeIDs.append(storeID)
-                vectors.append(contentsOf: vector)
                 popularity.appendProduct()
                 alive.append(true)
                 eligible.append(product.inStock)
@@ -252,7 +267,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// `deletedRowIDs` (the store's deleted products) are taken out of a saved model graph.
     public func installModel(deletedRowIDs: [Int64], _ build: (_ productIDs: [String], _ vectors: [Float]) throws -> ServingModel?) throws {
         let (ids, snapshot, snapshotRevision, snapshotStoreIDs, snapshotLiveCount) = lock.withReadLock {
-            (products.map(\.id), vectors, revision, storeIDs, liveCount)
+            (products.map(\.id), vectors.all, revision, storeIDs, liveCount)
         }
         guard let built = try build(ids, snapshot) else {
             lock.withWriteLock {
@@ -283,7 +298,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             var fresh = table
             fresh.reserveCapacity(products.count * d)
             for row in 0..<products.count where row >= ids.count || rowRevision[row] > snapshotRevision {
-                let vector = Array(vectors[(row * dimension)..<((row + 1) * dimension)])
+                let vector = vectors.row(row)
                 let representation = built.recommender.representations(languageModelVectors: vector, modelIndices: [row < built.knownRows ? row : nil])
                 if row < ids.count {
                     fresh.replaceSubrange((row * d)..<((row + 1) * d), with: representation)

@@ -59,6 +59,8 @@ extension RecommendationEngine {
 
     /// How the vector index came to be ("exact scan", "built in 12.3 s", …), for start-up logs.
     public var indexOrigin: String { catalogue.indexOrigin }
+    /// Whether the catalogue's full-precision vectors are in a mapped file (a graph and its file path).
+    package var vectorsAreMapped: Bool { catalogue.vectorsAreMapped }
 
     /// Saves the vector graphs (if any) so the next start only has to reconcile them.
     public func saveIndex(to path: String) throws { try catalogue.saveIndex(to: path) }

@@ -84,7 +84,7 @@ final class MerchandisingRuleEngineTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         // A shop whose products were first stored a month ago, but one stored yesterday (through a store copy).
-        let original = try SQLiteStore(path: folder.appendingPathComponent("a.sqlite").path, secret: .store)
+        let original: any CuratorStoring = try SQLiteStore(path: folder.appendingPathComponent("a.sqlite").path, secret: .store)
         _ = try await original.upsertProducts(Self.products + [Product(id: "P6", title: "Rain jacket", category: "Outdoor > Jackets")])
         _ = try await original.appendEvents((1...4).map { Event(shopperID: "S\($0)", productID: "P\($0)", type: .purchase, timestampMillis: Int64($0) * 1_000) })
         var snapshot = try await original.snapshot()
@@ -92,7 +92,7 @@ final class MerchandisingRuleEngineTests: XCTestCase {
         for i in snapshot.products.indices {
             snapshot.products[i].addedAt = snapshot.products[i].key == "P6" ? now - 86_400_000 : now - 30 * 86_400_000
         }
-        let store = try SQLiteStore(path: folder.appendingPathComponent("b.sqlite").path, secret: .store)
+        let store: any CuratorStoring = try SQLiteStore(path: folder.appendingPathComponent("b.sqlite").path, secret: .store)
         try await store.restore(snapshot)
         let added = try await store.productsAdded(sinceMillis: now - 7 * 86_400_000)
         XCTAssertEqual(added.map(\.productID), ["P6"])
