@@ -38,6 +38,7 @@ struct BenchReplicas: AsyncParsableCommand {
     @Option(help: "Then time a server's start, and read its memory, on a synthetic catalogue of this many products in each store (0: skip).")
     var startProducts = 100_000
     @Flag(inversion: .prefixedNo, help: "Check the capacity model with replicas pinned to cores (taskset).") var pinned = true
+    @Flag(help: "Only the start on the large catalogue (--start-products): no load runs.") var startOnly = false
 
     func validate() throws {
         guard PostgresLocation.isPostgresURL(store) else { throw ValidationError("--store must be a postgres:// URL") }
@@ -56,7 +57,7 @@ struct BenchReplicas: AsyncParsableCommand {
         var large = location
         large.schema = (location.schema ?? "bench") + "_start"
         do {
-            try await measure(wrk: wrk, folder: folder, sqlite: folder.appendingPathComponent("bench.sqlite").path, postgres: postgres)
+            if !startOnly { try await measure(wrk: wrk, folder: folder, sqlite: folder.appendingPathComponent("bench.sqlite").path, postgres: postgres) }
             if startProducts > 0 {
                 try await measureStart(folder: folder, sqlite: folder.appendingPathComponent("large.sqlite").path, postgres: large.connectionURL)
             }
