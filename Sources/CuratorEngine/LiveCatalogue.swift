@@ -27,14 +27,14 @@ public final class LiveCatalogue: @unchecked Sendable {
         public var mapsVectors: Bool
 
         public init(threshold: Int = 50_000, path: String? = nil, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters(),
-                    mapsVectors: Bool = true) {
+                    mapsVectors: Bool = true, compactGraph: Bool = true) {
             self.threshold = threshold
             self.path = path
             self.mapsVectors = mapsVectors
             var parameters = parameters
             parameters.efSearch = max(parameters.efSearch, 96)
             // The graph holds int8 vectors; the engine re-ranks its candidates from the catalogue's own (`RecommendationEngine.graphSearch`).
-            parameters.compact = true
+            parameters.compact = compactGraph
             self.parameters = parameters
         }
     }

@@ -525,13 +525,15 @@ public struct RecommendationEngine: Sendable {
     /// A product's `k` most similar products as served (through the catalogue's graph when it has
     /// one) or, `exhaustive`, by scoring every product's full-precision vector: what the recall of
     /// the compact graph is measured by. Nil for an unknown product.
-    public func similarRanking(to productID: String, k: Int, exhaustive: Bool) -> [String]? {
+    /// Each with its full-precision score, so a recall can count ties (products with identical
+    /// texts have identical vectors) as the hits they are.
+    public func similarRanking(to productID: String, k: Int, exhaustive: Bool) -> [(productID: String, score: Float)]? {
         catalogue.read { view in
             guard let anchor = view.rows[productID], view.alive[anchor] else { return nil }
             let query = Array(view.vector(anchor))
             let request = RecommendationRequest(k: k)
             guard exhaustive || view.index == nil else {
-                return Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view).map { view.products[$0.row].id }
+                return Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view).map { (view.products[$0.row].id, $0.score) }
             }
             var scores = [Float](repeating: 0, count: view.rowCount)
             scores.withUnsafeMutableBufferPointer { out in
@@ -540,7 +542,7 @@ public struct RecommendationEngine: Sendable {
                                y: out.baseAddress!)
                 }
             }
-            return Self.topK(scores: scores, k: k, excluded: [anchor], request: request, view: view).map { view.products[$0.row].id }
+            return Self.topK(scores: scores, k: k, excluded: [anchor], request: request, view: view).map { (view.products[$0.row].id, $0.score) }
         }
     }
 
