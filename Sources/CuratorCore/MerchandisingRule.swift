@@ -127,6 +127,14 @@ public struct MerchandisingRule: Sendable, Hashable, Codable {
         return millis
     }
 
+    /// The rule as a store keeps it: checked, and stamped with the time it was stored.
+    public func readyToStore(atMillis millis: Int64) throws -> MerchandisingRule {
+        try check()
+        var rule = self
+        rule.updatedAtMillis = millis
+        return rule
+    }
+
     /// The checks a rule passes before it is stored, whatever made it.
     public func check() throws {
         try checkFields()

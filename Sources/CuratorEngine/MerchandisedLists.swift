@@ -278,9 +278,7 @@ extension RecommendationEngine {
 
     /// Stores the rule (checked; replacing one of its name) and applies it here at once.
     public func putMerchandisingRule(_ rule: MerchandisingRule) async throws -> (status: RuleStatus, created: Bool) {
-        var rule = rule
-        try rule.check()
-        rule.updatedAtMillis = Timestamps.nowMillis()
+        let rule = try rule.readyToStore(atMillis: Timestamps.nowMillis())
         let created = try await store.putMerchandisingRule(rule)
         try await refreshRules()
         return (status(rule), created)

@@ -486,6 +486,13 @@ public struct RecommendationEngine: Sendable {
         if let index = view.index {
             return Self.graphSearch(index, query: query, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
         }
+        return exactNearest(to: query, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+    }
+
+    /// The k closest rows by one `sgemv` over every full-precision vector: a small catalogue's
+    /// search, and the truth a graph's recall is measured against.
+    static func exactNearest(to query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                             view: LiveCatalogue.View, requireInStock: Bool = true) -> [(row: Int, score: Float)] {
         var scores = [Float](repeating: 0, count: view.rowCount)
         scores.withUnsafeMutableBufferPointer { out in
             query.withUnsafeBufferPointer { x in
@@ -532,17 +539,10 @@ public struct RecommendationEngine: Sendable {
             guard let anchor = view.rows[productID], view.alive[anchor] else { return nil }
             let query = Array(view.vector(anchor))
             let request = RecommendationRequest(k: k)
-            guard exhaustive || view.index == nil else {
-                return Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view).map { (view.products[$0.row].id, $0.score) }
-            }
-            var scores = [Float](repeating: 0, count: view.rowCount)
-            scores.withUnsafeMutableBufferPointer { out in
-                query.withUnsafeBufferPointer { x in
-                    BLAS.sgemv(m: view.rowCount, n: view.dimension, a: view.vectors.baseAddress!, lda: view.dimension, x: x.baseAddress!,
-                               y: out.baseAddress!)
-                }
-            }
-            return Self.topK(scores: scores, k: k, excluded: [anchor], request: request, view: view).map { (view.products[$0.row].id, $0.score) }
+            let ranked = exhaustive
+                ? Self.exactNearest(to: query, k: k, excluded: [anchor], request: request, view: view)
+                : Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view)
+            return ranked.map { (view.products[$0.row].id, $0.score) }
         }
     }
 

@@ -57,12 +57,14 @@ struct RulesCommand: AsyncParsableCommand {
                 }
                 if !parsed.name.isEmpty && parsed.name != name { throw ValidationError("field 'name' ('\(parsed.name)') differs from NAME ('\(name)')") }
                 parsed.name = name
-                parsed.updatedAtMillis = Timestamps.nowMillis()
-                do { try parsed.check() } catch let error as RuleError { throw ValidationError("the rule: \(error)") }
+                let stored: MerchandisingRule
+                do { stored = try parsed.readyToStore(atMillis: Timestamps.nowMillis()) } catch let error as RuleError {
+                    throw ValidationError("the rule: \(error)")
+                }
                 let opened = try await store.open()
-                let created = try await opened.putMerchandisingRule(parsed)
+                let created = try await opened.putMerchandisingRule(stored)
                 await opened.close()
-                print("\(created ? "stored" : "replaced") \(RulesCommand.line(parsed, now: Timestamps.nowMillis()))")
+                print("\(created ? "stored" : "replaced") \(RulesCommand.line(stored, now: Timestamps.nowMillis()))")
             } catch let error as ValidationError {
                 throw error
             } catch {
