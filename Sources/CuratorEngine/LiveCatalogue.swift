@@ -25,6 +25,10 @@ public final class LiveCatalogue: @unchecked Sendable {
         /// With a graph and a `path`: keep the full-precision vectors in a file in the path's
         /// folder, mapped into memory (`CatalogueVectorRows`), rather than in memory.
         public var mapsVectors: Bool
+        /// The store, language model and dimension the catalogue is read with. With a `path` and
+        /// mapped vectors, the vector file is kept beside the graph and a clean stop describes the
+        /// catalogue there under this key, for the next start to restore (`CatalogueSnapshot`).
+        public var snapshotKey: String?
 
         public init(threshold: Int = 50_000, path: String? = nil, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters(),
                     mapsVectors: Bool = true, compactGraph: Bool = true) {
@@ -43,7 +47,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// The HNSW graph over the live products, when the catalogue is large enough.
     public let index: HNSWIndex?
     /// How the index came to be: "exact scan", "built in 12.3 s", "loaded (3 products updated)".
-    public let indexOrigin: String
+    public internal(set) var indexOrigin: String
     private let lock = ReadWriteLock()
     private let swapLock = NSLock()
     // Guarded by `lock`.
@@ -73,7 +77,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     private let indexOptions: IndexOptions
     /// The shared store's change-log position the popularity was read at: a follower applies the
     /// changes after it (`StoreFollower`).
-    public private(set) var loadedAtChange: Int64 {
+    public internal(set) var loadedAtChange: Int64 {
         get { lock.withReadLock { changePosition } }
         set { lock.withWriteLock { changePosition = newValue } }
     }
@@ -82,6 +86,8 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// model built from an older snapshot knows which rows to redo.
     private var revision: UInt64 = 0
     private var rowRevision: [UInt64] = []
+    /// Per row, the store's version of the product as read (-1: written since; `CatalogueSnapshot`).
+    private var versions: [Int64] = []
 
     /// Loads every live product of the store with its vector and popularity from its events,
     /// and builds, or loads and reconciles, the HNSW graph when the catalogue is large.
@@ -104,46 +110,78 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// A catalogue from what was read from the store: live products with `vectors` in their
     /// order, event counts per product (popularity), and the row ids of deleted products (to take
     /// out of a saved graph).
-    public init(products stored: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
-                eventCounts: [(productID: String, type: EventType, count: Int)], deletedRowIDs: [Int64],
-                indexOptions: IndexOptions = IndexOptions()) throws {
-        self.dimension = dimension
-        self.indexOptions = indexOptions
+    /// `versions`, when given, are the store's versions of the products, read before them (`CatalogueStore.productVersions`).
+    public convenience init(products stored: [(rowID: Int64, product: Product)], vectors: [Float], dimension: Int,
+                            eventCounts: [(productID: String, type: EventType, count: Int)], deletedRowIDs: [Int64],
+                            versions: [(rowID: Int64, version: Int64)] = [], indexOptions: IndexOptions = IndexOptions()) throws {
         guard vectors.count == stored.count * dimension else {
             throw CuratorError.model("there are \(vectors.count / max(dimension, 1)) product vectors for \(stored.count) products; run curator embed")
         }
-        products = stored.map(\.product)
-        storeIDs = stored.map(\.rowID)
+        let rows: CatalogueVectorRows
         // A large catalogue's vectors go to a file beside its graph, mapped: only the rows requests read stay resident.
         if stored.count >= indexOptions.threshold, indexOptions.mapsVectors, let path = indexOptions.path {
-            self.vectors = try CatalogueVectorRows(vectors, dimension: dimension, folder: (path as NSString).deletingLastPathComponent)
+            if indexOptions.snapshotKey != nil {
+                let files = CatalogueSnapshot.Files(graph: path)
+                rows = try CatalogueVectorRows(vectors, dimension: dimension, file: files.vectors, describedBy: files.description)
+            } else {
+                rows = try CatalogueVectorRows(vectors, dimension: dimension, folder: (path as NSString).deletingLastPathComponent)
+            }
         } else {
-            self.vectors = CatalogueVectorRows(vectors, dimension: dimension)
+            rows = CatalogueVectorRows(vectors, dimension: dimension)
         }
-        alive = [Bool](repeating: true, count: stored.count)
-        rowRevision = [UInt64](repeating: 0, count: stored.count)
-        liveCount = stored.count
+        let index: HNSWIndex?, origin: String
+        if stored.count >= indexOptions.threshold {
+            (index, origin) = try Self.prepareIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension, deletedRowIDs: deletedRowIDs,
+                                                    options: indexOptions)
+        } else {
+            (index, origin) = (nil, "exact scan")
+        }
+        let version = Dictionary(versions, uniquingKeysWith: { $1 })
+        try self.init(products: stored.map(\.product), storeIDs: stored.map(\.rowID), versions: stored.map { version[$0.rowID] ?? -1 },
+                      alive: [Bool](repeating: true, count: stored.count), vectors: rows, eventCounts: eventCounts,
+                      index: index, indexOrigin: origin, indexOptions: indexOptions)
+    }
+
+    /// The catalogue a snapshot describes, its vectors already mapped and its graph loaded.
+    convenience init(restoring snapshot: CatalogueSnapshot, vectors: CatalogueVectorRows, index: HNSWIndex,
+                     eventCounts: [(productID: String, type: EventType, count: Int)], indexOptions: IndexOptions) throws {
+        try self.init(products: snapshot.products, storeIDs: snapshot.storeIDs, versions: snapshot.versions, alive: snapshot.alive,
+                      vectors: vectors, eventCounts: eventCounts, index: index, indexOrigin: "restored", indexOptions: indexOptions)
+    }
+
+    private init(products: [Product], storeIDs: [Int64], versions: [Int64], alive: [Bool], vectors: CatalogueVectorRows,
+                 eventCounts: [(productID: String, type: EventType, count: Int)], index: HNSWIndex?, indexOrigin: String,
+                 indexOptions: IndexOptions) throws {
+        precondition(storeIDs.count == products.count && versions.count == products.count && alive.count == products.count
+                     && vectors.rowCount == products.count, "one row per product")
+        dimension = vectors.dimension
+        self.indexOptions = indexOptions
+        self.products = products
+        self.storeIDs = storeIDs
+        self.versions = versions
+        self.vectors = vectors
+        self.alive = alive
+        self.index = index
+        self.indexOrigin = indexOrigin
+        rowRevision = [UInt64](repeating: 0, count: products.count)
+        liveCount = alive.lazy.filter { $0 }.count
+        var rows: [String: Int] = [:]
+        rows.reserveCapacity(products.count)
         var rowOf: [Int64: Int32] = [:]
-        rowOf.reserveCapacity(stored.count)
-        for (i, entry) in stored.enumerated() {
-            rows[entry.product.id] = i
-            rowOf[entry.rowID] = Int32(i)
+        rowOf.reserveCapacity(products.count)
+        for (i, product) in products.enumerated() {
+            rows[product.id] = i
+            rowOf[storeIDs[i]] = Int32(i)
         }
+        self.rows = rows
         rowOfStoreID = rowOf
-        eligible = stored.map(\.product.inStock)
-        categoryKeys = stored.map { $0.product.category.lowercased() }
-        brandKeys = stored.map { $0.product.brand.lowercased() }
-        prices = stored.map { $0.product.priceValue ?? .nan }
-        popularity = Popularity(productCount: stored.count)
+        eligible = zip(products, alive).map { $0.inStock && $1 }
+        categoryKeys = products.map { $0.category.lowercased() }
+        brandKeys = products.map { $0.brand.lowercased() }
+        prices = products.map { $0.priceValue ?? .nan }
+        popularity = Popularity(productCount: products.count)
         for (productID, type, count) in eventCounts {
             if let row = rows[productID] { popularity.add(type, count: count, toProductAt: row) }
-        }
-        if stored.count >= indexOptions.threshold {
-            (index, indexOrigin) = try Self.prepareIndex(ids: storeIDs, vectors: vectors, dimension: dimension, deletedRowIDs: deletedRowIDs,
-                                                         options: indexOptions)
-        } else {
-            index = nil
-            indexOrigin = "exact scan"
         }
     }
 
@@ -184,6 +222,48 @@ public final class LiveCatalogue: @unchecked Sendable {
     public func saveIndex(to path: String) throws {
         try index?.save(to: path)
         if let modelIndexPath = Self.modelIndexPath(path) { try lock.withReadLock { modelIndex }?.graph.save(to: modelIndexPath) }
+        try describeCatalogue(graphPath: path)
+    }
+
+    /// Writes the catalogue's description beside the graph just saved at `graphPath`, when its
+    /// vectors are in the file kept there (`CatalogueSnapshot`). Call with writes stopped.
+    private func describeCatalogue(graphPath: String) throws {
+        let files = CatalogueSnapshot.Files(graph: graphPath)
+        guard index != nil, let key = indexOptions.snapshotKey, let graph = CatalogueSnapshot.FileIdentity(path: files.graph) else { return }
+        let snapshot: CatalogueSnapshot? = try lock.withReadLock {
+            guard vectors.persistentPath == files.vectors, let inode = vectors.fileInode else { return nil }
+            try vectors.flush()
+            return CatalogueSnapshot(key: key, products: products, storeIDs: storeIDs, versions: versions, alive: alive,
+                                     vectorsInode: inode, graph: graph)
+        }
+        try snapshot?.write(to: files.description)
+    }
+
+    /// Rows whose product the store holds in another version, or that it has and this catalogue
+    /// does not (with the store's version), and the live products the store no longer has.
+    func differences(from stored: [(rowID: Int64, version: Int64)]) -> (changed: [(rowID: Int64, version: Int64)], removed: [String]) {
+        lock.withReadLock {
+            var changed: [(rowID: Int64, version: Int64)] = []
+            var seen = [Bool](repeating: false, count: products.count)
+            for entry in stored {
+                if let row = rowOfStoreID[entry.rowID].map(Int.init) {
+                    seen[row] = true
+                    if alive[row] && versions[row] == entry.version { continue }
+                }
+                changed.append(entry)
+            }
+            let removed = products.indices.filter { alive[$0] && !seen[$0] }.map { products[$0].id }
+            return (changed, removed)
+        }
+    }
+
+    /// Records the store's version of the product in the row of this store id.
+    func setVersion(_ version: Int64, ofStoreID id: Int64) {
+        lock.withWriteLock { if let row = rowOfStoreID[id].map(Int.init) { versions[row] = version } }
+    }
+
+    func productID(ofStoreID id: Int64) -> String? {
+        lock.withReadLock { rowOfStoreID[id].map { products[Int($0)].id } }
     }
 
     /// The trained model's graph lives beside the language-model one: STORE.model.hnsw.
@@ -215,6 +295,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 categoryKeys[row] = product.category.lowercased()
                 brandKeys[row] = product.brand.lowercased()
                 prices[row] = product.priceValue ?? .nan
+                versions[row] = -1
                 if !alive[row] {
                     alive[row] = true
                     liveCount += 1
@@ -235,6 +316,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 brandKeys.append(product.brand.lowercased())
                 prices.append(product.priceValue ?? .nan)
                 rowRevision.append(revision)
+                versions.append(-1)
                 liveCount += 1
             }
             if let model {

@@ -208,6 +208,38 @@ public struct RecommendationEngine: Sendable {
         return engine
     }
 
+    /// The engine a server runs, from the store: a large catalogue that a clean stop described
+    /// beside its graph is restored from there, reading from the store only the products changed
+    /// since (`CatalogueSnapshot`); otherwise every product and vector is read, encoding first what
+    /// the cache lacks (`progress`).
+    public static func start(store: any EngineStore, embedding: CatalogueEmbedding,
+                             indexOptions: LiveCatalogue.IndexOptions = LiveCatalogue.IndexOptions(),
+                             historyLimit: Int = Self.defaultHistoryLimit, historyCacheBytes: Int = Self.defaultHistoryCacheBytes,
+                             progress: CatalogueEmbedding.Progress? = nil) async throws -> RecommendationEngine {
+        precondition(embedding.store === store, "the embedding reads and writes the engine's store")
+        var options = indexOptions
+        if options.path != nil { options.snapshotKey = [store.name, embedding.encoder.modelID, String(embedding.encoder.dimension)].joined(separator: "\u{1F}") }
+        // The change-log position first, then the versions, then the products: a change committed
+        // meanwhile is then either in what was read or after the position (the follower applies it).
+        let (counts, position) = try await store.productEventCountsAndPosition()
+        let versions = try await store.productVersions()
+        let live: LiveCatalogue
+        if let restored = try await LiveCatalogue.restore(from: store, embedding: embedding, versions: versions, eventCounts: counts, indexOptions: options) {
+            live = restored
+        } else {
+            let catalogue = try await embedding.upToDateCatalogue(progress: progress)
+            let deleted = catalogue.products.count >= options.threshold ? try await store.deletedProductRowIDs() : []
+            live = try LiveCatalogue(products: catalogue.products, vectors: catalogue.vectors, dimension: catalogue.dimension, eventCounts: counts,
+                                     deletedRowIDs: deleted, versions: versions, indexOptions: options)
+        }
+        live.loadedAtChange = position
+        let engine = RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
+                                          historyCacheBytes: historyCacheBytes)
+        try await engine.refreshPreferences()
+        try await engine.refreshRules()
+        return engine
+    }
+
     /// An engine that ranks without a language model. - Parameter vectors: one unit vector per
     /// product in `store.allProducts()` order.
     public static func load(store: any EngineStore, vectors: [Float], dimension: Int,

@@ -33,7 +33,7 @@ public enum PostgresCatalogue {
                         \(product.price), \(product.inStock), FALSE, \(now))
                 ON CONFLICT (product_key) DO UPDATE SET title = excluded.title, description = excluded.description,
                     brand = excluded.brand, category = excluded.category, price = excluded.price,
-                    in_stock = excluded.in_stock, deleted = FALSE, updated_at = excluded.updated_at
+                    in_stock = excluded.in_stock, deleted = FALSE, updated_at = GREATEST(excluded.updated_at, products.updated_at + 1)
                 RETURNING id
                 """, logger: logger)
             for try await id in rows.decode(Int64.self) { rowIDs[product.id] = id }
@@ -55,7 +55,7 @@ public enum PostgresCatalogue {
         let now = Timestamps.nowMillis()
         var deleted = false
         for try await _ in try await connection.query("""
-            UPDATE products SET deleted = TRUE, updated_at = \(now) WHERE product_key = \(TextCleaning.identifier(id)) AND NOT deleted
+            UPDATE products SET deleted = TRUE, updated_at = GREATEST(\(now), updated_at + 1) WHERE product_key = \(TextCleaning.identifier(id)) AND NOT deleted
             RETURNING id
             """, logger: logger) {
             deleted = true

@@ -81,7 +81,7 @@ extension PostgresStore {
                 title = coalesce(b.t, cur.title), description = coalesce(b.d, cur.description),
                 brand = coalesce(b.b, cur.brand), category = coalesce(b.c, cur.category),
                 price = CASE WHEN b.pg THEN b.p ELSE cur.price END, in_stock = coalesce(b.s, cur.in_stock),
-                deleted = FALSE, updated_at = $15
+                deleted = FALSE, updated_at = GREATEST($15, cur.updated_at + 1)
             FROM batch b
             WHERE cur.product_key = b.k
               AND (cur.title, cur.description, cur.brand, cur.category, cur.price, cur.in_stock, cur.deleted) IS DISTINCT FROM

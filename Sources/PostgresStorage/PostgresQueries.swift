@@ -20,6 +20,10 @@ public enum PostgresQueries {
         try await products(where: "product_key = ANY(\(keys)) AND NOT deleted", on: connection, logger: logger)
     }
 
+    public static func products(rowIDs: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
+        try await products(where: "id = ANY(\(rowIDs)) AND NOT deleted", on: connection, logger: logger)
+    }
+
     private static func products(where condition: PostgresQuery, on connection: PostgresConnection,
                                  logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
         var query = PostgresQuery(unsafeSQL: "SELECT id, product_key, title, description, brand, category, price, in_stock FROM products WHERE ")
@@ -73,7 +77,7 @@ public enum PostgresQueries {
         }
     }
 
-    private static func run<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    static func run<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {

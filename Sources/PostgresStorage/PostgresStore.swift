@@ -627,6 +627,24 @@ extension PostgresStore {
         return try await withConnection("reading products") { [self] in try await PostgresQueries.products(keys: keys, on: $0, logger: logger) }
     }
 
+    public func storedProducts(rowIDs: [Int64]) async throws -> [(rowID: Int64, product: Product)] {
+        guard !rowIDs.isEmpty else { return [] }
+        return try await withConnection("reading products", deadline: nil) { [self] in
+            try await PostgresQueries.products(rowIDs: rowIDs, on: $0, logger: logger)
+        }
+    }
+
+    public func productVersions() async throws -> [(rowID: Int64, version: Int64)] {
+        try await withConnection("reading product versions", deadline: nil) { [self] connection in
+            try await PostgresQueries.run("reading product versions") {
+                var out: [(rowID: Int64, version: Int64)] = []
+                for try await (id, version) in try await connection.query("SELECT id, updated_at FROM products WHERE NOT deleted ORDER BY id", logger: logger)
+                    .decode((Int64, Int64).self) { out.append((id, version)) }
+                return out
+            }
+        }
+    }
+
     public func eventSummaries(ids: [Int64]) async throws -> [EventSummary] {
         guard !ids.isEmpty else { return [] }
         return try await withConnection("reading events") { [self] connection in

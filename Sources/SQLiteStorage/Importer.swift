@@ -22,7 +22,7 @@ extension CuratorStore {
                         title = coalesce(?2, title), description = coalesce(?3, description),
                         brand = coalesce(?4, brand), category = coalesce(?5, category),
                         price = CASE WHEN ?8 THEN ?6 ELSE price END,
-                        in_stock = coalesce(?7, in_stock), deleted = 0, updated_at = ?9
+                        in_stock = coalesce(?7, in_stock), deleted = 0, updated_at = max(?9, products.updated_at + 1)
                     WHERE (title, description, brand, category, price, in_stock, deleted) IS NOT
                           (coalesce(?2, title), coalesce(?3, description), coalesce(?4, brand), coalesce(?5, category),
                            CASE WHEN ?8 THEN ?6 ELSE price END, coalesce(?7, in_stock), 0)

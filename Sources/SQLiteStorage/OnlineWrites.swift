@@ -66,7 +66,7 @@ extension CuratorStore {
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)
                 ON CONFLICT(product_key) DO UPDATE SET title = excluded.title, description = excluded.description,
                     brand = excluded.brand, category = excluded.category, price = excluded.price,
-                    in_stock = excluded.in_stock, deleted = 0, updated_at = excluded.updated_at
+                    in_stock = excluded.in_stock, deleted = 0, updated_at = max(excluded.updated_at, products.updated_at + 1)
                 """)
             return try products.map { product in
                 let cleaned = product.cleanedForStore()
@@ -86,7 +86,7 @@ extension CuratorStore {
     /// Takes a product out of the catalogue; its events stay as history. Returns false when unknown.
     public func deleteProduct(id: String) throws -> Bool {
         try write { db in
-            try db.execute(sql: "UPDATE products SET deleted = 1, updated_at = ? WHERE product_key = ? AND deleted = 0",
+            try db.execute(sql: "UPDATE products SET deleted = 1, updated_at = max(?, updated_at + 1) WHERE product_key = ? AND deleted = 0",
                            arguments: [Timestamps.nowMillis(), TextCleaning.identifier(id)])
             return db.changesCount > 0
         }

@@ -38,6 +38,27 @@ extension CuratorStore {
         }
     }
 
+    public func storedProducts(rowIDs: [Int64]) throws -> [(rowID: Int64, product: Product)] {
+        guard !rowIDs.isEmpty else { return [] }
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
+                WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id
+                """, arguments: [try CuratorJSON.text(rowIDs)]).map { row in
+                    (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]))
+                }
+        }
+    }
+
+    public func productVersions() throws -> [(rowID: Int64, version: Int64)] {
+        try read { db in
+            var out: [(rowID: Int64, version: Int64)] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, updated_at FROM products WHERE deleted = 0 ORDER BY id")
+            while let row = try rows.next() { out.append((row[0], row[1])) }
+            return out
+        }
+    }
+
     /// The product and type of each stored event among `ids`.
     public func eventSummaries(ids: [Int64]) throws -> [EventSummary] {
         guard !ids.isEmpty else { return [] }

@@ -43,6 +43,12 @@ public protocol CatalogueStore: StoreIdentity {
     func deletedProductRowIDs() async throws -> [Int64]
     /// The live products among `keys`, with their row ids (a deleted or unknown key is left out).
     func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)]
+    /// The live products among these row ids (a deleted or unknown id is left out).
+    func storedProducts(rowIDs: [Int64]) async throws -> [(rowID: Int64, product: Product)]
+    /// Every live product's row id and version, in row-id order. The version (`updated_at`) grows
+    /// with every write of the row, so a catalogue saved with its versions knows, from this
+    /// list alone, which of its rows the store has changed since (`CatalogueSnapshot`).
+    func productVersions() async throws -> [(rowID: Int64, version: Int64)]
     /// Products first stored at or after `sinceMillis`, with when (new-product rules).
     func productsAdded(sinceMillis: Int64) async throws -> [(productID: String, addedAtMillis: Int64)]
 }

@@ -93,14 +93,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let curatorStore = try await store.open()
             let embedding = try await CatalogueEmbedding.open(store: curatorStore, model: model)
-            // In a scope of its own: the vectors read from the store are let go once the catalogue holds
-            // them (for a large catalogue, in a mapped file), not kept for the life of the server.
-            var engine = try await { [self] () async throws -> RecommendationEngine in
-                let catalogue = try await embedding.upToDateCatalogue(progress: ProgressLine(label: "embedding").callback)
-                return try await RecommendationEngine.load(store: curatorStore, embedding: embedding, catalogue: catalogue,
-                                                           indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
-                                                           historyLimit: historyLimit, historyCacheBytes: historyCacheMb << 20)
-            }()
+            // The vectors read from the store are let go once the catalogue holds them (for a large
+            // catalogue, in a mapped file), not kept for the life of the server.
+            var engine = try await RecommendationEngine.start(store: curatorStore, embedding: embedding,
+                                                              indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
+                                                              historyLimit: historyLimit, historyCacheBytes: historyCacheMb << 20,
+                                                              progress: ProgressLine(label: "embedding").callback)
             engine.attributionWindowMillis = Self.durationMillis(attributionWindow) ?? RecommendationEngine.defaultAttributionWindowMillis
             engine.logsOnline = !noOnlineLog
             printErr("curator: vector search: \(engine.indexOrigin)")

@@ -39,6 +39,8 @@ struct BenchReplicas: AsyncParsableCommand {
     var startProducts = 100_000
     @Flag(inversion: .prefixedNo, help: "Check the capacity model with replicas pinned to cores (taskset).") var pinned = true
     @Flag(help: "Only the start on the large catalogue (--start-products): no load runs.") var startOnly = false
+    @Option(help: "Keep the large catalogue's SQLite store in this folder and use it again on later runs with the same --start-products (it takes minutes to make).")
+    var keepLarge: String?
 
     func validate() throws {
         guard PostgresLocation.isPostgresURL(store) else { throw ValidationError("--store must be a postgres:// URL") }
@@ -59,7 +61,8 @@ struct BenchReplicas: AsyncParsableCommand {
         do {
             if !startOnly { try await measure(wrk: wrk, folder: folder, sqlite: folder.appendingPathComponent("bench.sqlite").path, postgres: postgres) }
             if startProducts > 0 {
-                try await measureStart(folder: folder, sqlite: folder.appendingPathComponent("large.sqlite").path, postgres: large.connectionURL)
+                let kept = keepLarge.map { URL(fileURLWithPath: $0).appendingPathComponent("large-\(startProducts).sqlite").path }
+                try await measureStart(folder: folder, sqlite: kept ?? folder.appendingPathComponent("large.sqlite").path, postgres: large.connectionURL)
             }
         } catch {
             try? await PostgresStore.dropSchema(of: location)
@@ -73,12 +76,22 @@ struct BenchReplicas: AsyncParsableCommand {
     /// A server's start on a large catalogue in each store: to its first `/healthz` answer, and its
     /// resident memory then (the catalogue, its vectors and the vector graph, built at start).
     private func measureStart(folder: URL, sqlite: String, postgres: String) async throws {
-        print("setting up \(startProducts) products for the start …")
-        let shop = try SampleShop(products: startProducts, shoppers: 2_000, seed: 13).write(to: folder.appendingPathComponent("large").path)
+        let reused = FileManager.default.fileExists(atPath: sqlite)
+        if reused {
+            print("using the large catalogue kept in \(sqlite)")
+            // The first start builds the graph: the one a previous run saved goes.
+            try? FileManager.default.removeItem(atPath: sqlite + ".hnsw")
+        } else {
+            print("setting up \(startProducts) products for the start …")
+            try FileManager.default.createDirectory(atPath: (sqlite as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
         let local: any CuratorStoring = try SQLiteStore(path: sqlite)
-        _ = try await local.importProducts(from: shop.productsPath)
-        _ = try await local.importEvents(from: shop.eventsPath)
-        _ = try await SyntheticCatalogue.embed(local, with: try await CatalogueEmbedding.open(store: local, model: model))
+        if !reused {
+            let shop = try SampleShop(products: startProducts, shoppers: 2_000, seed: 13).write(to: folder.appendingPathComponent("large").path)
+            _ = try await local.importProducts(from: shop.productsPath)
+            _ = try await local.importEvents(from: shop.eventsPath)
+            _ = try await SyntheticCatalogue.embed(local, with: try await CatalogueEmbedding.open(store: local, model: model))
+        }
         let copyStart = Date()
         try await Stores.open(postgres).restore(try await local.snapshot())
         print(String(format: "copied into PostgreSQL in %.1f s", Date().timeIntervalSince(copyStart)))
