@@ -210,7 +210,6 @@ extension LiveCatalogue {
         for batch in changed.chunks(of: 10_000) {
             let stored = try await store.storedProducts(rowIDs: batch.map(\.rowID))
             let vectors = try await embedding.cachedVectors(for: stored.map(\.product))
-            let version = Dictionary(uniqueKeysWithValues: batch.map { ($0.rowID, $0.version) })
             // Deleted since the versions were read.
             let gone = Set(batch.map(\.rowID)).subtracting(stored.map(\.rowID))
             for rowID in gone { if let productID = catalogue.productID(ofStoreID: rowID) { catalogue.remove(productID) } }
@@ -218,7 +217,7 @@ extension LiveCatalogue {
                 // Not encoded yet: the whole read encodes what is missing.
                 guard let vector else { return nil }
                 try catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
-                catalogue.setVersion(version[entry.rowID] ?? -1, ofStoreID: entry.rowID)
+                catalogue.adoptVersions([entry])
                 brought += 1
             }
         }

@@ -257,9 +257,20 @@ public final class LiveCatalogue: @unchecked Sendable {
         }
     }
 
-    /// Records the store's version of the product in the row of this store id.
-    func setVersion(_ version: Int64, ofStoreID id: Int64) {
-        lock.withWriteLock { if let row = rowOfStoreID[id].map(Int.init) { versions[row] = version } }
+    /// Store row ids of the live products written since they were read (whose store version is not known).
+    func storeIDsWrittenSinceRead() -> [Int64] {
+        lock.withReadLock { products.indices.filter { alive[$0] && versions[$0] < 0 }.map { storeIDs[$0] } }
+    }
+
+    /// Takes the store's versions of products this catalogue holds as the store does: a row
+    /// whose product differs keeps no version (it is read again on the next start).
+    func adoptVersions(_ stored: [(rowID: Int64, product: Product, version: Int64)]) {
+        lock.withWriteLock {
+            for entry in stored {
+                guard let row = rowOfStoreID[entry.rowID].map(Int.init), alive[row], products[row] == entry.product else { continue }
+                versions[row] = entry.version
+            }
+        }
     }
 
     func productID(ofStoreID id: Int64) -> String? {

@@ -59,11 +59,23 @@ extension RecommendationEngine {
 
     /// How the vector index came to be ("exact scan", "built in 12.3 s", …), for start-up logs.
     public var indexOrigin: String { catalogue.indexOrigin }
+    /// The catalogue graph's searches so far and how many were exact scans (nil: no graph).
+    public var vectorSearchStatistics: (searches: Int, exactScans: Int)? { catalogue.index?.searchStatistics }
     /// Whether the catalogue's full-precision vectors are in a mapped file (a graph and its file path).
     package var vectorsAreMapped: Bool { catalogue.vectorsAreMapped }
 
-    /// Saves the vector graphs (if any) so the next start only has to reconcile them.
-    public func saveIndex(to path: String) throws { try catalogue.saveIndex(to: path) }
+    /// Saves the vector graphs (if any) and describes the catalogue beside them, so that the next
+    /// start reads from the store only what changed (`CatalogueSnapshot`). Products this server
+    /// wrote get their store versions first, so they are not read again; a store that cannot be
+    /// read then only leaves them to be read.
+    public func saveIndex(to path: String) async throws {
+        do {
+            for batch in catalogue.storeIDsWrittenSinceRead().chunks(of: 10_000) {
+                catalogue.adoptVersions(try await store.storedProducts(rowIDs: batch))
+            }
+        } catch {}
+        try catalogue.saveIndex(to: path)
+    }
 
     /// The store as a person names it (a path, or a URL with its password masked).
     public var storeName: String { store.name }

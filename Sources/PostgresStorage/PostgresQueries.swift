@@ -20,8 +20,19 @@ public enum PostgresQueries {
         try await products(where: "product_key = ANY(\(keys)) AND NOT deleted", on: connection, logger: logger)
     }
 
-    public static func products(rowIDs: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [(rowID: Int64, product: Product)] {
-        try await products(where: "id = ANY(\(rowIDs)) AND NOT deleted", on: connection, logger: logger)
+    public static func products(rowIDs: [Int64], on connection: PostgresConnection,
+                                logger: Logger) async throws -> [(rowID: Int64, product: Product, version: Int64)] {
+        try await run("reading products") {
+            var out: [(rowID: Int64, product: Product, version: Int64)] = []
+            for try await (id, key, title, description, brand, category, price, inStock, version) in try await connection.query("""
+                SELECT id, product_key, title, description, brand, category, price, in_stock, updated_at FROM products
+                WHERE id = ANY(\(rowIDs)) AND NOT deleted ORDER BY id
+                """, logger: logger).decode((Int64, String, String, String, String, String, String?, Bool, Int64).self) {
+                out.append((id, Product(id: key, title: title, description: description, brand: brand, category: category, price: price,
+                                        inStock: inStock), version))
+            }
+            return out
+        }
     }
 
     private static func products(where condition: PostgresQuery, on connection: PostgresConnection,

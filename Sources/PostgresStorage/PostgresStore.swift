@@ -627,7 +627,7 @@ extension PostgresStore {
         return try await withConnection("reading products") { [self] in try await PostgresQueries.products(keys: keys, on: $0, logger: logger) }
     }
 
-    public func storedProducts(rowIDs: [Int64]) async throws -> [(rowID: Int64, product: Product)] {
+    public func storedProducts(rowIDs: [Int64]) async throws -> [(rowID: Int64, product: Product, version: Int64)] {
         guard !rowIDs.isEmpty else { return [] }
         return try await withConnection("reading products", deadline: nil) { [self] in
             try await PostgresQueries.products(rowIDs: rowIDs, on: $0, logger: logger)

@@ -38,14 +38,15 @@ extension CuratorStore {
         }
     }
 
-    public func storedProducts(rowIDs: [Int64]) throws -> [(rowID: Int64, product: Product)] {
+    public func storedProducts(rowIDs: [Int64]) throws -> [(rowID: Int64, product: Product, version: Int64)] {
         guard !rowIDs.isEmpty else { return [] }
         return try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, product_key, title, description, brand, category, price, in_stock FROM products
+                SELECT id, product_key, title, description, brand, category, price, in_stock, updated_at FROM products
                 WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id
                 """, arguments: [try CuratorJSON.text(rowIDs)]).map { row in
-                    (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]))
+                    (row[0], Product(id: row[1], title: row[2], description: row[3], brand: row[4], category: row[5], price: row[6], inStock: row[7]),
+                     row[8])
                 }
         }
     }

@@ -90,7 +90,9 @@ public final class SQLiteStore: CuratorStoring {
         (try database.productEventCounts(), 0)
     }
     public func storedProducts(keys: [String]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(keys: keys) }
-    public func storedProducts(rowIDs: [Int64]) throws -> [(rowID: Int64, product: Product)] { try database.storedProducts(rowIDs: rowIDs) }
+    public func storedProducts(rowIDs: [Int64]) throws -> [(rowID: Int64, product: Product, version: Int64)] {
+        try database.storedProducts(rowIDs: rowIDs)
+    }
     public func productVersions() throws -> [(rowID: Int64, version: Int64)] { try database.productVersions() }
     public func productsAdded(sinceMillis: Int64) throws -> [(productID: String, addedAtMillis: Int64)] {
         try database.productsAdded(sinceMillis: sinceMillis)

@@ -43,8 +43,8 @@ public protocol CatalogueStore: StoreIdentity {
     func deletedProductRowIDs() async throws -> [Int64]
     /// The live products among `keys`, with their row ids (a deleted or unknown key is left out).
     func storedProducts(keys: [String]) async throws -> [(rowID: Int64, product: Product)]
-    /// The live products among these row ids (a deleted or unknown id is left out).
-    func storedProducts(rowIDs: [Int64]) async throws -> [(rowID: Int64, product: Product)]
+    /// The live products among these row ids, with their versions (a deleted or unknown id is left out).
+    func storedProducts(rowIDs: [Int64]) async throws -> [(rowID: Int64, product: Product, version: Int64)]
     /// Every live product's row id and version, in row-id order. The version (`updated_at`) grows
     /// with every write of the row, so a catalogue saved with its versions knows, from this
     /// list alone, which of its rows the store has changed since (`CatalogueSnapshot`).

@@ -289,8 +289,10 @@ public struct SampleShop: Sendable {
         for index in 0..<products {
             let d = index % departments.count
             let department = departments[d]
-            // Draw until the title is new (a few tries; a huge catalogue may repeat some).
-            var k = 0, brand = "", adjective = "", variant = ""
+            // Draw until the title is new (a few tries). Past about 1,700 products the words run
+            // out: a product whose draws all repeat gets a model number of its own, as a large
+            // shop's listings do, so that no two products share a text (and a vector).
+            var k = 0, brand = "", adjective = "", variant = "", repeated = true
             for _ in 0..<25 {
                 k = Int.random(in: 0..<department.kinds.count, using: &rng)
                 brand = department.brands.randomElement(using: &rng)!
@@ -298,15 +300,19 @@ public struct SampleShop: Sendable {
                 let words = department.kinds[k].adjectives.isEmpty ? department.adjectives : department.kinds[k].adjectives
                 adjective = words.randomElement(using: &rng)!
                 variant = department.kinds[k].variants.randomElement(using: &rng)!
-                if usedTitles.insert("\(d)|\(k)|\(brand)|\(adjective)|\(variant)").inserted { break }
+                if usedTitles.insert("\(d)|\(k)|\(brand)|\(adjective)|\(variant)").inserted {
+                    repeated = false
+                    break
+                }
             }
+            let model = repeated ? " Model \(index + 1)" : ""
             let kind = department.kinds[k]
             let text: Listing
             switch language {
             case .en:
                 text = Listing(
-                    title: "\(brand) \(adjective) \(kind.name) \(variant)",
-                    description: "The \(brand) \(adjective.lowercased()) \(kind.name.lowercased()) \(kind.phrase). \(variant) version.",
+                    title: "\(brand) \(adjective) \(kind.name) \(variant)\(model)",
+                    description: "The \(brand) \(adjective.lowercased()) \(kind.name.lowercased()) \(kind.phrase). \(variant) version.\(model)",
                     brand: brand)
             case .zh:
                 // Drawn only for the Chinese shop, so the English shop's draws stay as they were.

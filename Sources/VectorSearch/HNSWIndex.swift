@@ -3,6 +3,7 @@ import CuratorCore
 import Dispatch
 import Foundation
 internal import Linear
+import Synchronization
 
 /// Approximate inner-product search with an HNSW graph (hnswlib, through the CHNSW shim).
 ///
@@ -49,6 +50,15 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private let lock = ReadWriteLock()
     private let handle: OpaquePointer
     private var _efSearch: Int
+    private let searchCounts = Atomic<Int>(0)
+    private let scanCounts = Atomic<Int>(0)
+
+    /// Searches answered so far, and how many of them by an exact scan of every element (a
+    /// selective filter, or a graph search that came back short): scans cost time in proportion
+    /// to the catalogue, so at large sizes they are what the slowest requests do.
+    public var searchStatistics: (searches: Int, exactScans: Int) {
+        (searchCounts.load(ordering: .relaxed), scanCounts.load(ordering: .relaxed))
+    }
 
     public init(dimension: Int, parameters: Parameters = Parameters()) throws {
         precondition(dimension > 0, "dimension must be positive")
@@ -205,6 +215,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     // MARK: - Internals (called under the read lock)
 
     private func searchLocked(_ query: UnsafePointer<Float>, k: Int, filter: SearchFilter?, ef: Int) -> [Neighbor] {
+        searchCounts.add(1, ordering: .relaxed)
         let live = chnsw_element_count(handle) - chnsw_deleted_count(handle)
         guard k > 0, live > 0 else { return [] }
         guard let filter else {
@@ -243,7 +254,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     private func scan(_ query: UnsafePointer<Float>, k: Int, filter: SearchFilter?) -> [Neighbor] {
-        withResultBuffers(k) { labels, scores in
+        scanCounts.add(1, ordering: .relaxed)
+        return withResultBuffers(k) { labels, scores in
             withFilterCallback(filter) { callback, context in
                 chnsw_scan(handle, query, k, callback, context, labels, scores)
             }

@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
     var trustedProxies: [String] = []
     @Option(help: "Catalogues of at least this many products are searched through an HNSW graph (saved as STORE.hnsw).")
     var hnswThreshold = 50_000
-    @Option(help: ArgumentHelp("Where the HNSW graph is saved on a clean stop and loaded (then brought up to date with the store) on start (default: STORE.hnsw beside a SQLite file; none for PostgreSQL, where each replica builds it at start unless given one of its own).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where the HNSW graph is saved on a clean stop and loaded (then brought up to date with the store) on start, with the catalogue's vectors beside it (FILE.vectors) and, after a clean stop, what the catalogue held (FILE.catalogue), so that the next start reads only what changed (default: STORE.hnsw beside a SQLite file; none for PostgreSQL, where each replica builds it at start unless given one of its own).", valueName: "file"))
     var indexFile: String?
     @Option(help: "Seconds between checks for a newly trained model (0: only on POST /v1/models/reload).")
     var modelPoll: Double = 10
@@ -139,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("curator: serving \(count) products on http://\(host):\(port)\n".utf8))
         }
         // Saved on a clean stop so the next start only reconciles; after a crash it is rebuilt or reconciled.
-        if let path = indexPath(openedStore) { try? server.engine.saveIndex(to: path) }
+        if let path = indexPath(openedStore) { try? await server.engine.saveIndex(to: path) }
         print("curator: stopped")
     }
 
