@@ -108,7 +108,8 @@ struct OperationsController: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.render(productsIndexed: engine.productCount,
                                                                                       model: engine.modelInUse?.name ?? "semantic",
-                                                                                      onlineLog: engine.onlineLogBacklog))))
+                                                                                      onlineLog: engine.onlineLogBacklog,
+                                                                                      vectorSearches: engine.vectorSearchStatistics))))
         }
         router.get("openapi.yaml") { _, _ in
             guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),

@@ -48,7 +48,8 @@ final class ServerMetrics: Sendable {
         state.withLock { $0.attributed["type=\"\(type)\"", default: 0] += count }
     }
 
-    func render(productsIndexed: Int, model: String, onlineLog: (pending: Int, dropped: Int) = (0, 0)) -> String {
+    func render(productsIndexed: Int, model: String, onlineLog: (pending: Int, dropped: Int) = (0, 0),
+                vectorSearches: (searches: Int, exactScans: Int)? = nil) -> String {
         state.withLock { state in
             var out = "# HELP curator_http_requests_total HTTP requests by method, route and status.\n# TYPE curator_http_requests_total counter\n"
             for (labels, value) in state.requests.sorted(by: { $0.key < $1.key }) { out += "curator_http_requests_total{\(labels)} \(value)\n" }
@@ -79,6 +80,13 @@ final class ServerMetrics: Sendable {
             out += "curator_online_log_pending \(onlineLog.pending)\n"
             out += "# HELP curator_online_log_dropped_total Entries dropped while the store could not take them.\n"
             out += "# TYPE curator_online_log_dropped_total counter\ncurator_online_log_dropped_total \(onlineLog.dropped)\n"
+            if let vectorSearches {
+                // Exact scans cost time in proportion to the catalogue: at a million products they are the slowest requests.
+                out += "# HELP curator_vector_searches_total Searches of the catalogue's vector graph.\n# TYPE curator_vector_searches_total counter\n"
+                out += "curator_vector_searches_total \(vectorSearches.searches)\n"
+                out += "# HELP curator_vector_exact_scans_total Graph searches answered by scanning every product (a selective filter, or a short result).\n"
+                out += "# TYPE curator_vector_exact_scans_total counter\ncurator_vector_exact_scans_total \(vectorSearches.exactScans)\n"
+            }
             return out
         }
     }

@@ -67,6 +67,9 @@ final class CatalogueSnapshotTests: XCTestCase {
                 XCTAssertEqual(got.map(\.score), want.map(\.score), "\(test.backend): \(id)")
                 XCTAssertFalse(got.contains { $0.productID == "P5" || $0.productID == "P9" }, "\(test.backend): out of stock and deleted stay out")
             }
+            let searches = try XCTUnwrap(restored.vectorSearchStatistics)
+            XCTAssertGreaterThanOrEqual(searches.searches, 7, "\(test.backend): the similar lists went through the graph")
+            XCTAssertEqual(searches.exactScans, searches.searches, "\(test.backend): under 2,000 products a filtered search scans them all")
             XCTAssertThrowsError(try restored.similar(to: "P9", k: 10, language: .en), "\(test.backend): the deleted product is gone")
             XCTAssertTrue(try restored.similar(to: "P1", k: 10, language: .en).contains { $0.productID == "P2" },
                           "\(test.backend): P1 has the text it was given while serving")
