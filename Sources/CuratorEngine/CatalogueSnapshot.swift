@@ -213,13 +213,15 @@ extension LiveCatalogue {
             // Deleted since the versions were read.
             let gone = Set(batch.map(\.rowID)).subtracting(stored.map(\.rowID))
             for rowID in gone { if let productID = catalogue.productID(ofStoreID: rowID) { catalogue.remove(productID) } }
+            var entries: [(product: Product, storeID: Int64, vector: [Float])] = []
             for (entry, vector) in zip(stored, vectors) {
                 // Not encoded yet: the whole read encodes what is missing.
                 guard let vector else { return nil }
-                try catalogue.upsert(entry.product, storeID: entry.rowID, vector: vector)
-                catalogue.adoptVersions([entry])
-                brought += 1
+                entries.append((entry.product, entry.rowID, vector))
             }
+            try catalogue.upsert(entries)
+            catalogue.adoptVersions(stored)
+            brought += entries.count
         }
         for productID in removed { catalogue.remove(productID) }
         catalogue.indexOrigin = String(format: "restored from %@ in %.2f s (%d products read again from the store, %d taken out)",

@@ -295,6 +295,20 @@ public final class LiveCatalogue: @unchecked Sendable {
     public func upsert(_ product: Product, storeID: Int64, vector: [Float]) throws {
         precondition(vector.count == dimension, "vector dimension")
         try index?.upsert(id: storeID, vector: vector)
+        try upsertRow(product, storeID: storeID, vector: vector)
+    }
+
+    /// Adds or replaces many products at once (no server is answering yet): the graph takes them
+    /// in one batch, spread over the cores.
+    func upsert(_ entries: [(product: Product, storeID: Int64, vector: [Float])]) throws {
+        guard !entries.isEmpty else { return }
+        try index?.upsert(ids: entries.map(\.storeID), vectors: entries.flatMap(\.vector))
+        for entry in entries { try upsertRow(entry.product, storeID: entry.storeID, vector: entry.vector) }
+    }
+
+    /// A product's row and everything kept per row, the graph aside.
+    private func upsertRow(_ product: Product, storeID: Int64, vector: [Float]) throws {
+        precondition(vector.count == dimension, "vector dimension")
         try lock.withWriteLock {
             revision += 1
             let row: Int
