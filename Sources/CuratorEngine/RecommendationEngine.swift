@@ -201,11 +201,8 @@ public struct RecommendationEngine: Sendable {
         precondition(embedding.store === store, "the embedding reads and writes the engine's store")
         let live = try await LiveCatalogue.load(from: store, products: catalogue.products, vectors: catalogue.vectors,
                                                 dimension: catalogue.dimension, indexOptions: indexOptions)
-        let engine = RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
-                                          historyCacheBytes: historyCacheBytes)
-        try await engine.refreshPreferences()
-        try await engine.refreshRules()
-        return engine
+        return try await serving(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
+                                 historyCacheBytes: historyCacheBytes)
     }
 
     /// The engine a server runs, from the store: a large catalogue that a clean stop described
@@ -233,11 +230,8 @@ public struct RecommendationEngine: Sendable {
                                      deletedRowIDs: deleted, versions: versions, indexOptions: options)
         }
         live.loadedAtChange = position
-        let engine = RecommendationEngine(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
-                                          historyCacheBytes: historyCacheBytes)
-        try await engine.refreshPreferences()
-        try await engine.refreshRules()
-        return engine
+        return try await serving(store: store, catalogue: live, embedding: embedding, historyLimit: historyLimit,
+                                 historyCacheBytes: historyCacheBytes)
     }
 
     /// An engine that ranks without a language model. - Parameter vectors: one unit vector per
@@ -247,7 +241,14 @@ public struct RecommendationEngine: Sendable {
                             historyLimit: Int = Self.defaultHistoryLimit,
                             historyCacheBytes: Int = Self.defaultHistoryCacheBytes) async throws -> RecommendationEngine {
         let live = try await LiveCatalogue.load(from: store, vectors: vectors, dimension: dimension, indexOptions: indexOptions)
-        let engine = RecommendationEngine(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit, historyCacheBytes: historyCacheBytes)
+        return try await serving(store: store, catalogue: live, embedding: nil, historyLimit: historyLimit, historyCacheBytes: historyCacheBytes)
+    }
+
+    /// The engine over a loaded catalogue, with the shop's preferences and rules read: ready to serve.
+    private static func serving(store: any EngineStore, catalogue: LiveCatalogue, embedding: CatalogueEmbedding?, historyLimit: Int,
+                                historyCacheBytes: Int) async throws -> RecommendationEngine {
+        let engine = RecommendationEngine(store: store, catalogue: catalogue, embedding: embedding, historyLimit: historyLimit,
+                                          historyCacheBytes: historyCacheBytes)
         try await engine.refreshPreferences()
         try await engine.refreshRules()
         return engine
