@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "RecommendersTests", dependencies: ["Recommenders", "CuratorCore", "TestSupport"]),
         .testTarget(name: "OnlineMeasurementTests", dependencies: ["OnlineMeasurement", "CuratorCore"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "CuratorCore"]),
-        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "SyntheticData"]),
+        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "SyntheticData", "CuratorCore"]),
         // The engine in process, on both stores: a replica following another's changes.
         .testTarget(name: "CuratorEngineTests", dependencies: ["CuratorEngine", "CuratorCore", "Storage", "SQLiteStorage", "PostgresStorage", "TestSupport",
                                                              "StoreTestSupport"]),

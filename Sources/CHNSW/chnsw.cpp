@@ -149,17 +149,51 @@ __attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t *a, const int8_
 }
 #endif
 
+#if CHNSW_X86
+// 32 int8 products per step: sign-extended to int16, multiplied pairwise and summed into int32
+// lanes in one instruction (VNNI's vpdpwssd). Half the steps of the AVX2 kernel; building a
+// large graph spends about a third of its time here.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t dot_i8_avx512vnni(const int8_t *a, const int8_t *b,
+                                                                                  size_t n) {
+    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i a0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(a + i)));
+        __m512i b0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + i)));
+        __m512i a1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(a + i + 32)));
+        __m512i b1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + i + 32)));
+        acc0 = _mm512_dpwssd_epi32(acc0, a0, b0);
+        acc1 = _mm512_dpwssd_epi32(acc1, a1, b1);
+    }
+    for (; i + 32 <= n; i += 32) {
+        __m512i a0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(a + i)));
+        __m512i b0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + i)));
+        acc0 = _mm512_dpwssd_epi32(acc0, a0, b0);
+    }
+    int32_t s = _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+    for (; i < n; i++) s += (int32_t)a[i] * (int32_t)b[i];
+    return s;
+}
+#endif
+
 typedef int32_t (*dot_i8_fn)(const int8_t *, const int8_t *, size_t);
 
-dot_i8_fn pick_i8_kernel() {
+struct Int8Kernel {
+    dot_i8_fn fn;
+    const char *name;
+};
+
+Int8Kernel pick_i8_kernel() {
 #if CHNSW_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return dot_i8_avx2;
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) return {dot_i8_avx512vnni, "avx512-vnni"};
+    if (__builtin_cpu_supports("avx2")) return {dot_i8_avx2, "avx2"};
 #endif
-    return dot_i8_scalar;
+    return {dot_i8_scalar, "scalar"};
 }
 
-const dot_i8_fn chosen_i8_kernel = pick_i8_kernel();
+const Int8Kernel chosen_i8 = pick_i8_kernel();
+const dot_i8_fn chosen_i8_kernel = chosen_i8.fn;
 
 inline float stored_scale(const void *v, size_t dim) {
     float scale;
@@ -529,5 +563,7 @@ void chnsw_score_labels(const chnsw_index *index, const float *raw_query, const 
 }
 
 const char *chnsw_kernel_name(void) { return kernel().name; }
+
+const char *chnsw_int8_kernel_name(void) { return chosen_i8.name; }
 
 }  // extern "C"

@@ -92,6 +92,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// The inner-product kernel the graph uses on this CPU ("avx512", "avx2" or "scalar").
     public static var kernelName: String { String(cString: chnsw_kernel_name()) }
+    /// The int8 kernel compact graphs use on this CPU ("avx512-vnni", "avx2" or "scalar").
+    public static var int8KernelName: String { String(cString: chnsw_int8_kernel_name()) }
 
     /// The search beam width; may be changed at any time.
     public var efSearch: Int {

@@ -1,3 +1,4 @@
+import CuratorCore
 import Foundation
 import SyntheticData
 import VectorSearch
@@ -247,6 +248,30 @@ final class HNSWIndexTests: XCTestCase {
         let size = { (name: String) in (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)[.size] as? Int) ?? 0 }
         print("graph file of \(n) × \(d): full precision \(size("full.hnsw")) bytes, compact \(size("compact.hnsw")) bytes")
         XCTAssertLessThan(size("compact.hnsw"), size("full.hnsw") / 2)
+    }
+
+    /// The int8 kernel this CPU runs (VNNI, AVX2 or scalar) adds every product, whatever the
+    /// dimension's remainder after its 64-, 32- or 16-wide steps: a query that is itself a stored
+    /// (dequantised) vector scores exactly the float inner product with every stored vector.
+    func testCompactScoresAreExactInnerProductsOfTheStoredVectorsForAnyDimension() throws {
+        print("int8 kernel: \(HNSWIndex.int8KernelName)")
+        for d in [1, 15, 31, 33, 64, 95, 100, 384] {
+            var parameters = HNSWIndex.Parameters()
+            parameters.compact = true
+            let index = try HNSWIndex(dimension: d, parameters: parameters)
+            var rng = SeededGenerator(seed: UInt64(d))
+            let n = 40
+            let data = (0..<(n * d)).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) }
+            try index.upsert(ids: (0..<n).map(Int64.init), vectors: data)
+            let stored = try (0..<n).map { id in try XCTUnwrap(index.vector(id: Int64(id))) }
+            let query = stored[3]
+            let found = index.search(query: query, k: n, filter: nil, ef: 4 * n)
+            XCTAssertEqual(found.count, n, "dimension \(d)")
+            for neighbour in found {
+                let want = zip(query, stored[Int(neighbour.id)]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                XCTAssertEqual(neighbour.score, want, accuracy: 1e-4 * max(1, abs(want)), "dimension \(d), id \(neighbour.id)")
+            }
+        }
     }
 
     func testSaveLoadRoundTrip() throws {

@@ -25,6 +25,9 @@ struct BenchSearch: ParsableCommand {
     @Option(help: "Seconds the load test runs per method.") var seconds = 5.0
     @Option(help: "Ids excluded per load-test request (a shopper's history).") var exclude = 20
     @Flag(help: "Skip the exact index (only HNSW).") var skipExact = false
+    @Flag(help: "Store the graph's vectors as int8 with a per-vector scale, as the serving catalogue does.") var compact = false
+    @Option(help: "HNSW graph degree (M).") var m = HNSWIndex.Parameters().m
+    @Option(help: "HNSW beam width while building.") var efConstruction = HNSWIndex.Parameters().efConstruction
 
     func run() throws {
         let efs = ef.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -33,7 +36,7 @@ struct BenchSearch: ParsableCommand {
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         print("vector search: \(items) items x \(dim) float32, \(clusters) clusters, \(queries) queries, top-\(k), \(cores) cores")
-        print("OpenBLAS core: \(VectorSearch.blasCoreName), threads \(VectorSearch.blasThreads); HNSW kernel: \(HNSWIndex.kernelName)")
+        print("OpenBLAS core: \(VectorSearch.blasCoreName), threads \(VectorSearch.blasThreads); HNSW kernel: \(HNSWIndex.kernelName), int8 \(HNSWIndex.int8KernelName)")
 
         var t = Date()
         let generator = SyntheticEmbeddings(dimension: dim, clusters: clusters)
@@ -64,10 +67,13 @@ struct BenchSearch: ParsableCommand {
 
         var parameters = HNSWIndex.Parameters()
         parameters.initialCapacity = items
+        parameters.compact = compact
+        parameters.m = m
+        parameters.efConstruction = efConstruction
         let hnsw = try HNSWIndex(dimension: dim, parameters: parameters)
         t = Date()
         try hnsw.upsert(ids: ids, vectors: data)
-        print(String(format: "hnsw   build %.2f s (M %d, ef_construction %d, %d threads)", Date().timeIntervalSince(t), parameters.m, parameters.efConstruction, parameters.buildThreads))
+        print(String(format: "hnsw   build %.2f s (M %d, ef_construction %d, %d threads, %@ vectors)", Date().timeIntervalSince(t), parameters.m, parameters.efConstruction, parameters.buildThreads, compact ? "int8" : "float32"))
         var chosenEf = efs.last!
         for e in efs {
             hnsw.efSearch = e
@@ -91,7 +97,7 @@ struct BenchSearch: ParsableCommand {
         try hnsw.save(to: path)
         let saveTime = Date().timeIntervalSince(t)
         t = Date()
-        let loaded = try HNSWIndex(contentsOf: path, dimension: dim)
+        let loaded = try HNSWIndex(contentsOf: path, dimension: dim, parameters: parameters)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(String(format: "hnsw   save %.2f s, load %.2f s (%.0f MB, %d items)", saveTime, Date().timeIntervalSince(t), Double(size) / 1e6, loaded.count))
 

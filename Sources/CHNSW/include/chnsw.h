@@ -72,6 +72,8 @@ void chnsw_score_labels(const chnsw_index *index, const float *query, const int6
 
 /// Which inner-product kernel runs: "avx512", "avx2", or "scalar".
 const char *chnsw_kernel_name(void);
+/// Which int8 kernel compact indexes run: "avx512-vnni", "avx2", or "scalar".
+const char *chnsw_int8_kernel_name(void);
 
 #ifdef __cplusplus
 }
