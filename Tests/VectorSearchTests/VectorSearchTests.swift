@@ -274,6 +274,50 @@ final class HNSWIndexTests: XCTestCase {
         }
     }
 
+    /// A large batch goes in grouped by neighbourhood after a random skeleton: every row once, the
+    /// same order for the same seed, and a graph as good as one built in the order given.
+    func testGroupedInsertionIsAPermutationAndBuildsAnEquallyGoodGraph() throws {
+        let d = 64, n = 20_000
+        let generator = SyntheticEmbeddings(dimension: d, clusters: 40, subspaceDimension: 8, seed: 9)
+        let data = generator.generate(count: n)
+        let order = try data.withUnsafeBufferPointer { try InsertionOrder.grouped($0, count: n, dimension: d, seed: 5) }
+        XCTAssertEqual(order.sorted(), Array(0..<n))
+        XCTAssertEqual(order, try data.withUnsafeBufferPointer { try InsertionOrder.grouped($0, count: n, dimension: d, seed: 5) })
+        XCTAssertNotEqual(order, try data.withUnsafeBufferPointer { try InsertionOrder.grouped($0, count: n, dimension: d, seed: 6) })
+        let skeletonCount: Int = n / InsertionOrder.skeletonShare
+        // After the skeleton, neighbours in the order are near each other far more often than
+        // rows drawn at random are (the data's 40 clusters: 1 in 40 by chance).
+        func sameClusterShare(_ rows: ArraySlice<Int>) -> Double {
+            let pairs = zip(rows, rows.dropFirst())
+            let near = pairs.filter { a, b in
+                zip(data[(a * d)..<((a + 1) * d)], data[(b * d)..<((b + 1) * d)]).reduce(Float(0)) { $0 + $1.0 * $1.1 } > 0.5
+            }.count
+            return Double(near) / Double(rows.count - 1)
+        }
+        let groupedAlike = sameClusterShare(order[skeletonCount...])
+        let skeletonAlike = sameClusterShare(order[..<skeletonCount])
+        print("consecutive rows alike: grouped \(groupedAlike), skeleton \(skeletonAlike)")
+        XCTAssertGreaterThan(groupedAlike, 0.5)
+        XCTAssertLessThan(skeletonAlike, 0.2)
+
+        let queries = generator.generate(count: 200, stream: 1)
+        let exact = ExactIndex(dimension: d)
+        try exact.upsert(ids: (0..<n).map(Int64.init), vectors: data)
+        let truth = exact.search(queries: queries, k: 10)
+        var recalls: [Double] = []
+        for from in [0, 10_000] {
+            var parameters = HNSWIndex.Parameters()
+            parameters.groupedInsertionFrom = from
+            let index = try HNSWIndex(dimension: d, parameters: parameters)
+            try index.upsert(ids: (0..<n).map(Int64.init), vectors: data)
+            XCTAssertEqual(index.count, n)
+            recalls.append(recallAt10(index.search(queries: queries, k: 10), truth))
+        }
+        print("recall@10 built in the order given \(recalls[0]), grouped \(recalls[1])")
+        XCTAssertGreaterThanOrEqual(recalls[1], 0.98)
+        XCTAssertGreaterThanOrEqual(recalls[1], recalls[0] - 0.01)
+    }
+
     func testSaveLoadRoundTrip() throws {
         let d = 64, n = 3000
         let generator = SyntheticEmbeddings(dimension: d, clusters: 20, subspaceDimension: 8, seed: 7)

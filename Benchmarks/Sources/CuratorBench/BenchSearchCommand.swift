@@ -27,6 +27,7 @@ struct BenchSearch: ParsableCommand {
     @Flag(help: "Skip the exact index (only HNSW).") var skipExact = false
     @Flag(help: "Store the graph's vectors as int8 with a per-vector scale, as the serving catalogue does.") var compact = false
     @Option(help: "HNSW graph degree (M).") var m = HNSWIndex.Parameters().m
+    @Option(help: "Insert batches at least this large grouped by neighbourhood (0: in random order).") var groupedInsertionFrom = HNSWIndex.Parameters().groupedInsertionFrom
     @Option(help: "HNSW beam width while building.") var efConstruction = HNSWIndex.Parameters().efConstruction
 
     func run() throws {
@@ -70,10 +71,11 @@ struct BenchSearch: ParsableCommand {
         parameters.compact = compact
         parameters.m = m
         parameters.efConstruction = efConstruction
+        parameters.groupedInsertionFrom = groupedInsertionFrom
         let hnsw = try HNSWIndex(dimension: dim, parameters: parameters)
         t = Date()
         try hnsw.upsert(ids: ids, vectors: data)
-        print(String(format: "hnsw   build %.2f s (M %d, ef_construction %d, %d threads, %@ vectors)", Date().timeIntervalSince(t), parameters.m, parameters.efConstruction, parameters.buildThreads, compact ? "int8" : "float32"))
+        print(String(format: "hnsw   build %.2f s (M %d, ef_construction %d, %d threads, %@ vectors, %@ order)", Date().timeIntervalSince(t), parameters.m, parameters.efConstruction, parameters.buildThreads, compact ? "int8" : "float32", items >= groupedInsertionFrom && groupedInsertionFrom > 0 ? "grouped" : "random"))
         var chosenEf = efs.last!
         for e in efs {
             hnsw.efSearch = e
