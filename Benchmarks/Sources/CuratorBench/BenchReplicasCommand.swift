@@ -123,7 +123,13 @@ struct BenchReplicas: AsyncParsableCommand {
         let local: any CuratorStoring = try SQLiteStore(path: sqlite)
         _ = try await local.importProducts(from: shop.productsPath)
         let events = try await local.importEvents(from: shop.eventsPath)
-        _ = try await CatalogueEmbedding.open(store: local, model: model, switching: true).runAndRecord()
+        if usesGraph {
+            // Encoding a large shop would take the language model hours on two cores: its products
+            // get vectors near their kind's (as in `scripts/bench serve`).
+            _ = try await SyntheticCatalogue.embed(local, with: try await CatalogueEmbedding.open(store: local, model: model))
+        } else {
+            _ = try await CatalogueEmbedding.open(store: local, model: model, switching: true).runAndRecord()
+        }
         let copyStart = Date()
         let shared = try await Stores.open(postgres)
         try await shared.restore(try await local.snapshot())
@@ -156,9 +162,8 @@ struct BenchReplicas: AsyncParsableCommand {
             ("PostgreSQL, \(replicas) replicas", postgres, replicas, []),
         ]
         for run in runs {
-            let servers = try (0..<run.count).map { _ in
-                try ServeProcess.start(store: run.store, arguments: ["--open-shopper-reads", "--model-poll", "0"] + run.extra, folder: folder,
-                                       environment: environment)
+            let servers = try (0..<run.count).map { slot in
+                try startServer(store: run.store, slot: slot, extra: run.extra, folder: folder, environment: environment, name: run.name)
             }
             defer { for server in servers { server.stop() } }
             let perServer = max(1, connections / run.count)
@@ -176,6 +181,28 @@ struct BenchReplicas: AsyncParsableCommand {
                                            eventsScript: eventsScript)
         if pinned { try await measurePinned(wrk: wrk, folder: folder, postgres: postgres, environment: environment, costs: costs,
                                             scripts: ["recommendation": recommendScript, "event batch (10)": eventsScript]) }
+    }
+
+    /// Catalogues this large are served through the vector graph (`curator serve`'s default
+    /// --hnsw-threshold): each replica then keeps its graph in a file of its own, so only its
+    /// first start builds it.
+    private var usesGraph: Bool { products >= 50_000 }
+
+    /// A `curator serve` on `store`; replica `slot` of a PostgreSQL store keeps its graph in a file
+    /// of its own when the catalogue uses one. Prints how long a start on a graph-sized catalogue took.
+    private func startServer(store: String, slot: Int, extra: [String] = [], folder: URL, environment: [String: String],
+                             name: String) throws -> ServeProcess {
+        var arguments = ["--open-shopper-reads", "--model-poll", "0"] + extra
+        if usesGraph && PostgresLocation.isPostgresURL(store) {
+            arguments += ["--index-file", folder.appendingPathComponent("replica-\(slot).hnsw").path]
+        }
+        let start = Date()
+        let server = try ServeProcess.start(store: store, arguments: arguments, folder: folder, environment: environment,
+                                            timeout: max(180, Double(products) / 500))
+        if usesGraph {
+            print(String(format: "  (%@, server %d: started in %.1f s)", name, slot + 1, Date().timeIntervalSince(start)))
+        }
+        return server
     }
 
     /// CPU seconds per request of one kind: in the replica, in PostgreSQL, and in wrk (the load
@@ -205,8 +232,8 @@ struct BenchReplicas: AsyncParsableCommand {
         print("  setup                                                     kind                measured/s   predicted/s")
         for (setup, replicaCores, othersOn) in [("1 replica on core 0; PostgreSQL and wrk on core 1", ["0"], "1"),
                                                  ("2 replicas on cores 0 and 1; PostgreSQL and wrk on both", ["0", "1"], "0,1")] {
-            let servers = try replicaCores.map { _ in
-                try ServeProcess.start(store: postgres, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder, environment: environment)
+            let servers = try replicaCores.indices.map { slot in
+                try startServer(store: postgres, slot: slot, folder: folder, environment: environment, name: "pinned")
             }
             defer { for server in servers { server.stop() } }
             for (server, core) in zip(servers, replicaCores) { Affinity.pin(server.pid, cores: core) }
@@ -229,8 +256,7 @@ struct BenchReplicas: AsyncParsableCommand {
     private func measureCosts(wrk: Wrk, folder: URL, postgres: String, environment: [String: String], recommendScript: String,
                               eventsScript: String) async throws -> [String: Cost] {
         var costs: [String: Cost] = [:]
-        let server = try ServeProcess.start(store: postgres, arguments: ["--open-shopper-reads", "--model-poll", "0"], folder: folder,
-                                            environment: environment)
+        let server = try startServer(store: postgres, slot: 0, folder: folder, environment: environment, name: "costs")
         defer { server.stop() }
         let searchScript = folder.appendingPathComponent("search.lua").path
         try """
