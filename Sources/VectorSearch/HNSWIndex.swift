@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Removal marks the element deleted (it keeps routing searches, is never returned, and comes
 /// back if the id is added again); the graph grows by doubling when full. Searches run
-/// concurrently; writes take the lock exclusively; a batch add is spread over the cores.
+/// concurrently; writes take the lock exclusively; a batch add is spread over the cores, and a
+/// large one goes in grouped by neighbourhood (`InsertionOrder`).
 ///
 /// Filters: an allowed set that is small (or under `minGraphFraction` of the items) is scored
 /// exactly; any other filter estimated to accept under `minGraphFraction` of the items (from
@@ -43,7 +44,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         public var buildThreads = ProcessInfo.processInfo.activeProcessorCount
         /// A batch at least this large, and larger than the graph it goes into, is inserted grouped
         /// by neighbourhood (`InsertionOrder`) rather than in the order given: at 1,000,000 × 384
-        /// that builds the same graph quality in less time (see docs/benchmarks.md). 0: never.
+        /// that builds in half the time at about the same recall (docs/benchmarks.md). 0: never.
         public var groupedInsertionFrom = 50_000
 
         public init() {}

@@ -17,7 +17,7 @@ package enum InsertionOrder {
     package static func grouped(_ vectors: UnsafeBufferPointer<Float>, count: Int, dimension: Int, seed: UInt64) throws -> [Int] {
         var rng = SeededGenerator(seed: seed)
         var shuffled = Array(0..<count)
-        for i in stride(from: count - 1, to: 0, by: -1) { shuffled.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        shuffled.shuffle(using: &rng)
         let groups = min(count, max(16, Int(Double(count).squareRoot())))
         let centres = ExactIndex(dimension: dimension, capacity: groups)
         var sample: [Float] = []
