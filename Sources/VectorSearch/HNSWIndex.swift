@@ -48,6 +48,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         public var groupedInsertionFrom = 50_000
 
         public init() {}
+
+        /// Whether a batch of `count` goes in grouped when the graph holds `existing` elements.
+        public func insertsGrouped(batchOf count: Int, into existing: Int) -> Bool {
+            groupedInsertionFrom > 0 && count >= groupedInsertionFrom && count > existing
+        }
     }
 
     public let dimension: Int
@@ -140,8 +145,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 }
             }
             let threads = ids.count >= 256 ? max(1, parameters.buildThreads) : 1
-            let grouped = parameters.groupedInsertionFrom > 0 && ids.count >= parameters.groupedInsertionFrom
-                && ids.count > chnsw_element_count(handle)
+            let grouped = parameters.insertsGrouped(batchOf: ids.count, into: chnsw_element_count(handle))
             let failure = FirstError()
             try vectors.withUnsafeBufferPointer { src in
                 let order = grouped ? try InsertionOrder.grouped(src, count: ids.count, dimension: dimension, seed: parameters.seed) : nil

@@ -186,7 +186,7 @@ struct BenchReplicas: AsyncParsableCommand {
     /// Catalogues this large are served through the vector graph (`curator serve`'s default
     /// --hnsw-threshold): each replica then keeps its graph in a file of its own, so only its
     /// first start builds it.
-    private var usesGraph: Bool { products >= 50_000 }
+    private var usesGraph: Bool { products >= LiveCatalogue.IndexOptions().threshold }
 
     /// A `curator serve` on `store`; replica `slot` of a PostgreSQL store keeps its graph in a file
     /// of its own when the catalogue uses one. Prints how long a start on a graph-sized catalogue took.

@@ -75,7 +75,7 @@ struct BenchSearch: ParsableCommand {
         let hnsw = try HNSWIndex(dimension: dim, parameters: parameters)
         t = Date()
         try hnsw.upsert(ids: ids, vectors: data)
-        print(String(format: "hnsw   build %.2f s (M %d, ef_construction %d, %d threads, %@ vectors, %@ order)", Date().timeIntervalSince(t), parameters.m, parameters.efConstruction, parameters.buildThreads, compact ? "int8" : "float32", items >= groupedInsertionFrom && groupedInsertionFrom > 0 ? "grouped" : "random"))
+        print(String(format: "hnsw   build %.2f s (M %d, ef_construction %d, %d threads, %@ vectors, %@ order)", Date().timeIntervalSince(t), parameters.m, parameters.efConstruction, parameters.buildThreads, compact ? "int8" : "float32", parameters.insertsGrouped(batchOf: items, into: 0) ? "grouped" : "random"))
         var chosenEf = efs.last!
         for e in efs {
             hnsw.efSearch = e
