@@ -179,30 +179,52 @@ private struct ByteReader {
 }
 
 extension LiveCatalogue {
-    /// The catalogue a clean stop described beside the graph (`saveIndex(to:)`), brought up to the
-    /// store's `versions` (read just before): rows the store changed since, or added, are read
-    /// from it again, rows it deleted are taken out. Nil when there is no usable description (none,
-    /// another store or model, a vector or graph file that is not the one described, a vector
-    /// file another process holds, products without a stored vector, or more changed than
-    /// patching a graph pays for): then the caller reads the whole catalogue.
-    static func restore(from store: any EngineStore, embedding: CatalogueEmbedding, versions: [(rowID: Int64, version: Int64)],
-                        eventCounts: [(productID: String, type: EventType, count: Int)], indexOptions: IndexOptions) async throws -> LiveCatalogue? {
-        guard let path = indexOptions.path, let key = indexOptions.snapshotKey, indexOptions.mapsVectors, versions.count >= indexOptions.threshold else {
-            return nil
-        }
-        let start = Date()
+    /// What a clean stop left beside the graph, read into a catalogue: its description, its vector
+    /// file mapped again and its graph loaded; popularity is still to come. Handed once from the
+    /// thread that read it to the start that uses it.
+    struct SavedFiles: @unchecked Sendable {
+        let catalogue: LiveCatalogue
+        let started: Date
+    }
+
+    /// Starts reading, on threads of their own, what a clean stop left for this catalogue (seconds
+    /// at a million products, overlapped with the store's reads): the description, its vector file
+    /// and the catalogue they make on one, the graph on the other. Nil when there is no
+    /// description; the job's value is nil when it is not usable (another store or model, a vector
+    /// or graph file that is not the one described, a vector file another process holds).
+    static func readSavedFiles(indexOptions: IndexOptions, dimension: Int) -> ThreadJob<SavedFiles?>? {
+        guard let path = indexOptions.path, let key = indexOptions.snapshotKey, indexOptions.mapsVectors else { return nil }
         let files = CatalogueSnapshot.Files(graph: path)
-        let dimension = embedding.encoder.dimension
-        guard let snapshot = CatalogueSnapshot.read(from: files.description), snapshot.key == key,
-              CatalogueSnapshot.FileIdentity(path: files.graph) == snapshot.graph,
-              let rows = try CatalogueVectorRows(reopening: files.vectors, rows: snapshot.products.count, dimension: dimension),
-              rows.fileInode == snapshot.vectorsInode else { return nil }
+        guard FileManager.default.fileExists(atPath: files.description) else { return nil }
+        let started = Date()
+        return ThreadJob(name: "curator-catalogue-read") {
+            let graphIdentity = CatalogueSnapshot.FileIdentity(path: files.graph)
+            let graph = ThreadJob(name: "curator-graph-load") {
+                try? HNSWIndex(contentsOf: files.graph, dimension: dimension, parameters: indexOptions.parameters)
+            }
+            guard let snapshot = CatalogueSnapshot.read(from: files.description), snapshot.key == key, graphIdentity == snapshot.graph,
+                  let rows = try CatalogueVectorRows(reopening: files.vectors, rows: snapshot.products.count, dimension: dimension),
+                  rows.fileInode == snapshot.vectorsInode else { return nil }
+            let catalogue = try LiveCatalogue(restoring: snapshot, vectors: rows, indexOptions: indexOptions)
+            guard let loaded = try graph.wait() else { return nil }
+            catalogue.useGraph(loaded)
+            return SavedFiles(catalogue: catalogue, started: started)
+        }
+    }
+
+    /// The catalogue a clean stop described beside the graph (`saveIndex(to:)`, read by
+    /// `readSavedFiles`), brought up to the store's `versions` (read just before): rows the store
+    /// changed since, or added, are read from it again, rows it deleted are taken out. Nil without
+    /// usable saved files, when products have no stored vector, or when more changed than patching
+    /// a graph pays for: then the caller reads the whole catalogue.
+    static func restore(from store: any EngineStore, embedding: CatalogueEmbedding, saved: SavedFiles?, versions: [(rowID: Int64, version: Int64)],
+                        eventCounts: [(productID: String, type: EventType, count: Int)], indexOptions: IndexOptions) async throws -> LiveCatalogue? {
+        guard let saved, let path = indexOptions.path, versions.count >= indexOptions.threshold else { return nil }
+        let files = CatalogueSnapshot.Files(graph: path)
         // From here on the vector file may change: its description goes first.
         unlink(files.description)
-        var parameters = indexOptions.parameters
-        parameters.initialCapacity = max(parameters.initialCapacity, versions.count + versions.count / 4)
-        let graph = try HNSWIndex(contentsOf: files.graph, dimension: dimension, parameters: parameters)
-        let catalogue = try LiveCatalogue(restoring: snapshot, vectors: rows, index: graph, eventCounts: eventCounts, indexOptions: indexOptions)
+        let catalogue = saved.catalogue
+        catalogue.resetPopularity(eventCounts)
 
         let (changed, removed) = catalogue.differences(from: versions)
         guard changed.count <= max(1_000, versions.count / 10) else { return nil }
@@ -225,7 +247,7 @@ extension LiveCatalogue {
         }
         for productID in removed { catalogue.remove(productID) }
         catalogue.indexOrigin = String(format: "restored from %@ in %.2f s (%d products read again from the store, %d taken out)",
-                                       files.description, Date().timeIntervalSince(start), brought, removed.count)
+                                       files.description, Date().timeIntervalSince(saved.started), brought, removed.count)
         return catalogue
     }
 }

@@ -135,6 +135,14 @@ final class CatalogueVectorRows {
         }
     }
 
+    /// Lets go of the mapped rows' pages: they stay in the file and the page cache and come back
+    /// on the next read. After exact scans have read every row (while a graph was built), resident
+    /// memory is then again only the rows requests read.
+    func releaseResidentPages() {
+        guard let mapping else { return }
+        madvise(mapping.base, mapping.capacityRows * dimension * MemoryLayout<Float>.size, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         if let mapping {
             munmap(mapping.base, mapping.capacityRows * dimension * MemoryLayout<Float>.size)

@@ -29,12 +29,19 @@ public final class LiveCatalogue: @unchecked Sendable {
         /// mapped vectors, the vector file is kept beside the graph and a clean stop describes the
         /// catalogue there under this key, for the next start to restore (`CatalogueSnapshot`).
         public var snapshotKey: String?
+        /// Build a graph that cannot be loaded on a thread of its own, answering by exact scans
+        /// meanwhile, instead of before the catalogue is returned: a server then answers within
+        /// seconds of its first start on a large catalogue, not after minutes of graph build.
+        public var buildsInBackground: Bool
+        /// Called on the background build's thread before it starts (tests hold it there to write meanwhile).
+        package var beforeBackgroundBuild: (@Sendable () -> Void)?
 
         public init(threshold: Int = 50_000, path: String? = nil, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters(),
-                    mapsVectors: Bool = true, compactGraph: Bool = true) {
+                    mapsVectors: Bool = true, compactGraph: Bool = true, buildsInBackground: Bool = false) {
             self.threshold = threshold
             self.path = path
             self.mapsVectors = mapsVectors
+            self.buildsInBackground = buildsInBackground
             var parameters = parameters
             parameters.efSearch = max(parameters.efSearch, 96)
             // The graph holds int8 vectors; the engine re-ranks its candidates from the catalogue's own (`RecommendationEngine.graphSearch`).
@@ -44,13 +51,27 @@ public final class LiveCatalogue: @unchecked Sendable {
     }
 
     public let dimension: Int
-    /// The HNSW graph over the live products, when the catalogue is large enough.
-    public let index: HNSWIndex?
+    /// The HNSW graph over the live products, when the catalogue is large enough (nil while it
+    /// is built in the background: requests are answered by exact scans until then).
+    public var index: HNSWIndex? { lock.withReadLock { graph } }
     /// How the index came to be: "exact scan", "built in 12.3 s", "loaded (3 products updated)".
-    public internal(set) var indexOrigin: String
+    public internal(set) var indexOrigin: String {
+        get { lock.withReadLock { origin } }
+        set { lock.withWriteLock { origin = newValue } }
+    }
+    /// Whether a graph is being built in the background (requests are answered by exact scans until it is in).
+    public var buildsGraph: Bool { lock.withReadLock { graphBuilding } }
     private let lock = ReadWriteLock()
     private let swapLock = NSLock()
+    /// Entered while a background graph build runs.
+    private let graphBuild = DispatchGroup()
+    /// One save of the graph files at a time: a stop's save waits for the background build's, so
+    /// the description it writes names the graph file that stays.
+    private let saveLock = NSLock()
     // Guarded by `lock`.
+    private var graph: HNSWIndex?
+    private var origin: String
+    private var graphBuilding = false
     private var products: [Product] = []
     private var storeIDs: [Int64] = []
     private var rows: [String: Int] = [:]
@@ -129,24 +150,33 @@ public final class LiveCatalogue: @unchecked Sendable {
         } else {
             rows = CatalogueVectorRows(vectors, dimension: dimension)
         }
-        let index: HNSWIndex?, origin: String
-        if stored.count >= indexOptions.threshold {
-            (index, origin) = try Self.prepareIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension, deletedRowIDs: deletedRowIDs,
-                                                    options: indexOptions)
-        } else {
-            (index, origin) = (nil, "exact scan")
+        var index: HNSWIndex?, origin = "exact scan"
+        let large = stored.count >= indexOptions.threshold
+        if large, let loaded = try Self.loadSavedIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension,
+                                                        deletedRowIDs: deletedRowIDs, options: indexOptions) {
+            (index, origin) = loaded
+        } else if large && !indexOptions.buildsInBackground {
+            (index, origin) = try Self.buildIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension, options: indexOptions)
+        } else if large {
+            origin = "exact scan while the graph builds"
         }
         let version = Dictionary(versions, uniquingKeysWith: { $1 })
         try self.init(products: stored.map(\.product), storeIDs: stored.map(\.rowID), versions: stored.map { version[$0.rowID] ?? -1 },
                       alive: [Bool](repeating: true, count: stored.count), vectors: rows, eventCounts: eventCounts,
                       index: index, indexOrigin: origin, indexOptions: indexOptions)
+        if large && index == nil { buildGraphInBackground(ids: stored.map(\.rowID), vectors: vectors) }
     }
 
-    /// The catalogue a snapshot describes, its vectors already mapped and its graph loaded.
-    convenience init(restoring snapshot: CatalogueSnapshot, vectors: CatalogueVectorRows, index: HNSWIndex,
-                     eventCounts: [(productID: String, type: EventType, count: Int)], indexOptions: IndexOptions) throws {
+    /// The catalogue a snapshot describes, its vectors already mapped; its graph (`useGraph`) and
+    /// popularity (`resetPopularity`) come next.
+    convenience init(restoring snapshot: CatalogueSnapshot, vectors: CatalogueVectorRows, indexOptions: IndexOptions) throws {
         try self.init(products: snapshot.products, storeIDs: snapshot.storeIDs, versions: snapshot.versions, alive: snapshot.alive,
-                      vectors: vectors, eventCounts: eventCounts, index: index, indexOrigin: "restored", indexOptions: indexOptions)
+                      vectors: vectors, eventCounts: [], index: nil, indexOrigin: "restored", indexOptions: indexOptions)
+    }
+
+    /// Puts a graph loaded beside the catalogue in service (a restore reads the two at once).
+    func useGraph(_ loaded: HNSWIndex) {
+        lock.withWriteLock { graph = loaded }
     }
 
     private init(products: [Product], storeIDs: [Int64], versions: [Int64], alive: [Bool], vectors: CatalogueVectorRows,
@@ -161,8 +191,8 @@ public final class LiveCatalogue: @unchecked Sendable {
         self.versions = versions
         self.vectors = vectors
         self.alive = alive
-        self.index = index
-        self.indexOrigin = indexOrigin
+        graph = index
+        origin = indexOrigin
         rowRevision = [UInt64](repeating: 0, count: products.count)
         liveCount = alive.lazy.filter { $0 }.count
         var rows: [String: Int] = [:]
@@ -185,33 +215,127 @@ public final class LiveCatalogue: @unchecked Sendable {
         }
     }
 
+    /// The graph saved at `options.path`, brought up to date with the products (`ids`, `vectors`)
+    /// and deletions; nil when there is none, it cannot be read, or more has changed than patching pays for.
+    private static func loadSavedIndex(ids: [Int64], vectors: [Float], dimension: Int, deletedRowIDs: [Int64],
+                                       options: IndexOptions) throws -> (HNSWIndex, String)? {
+        let start = Date()
+        guard let path = options.path, FileManager.default.fileExists(atPath: path),
+              let loaded = try? HNSWIndex(contentsOf: path, dimension: dimension, parameters: graphParameters(options, count: ids.count)) else { return nil }
+        // Bring the saved graph up to date: products added or re-encoded since, and deletions.
+        var changedIDs: [Int64] = []
+        var changedVectors: [Float] = []
+        for (i, id) in ids.enumerated() {
+            let current = vectors[(i * dimension)..<((i + 1) * dimension)]
+            if loaded.storesSame(id: id, vector: Array(current)) { continue }
+            changedIDs.append(id)
+            changedVectors.append(contentsOf: current)
+        }
+        // Re-linking many existing nodes costs more than building afresh; patch only small drifts.
+        guard changedIDs.count <= max(1_000, ids.count / 10) else { return nil }
+        try loaded.upsert(ids: changedIDs, vectors: changedVectors)
+        for id in deletedRowIDs where loaded.contains(id: id) { loaded.remove(id: id) }
+        return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
+    }
+
+    /// A graph built from the products (`ids`, `vectors`), saved at `options.path` unless `saving` is false.
+    private static func buildIndex(ids: [Int64], vectors: [Float], dimension: Int, options: IndexOptions,
+                                   saving: Bool = true) throws -> (HNSWIndex, String) {
+        let start = Date()
+        let built = try HNSWIndex(dimension: dimension, parameters: graphParameters(options, count: ids.count))
+        try built.upsert(ids: ids, vectors: vectors)
+        if saving, let path = options.path { try built.save(to: path) }
+        return (built, String(format: "built in %.1f s", Date().timeIntervalSince(start)))
+    }
+
+    /// A saved graph if it can be brought up to date, else one built afresh (and saved).
     private static func prepareIndex(ids: [Int64], vectors: [Float], dimension: Int, deletedRowIDs: [Int64],
                                      options: IndexOptions) throws -> (HNSWIndex, String) {
-        let start = Date()
+        if let loaded = try loadSavedIndex(ids: ids, vectors: vectors, dimension: dimension, deletedRowIDs: deletedRowIDs, options: options) {
+            return loaded
+        }
+        return try buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: options)
+    }
+
+    private static func graphParameters(_ options: IndexOptions, count: Int) -> HNSWIndex.Parameters {
         var parameters = options.parameters
-        parameters.initialCapacity = max(parameters.initialCapacity, ids.count + ids.count / 4)
-        if let path = options.path, FileManager.default.fileExists(atPath: path),
-           let loaded = try? HNSWIndex(contentsOf: path, dimension: dimension, parameters: parameters) {
-            // Bring the saved graph up to date: products added or re-encoded since, and deletions.
-            var changedIDs: [Int64] = []
-            var changedVectors: [Float] = []
-            for (i, id) in ids.enumerated() {
-                let current = vectors[(i * dimension)..<((i + 1) * dimension)]
-                if loaded.storesSame(id: id, vector: Array(current)) { continue }
-                changedIDs.append(id)
-                changedVectors.append(contentsOf: current)
-            }
-            // Re-linking many existing nodes costs more than building afresh; patch only small drifts.
-            if changedIDs.count <= max(1_000, ids.count / 10) {
-                try loaded.upsert(ids: changedIDs, vectors: changedVectors)
-                for id in deletedRowIDs where loaded.contains(id: id) { loaded.remove(id: id) }
-                return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
+        parameters.initialCapacity = max(parameters.initialCapacity, count + count / 4)
+        return parameters
+    }
+
+    /// Builds the graph over the rows read at start (`ids`, `vectors`) on a thread of its own,
+    /// while requests are answered by exact scans; then adds what changed meanwhile (most of it
+    /// off the lock, the rest with the swap, so no write is missed), puts it in service and saves it.
+    private func buildGraphInBackground(ids: [Int64], vectors: [Float]) {
+        let readAt = lock.withWriteLock {
+            graphBuilding = true
+            return revision
+        }
+        graphBuild.enter()
+        let started = Date()
+        let input = HandOff((ids, vectors))
+        // A thread, not a task: minutes of CPU-bound work would hold a thread of the cooperative pool.
+        Thread.detachNewThread { [self] in
+            defer { graphBuild.leave() }
+            indexOptions.beforeBackgroundBuild?()
+            // Taken, so the vectors read at start are let go as soon as the graph holds them.
+            guard let (ids, vectors) = input.take() else { return }
+            do {
+                let (built, _) = try Self.buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: indexOptions, saving: false)
+                let served = String(format: "built in %.1f s in the background (exact scans until then)", Date().timeIntervalSince(started))
+                // A stop's save waits for this one, so the description it writes names the file that stays.
+                try saveLock.withLock {
+                    try putInService(built, changedAfter: readAt, origin: served)
+                    guard let path = indexOptions.path else { return }
+                    do { try built.save(to: path) } catch { indexOrigin = served + " (not saved: \(error))" }
+                }
+            } catch {
+                lock.withWriteLock {
+                    graphBuilding = false
+                    origin = "exact scan (the graph could not be built: \(error))"
+                }
             }
         }
-        let built = try HNSWIndex(dimension: dimension, parameters: parameters)
-        try built.upsert(ids: ids, vectors: vectors)
-        if let path = options.path { try built.save(to: path) }
-        return (built, String(format: "built in %.1f s", Date().timeIntervalSince(start)))
+    }
+
+    /// Brings a graph built from the rows as of revision `readAt` up to date and makes it the one requests use.
+    private func putInService(_ built: HNSWIndex, changedAfter readAt: UInt64, origin served: String) throws {
+        var seen = readAt
+        // Rounds off the lock while many rows changed; the last few go in under it, with the swap.
+        for _ in 0..<8 {
+            let (changed, now) = lock.withReadLock { (rowsChanged(after: seen), revision) }
+            guard changed.ids.count > 256 else { break }
+            try built.upsert(ids: changed.ids, vectors: changed.vectors)
+            seen = now
+        }
+        try lock.withWriteLock {
+            let changed = rowsChanged(after: seen)
+            try built.upsert(ids: changed.ids, vectors: changed.vectors)
+            for row in products.indices where !alive[row] && built.contains(id: storeIDs[row]) { built.remove(id: storeIDs[row]) }
+            graph = built
+            graphBuilding = false
+            origin = served
+            // The exact scans meanwhile read every mapped row.
+            vectors.releaseResidentPages()
+        }
+    }
+
+    /// Live rows written after `revision`, as graph ids and vectors. Call under the lock.
+    private func rowsChanged(after revision: UInt64) -> (ids: [Int64], vectors: [Float]) {
+        var ids: [Int64] = []
+        var changed: [Float] = []
+        for row in products.indices where alive[row] && rowRevision[row] > revision {
+            ids.append(storeIDs[row])
+            changed.append(contentsOf: vectors.row(row))
+        }
+        return (ids, changed)
+    }
+
+    /// Waits for a background graph build, if one runs, to finish (tests, benchmarks).
+    public func waitForGraph() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            graphBuild.notify(queue: .global()) { done.resume() }
+        }
     }
 
     private func setRow(_ row: Int, forStoreID id: Int64) {
@@ -220,6 +344,8 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     /// Saves the HNSW graph (if any) so the next start only has to reconcile it.
     public func saveIndex(to path: String) throws {
+        saveLock.lock()
+        defer { saveLock.unlock() }
         try index?.save(to: path)
         if let modelIndexPath = Self.modelIndexPath(path) { try lock.withReadLock { modelIndex }?.graph.save(to: modelIndexPath) }
         try describeCatalogue(graphPath: path)
@@ -229,7 +355,7 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// vectors are in the file kept there (`CatalogueSnapshot`). Call with writes stopped.
     private func describeCatalogue(graphPath: String) throws {
         let files = CatalogueSnapshot.Files(graph: graphPath)
-        guard index != nil, let key = indexOptions.snapshotKey, let graph = CatalogueSnapshot.FileIdentity(path: files.graph) else { return }
+        guard let key = indexOptions.snapshotKey, index != nil, let graph = CatalogueSnapshot.FileIdentity(path: files.graph) else { return }
         let snapshot: CatalogueSnapshot? = try lock.withReadLock {
             guard vectors.persistentPath == files.vectors, let inode = vectors.fileInode else { return nil }
             try vectors.flush()
@@ -284,6 +410,12 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     public var count: Int { lock.withReadLock { liveCount } }
 
+    /// Whether the graph in service holds the product (a test of what a background build takes in).
+    package func graphHolds(_ productID: String) -> Bool {
+        guard let graph = index, let storeID = lock.withReadLock({ rows[productID].map { storeIDs[$0] } }) else { return false }
+        return graph.contains(id: storeID)
+    }
+
     /// Whether the full-precision vectors are in a mapped file rather than in memory.
     package var vectorsAreMapped: Bool { lock.withReadLock { vectors.isMapped } }
 
@@ -294,16 +426,21 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// Adds or replaces a product; it is ranked from the next request on.
     public func upsert(_ product: Product, storeID: Int64, vector: [Float]) throws {
         precondition(vector.count == dimension, "vector dimension")
-        try index?.upsert(id: storeID, vector: vector)
+        let graphBefore = index
+        try graphBefore?.upsert(id: storeID, vector: vector)
         try upsertRow(product, storeID: storeID, vector: vector)
+        // A background build put its graph in service meanwhile, perhaps before this row changed.
+        if graphBefore == nil, let graph = index { try graph.upsert(id: storeID, vector: vector) }
     }
 
     /// Adds or replaces many products at once (no server is answering yet): the graph takes them
     /// in one batch, spread over the cores.
     func upsert(_ entries: [(product: Product, storeID: Int64, vector: [Float])]) throws {
         guard !entries.isEmpty else { return }
-        try index?.upsert(ids: entries.map(\.storeID), vectors: entries.flatMap(\.vector))
+        let graphBefore = index
+        try graphBefore?.upsert(ids: entries.map(\.storeID), vectors: entries.flatMap(\.vector))
         for entry in entries { try upsertRow(entry.product, storeID: entry.storeID, vector: entry.vector) }
+        if graphBefore == nil, let graph = index { try graph.upsert(ids: entries.map(\.storeID), vectors: entries.flatMap(\.vector)) }
     }
 
     /// A product's row and everything kept per row, the graph aside.
@@ -516,7 +653,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 try modelVectors.withUnsafeBufferPointer { modelBuffer in
                     try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
                                   eligible: eligible, categoryKeys: categoryKeys, brandKeys: brandKeys, prices: prices,
-                                  popularity: popularity.scores, alive: alive, dimension: dimension, index: index,
+                                  popularity: popularity.scores, alive: alive, dimension: dimension, index: graph,
                                   model: model, modelVectors: modelBuffer, modelIndex: modelIndex))
                 }
             }
@@ -568,4 +705,19 @@ public struct ModelGraph: Sendable {
 
     /// The query as the graph takes it; the graph's scores times `scale` are the model's.
     func query(_ state: [Float]) -> [Float] { state + [0] }
+}
+
+/// A value one thread hands to another, which takes it once (and so lets it go when done with it).
+private final class HandOff<Value>: @unchecked Sendable {
+    private var value: Value?
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func take() -> Value? {
+        lock.withLock {
+            defer { value = nil }
+            return value
+        }
+    }
 }

@@ -218,10 +218,15 @@ public struct RecommendationEngine: Sendable {
         if options.path != nil { options.snapshotKey = [store.name, embedding.encoder.modelID, String(embedding.encoder.dimension)].joined(separator: "\u{1F}") }
         // The change-log position first, then the versions, then the products: a change committed
         // meanwhile is then either in what was read or after the position (the follower applies it).
+        // The files a clean stop left are read while the store is asked what changed since.
+        var saved = LiveCatalogue.readSavedFiles(indexOptions: options, dimension: embedding.encoder.dimension)
         let (counts, position) = try await store.productEventCountsAndPosition()
         let versions = try await store.productVersions()
+        let restored = try await LiveCatalogue.restore(from: store, embedding: embedding, saved: try await saved?.value, versions: versions,
+                                                       eventCounts: counts, indexOptions: options)
+        saved = nil  // files not used are let go (the vector file's lock with them) before the whole catalogue is read
         let live: LiveCatalogue
-        if let restored = try await LiveCatalogue.restore(from: store, embedding: embedding, versions: versions, eventCounts: counts, indexOptions: options) {
+        if let restored {
             live = restored
         } else {
             let catalogue = try await embedding.upToDateCatalogue(progress: progress)

@@ -59,6 +59,17 @@ extension RecommendationEngine {
 
     /// How the vector index came to be ("exact scan", "built in 12.3 s", …), for start-up logs.
     public var indexOrigin: String { catalogue.indexOrigin }
+    /// How similar products are found now: "graph", "exact scan", or "exact scan while the graph builds".
+    public var vectorSearch: String {
+        catalogue.index != nil ? "graph" : catalogue.buildsGraph ? "exact scan while the graph builds" : "exact scan"
+    }
+
+    /// Whether the catalogue's graph in service holds the product (false while none is).
+    package func graphHolds(_ productID: String) -> Bool { catalogue.graphHolds(productID) }
+
+    /// Returns once a graph being built in the background (`IndexOptions.buildsInBackground`) is in service, or at once.
+    public func waitForGraph() async { await catalogue.waitForGraph() }
+
     /// The catalogue graph's searches so far and how many were exact scans (nil: no graph).
     public var vectorSearchStatistics: (searches: Int, exactScans: Int)? { catalogue.index?.searchStatistics }
     /// Whether the catalogue's full-precision vectors are in a mapped file (a graph and its file path).

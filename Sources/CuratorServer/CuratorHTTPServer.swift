@@ -97,12 +97,14 @@ struct OperationsController: Sendable {
         var model: String
         /// "unavailable" while a shared store cannot be read (this server answers from memory).
         var store: String
+        /// "graph", "exact scan", or "exact scan while the graph builds" (slower per request until it is in).
+        var search: String
     }
 
     func addRoutes(to router: Router<CuratorRequestContext>) {
         router.get("healthz") { _, _ in
             Health(products: engine.productCount, model: engine.modelInUse?.name ?? "semantic",
-                   store: storeHealth.reachable ? "ok" : "unavailable")
+                   store: storeHealth.reachable ? "ok" : "unavailable", search: engine.vectorSearch)
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -118,7 +118,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// Writes the index to `path` atomically (a temporary file renamed over it).
     public func save(to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
+        // Unique: a background build and a stop may save at once.
+        let tmp = path + ".tmp-\(getpid())-\(UUID().uuidString)"
         var err = [CChar](repeating: 0, count: 256)
         let status = lock.withReadLock { chnsw_save(handle, tmp, &err, err.count) }
         guard status == 0 else {

@@ -96,12 +96,18 @@ struct ServeCommand: AsyncParsableCommand {
             // The vectors read from the store are let go once the catalogue holds them (for a large
             // catalogue, in a mapped file), not kept for the life of the server.
             var engine = try await RecommendationEngine.start(store: curatorStore, embedding: embedding,
-                                                              indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore)),
+                                                              indexOptions: .init(threshold: hnswThreshold, path: indexPath(curatorStore), buildsInBackground: true),
                                                               historyLimit: historyLimit, historyCacheBytes: historyCacheMb << 20,
                                                               progress: ProgressLine(label: "embedding").callback)
             engine.attributionWindowMillis = Self.durationMillis(attributionWindow) ?? RecommendationEngine.defaultAttributionWindowMillis
             engine.logsOnline = !noOnlineLog
             printErr("curator: vector search: \(engine.indexOrigin)")
+            if engine.vectorSearch != "graph" && engine.indexOrigin != "exact scan" {
+                Task { [engine] in
+                    await engine.waitForGraph()
+                    printErr("curator: vector search: \(engine.indexOrigin)")
+                }
+            }
             if let model = try await ServingModel.latest(in: curatorStore) {
                 printErr("curator: loading \(model.name) v\(model.version) beside the running server (semantic scoring until it is in; newer versions are swapped in as they are trained)")
             } else {

@@ -102,19 +102,44 @@ struct BenchReplicas: AsyncParsableCommand {
                                      ("PostgreSQL replica, first start (builds the vector graph)", postgres, ["--index-file", graph]),
                                      ("PostgreSQL replica, restart (graph in its --index-file)", postgres, ["--index-file", graph])] {
             let start = Date()
-            // Building the graph of a million products takes minutes on two cores.
-            let server = try ServeProcess.start(store: store, arguments: ["--model-poll", "0"] + extra, folder: folder, environment: environment,
+            // A first start answers by exact scans while the graph builds (minutes at a million products on two cores).
+            let server = try ServeProcess.start(store: store, arguments: ["--open-shopper-reads", "--model-poll", "0"] + extra, folder: folder, environment: environment,
                                                 timeout: max(180, Double(startProducts) / 500))
-            let health = await BenchHTTP(base: server.base).send("GET", "/healthz")
+            defer { server.stop() }  // a clean stop saves the graph of a SQLite store
+            let http = BenchHTTP(base: server.base)
+            let health = await http.send("GET", "/healthz")
             let seconds = Date().timeIntervalSince(start)
-            let status = (try? String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)) ?? ""
-            let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-                .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-            server.stop()  // a clean stop saves the graph of a SQLite store
+            let rss = Self.residentMB(server.pid)
             guard health.status == 200 else { throw CuratorError.configuration("\(name): no answer from /healthz") }
             print(String(format: "start with %d products, %@: %.2f s to the first /healthz answer, resident memory %.0f MB", startProducts, name,
-                         seconds, rss / 1024))
+                         seconds, rss))
+            if try await Self.search(http) != "graph" {
+                // Served meanwhile: recommendations one after another, each an exact scan of every vector.
+                var latencies: [Double] = []
+                let served = Date()
+                while Date().timeIntervalSince(served) < 10 {
+                    let reply = await http.send("GET", String(format: "/v1/shoppers/S%05d/recommendations?k=10", latencies.count % 2_000 + 1))
+                    guard reply.status == 200 else { throw CuratorError.configuration("\(name): a recommendation during the build answered \(reply.status.map(String.init) ?? "nothing")") }
+                    latencies.append(reply.milliseconds)
+                }
+                while try await Self.search(http) != "graph" { try await Task.sleep(for: .milliseconds(250)) }
+                latencies.sort()
+                print(String(format: "  while the graph built: %d recommendations one at a time in 10 s, p50 %.0f ms, p99 %.0f ms; graph in service %.1f s after the start, resident memory then %.0f MB",
+                             latencies.count, Percentile.of(latencies, 0.5), Percentile.of(latencies, 0.99), Date().timeIntervalSince(start), Self.residentMB(server.pid)))
+            }
         }
+    }
+
+    /// How `/healthz` says the server finds similar products ("graph", "exact scan while the graph builds", …).
+    static func search(_ http: BenchHTTP) async throws -> String {
+        try await http.object(200, "GET", "/healthz", what: "health")["search"] as? String ?? ""
+    }
+
+    static func residentMB(_ pid: Int32) -> Double {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let kilobytes = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        return kilobytes / 1024
     }
 
     private func measure(wrk: Wrk, folder: URL, sqlite: String, postgres: String) async throws {
@@ -162,10 +187,11 @@ struct BenchReplicas: AsyncParsableCommand {
             ("PostgreSQL, \(replicas) replicas", postgres, replicas, []),
         ]
         for run in runs {
-            let servers = try (0..<run.count).map { slot in
-                try startServer(store: run.store, slot: slot, extra: run.extra, folder: folder, environment: environment, name: run.name)
-            }
+            var servers: [ServeProcess] = []
             defer { for server in servers { server.stop() } }
+            for slot in 0..<run.count {
+                servers.append(try await startServer(store: run.store, slot: slot, extra: run.extra, folder: folder, environment: environment, name: run.name))
+            }
             let perServer = max(1, connections / run.count)
             _ = try runWrk(wrk, servers: servers, ["-t1", "-c\(perServer)", "-d2s", "-s", recommendScript])  // warm-up
             let postgresBefore = PostgresCPU.seconds()
@@ -191,7 +217,7 @@ struct BenchReplicas: AsyncParsableCommand {
     /// A `curator serve` on `store`; replica `slot` of a PostgreSQL store keeps its graph in a file
     /// of its own when the catalogue uses one. Prints how long a start on a graph-sized catalogue took.
     private func startServer(store: String, slot: Int, extra: [String] = [], folder: URL, environment: [String: String],
-                             name: String) throws -> ServeProcess {
+                             name: String) async throws -> ServeProcess {
         var arguments = ["--open-shopper-reads", "--model-poll", "0"] + extra
         if usesGraph && PostgresLocation.isPostgresURL(store) {
             arguments += ["--index-file", folder.appendingPathComponent("replica-\(slot).hnsw").path]
@@ -200,7 +226,11 @@ struct BenchReplicas: AsyncParsableCommand {
         let server = try ServeProcess.start(store: store, arguments: arguments, folder: folder, environment: environment,
                                             timeout: max(180, Double(products) / 500))
         if usesGraph {
-            print(String(format: "  (%@, server %d: started in %.1f s)", name, slot + 1, Date().timeIntervalSince(start)))
+            let answered = Date().timeIntervalSince(start)
+            // Measured through the graph: a first start answers by exact scans until it is built.
+            let http = BenchHTTP(base: server.base)
+            while try await Self.search(http) != "graph" { try await Task.sleep(for: .milliseconds(250)) }
+            print(String(format: "  (%@, server %d: answered in %.1f s, graph in service at %.1f s)", name, slot + 1, answered, Date().timeIntervalSince(start)))
         }
         return server
     }
@@ -232,10 +262,11 @@ struct BenchReplicas: AsyncParsableCommand {
         print("  setup                                                     kind                measured/s   predicted/s")
         for (setup, replicaCores, othersOn) in [("1 replica on core 0; PostgreSQL and wrk on core 1", ["0"], "1"),
                                                  ("2 replicas on cores 0 and 1; PostgreSQL and wrk on both", ["0", "1"], "0,1")] {
-            let servers = try replicaCores.indices.map { slot in
-                try startServer(store: postgres, slot: slot, folder: folder, environment: environment, name: "pinned")
-            }
+            var servers: [ServeProcess] = []
             defer { for server in servers { server.stop() } }
+            for slot in replicaCores.indices {
+                servers.append(try await startServer(store: postgres, slot: slot, folder: folder, environment: environment, name: "pinned"))
+            }
             for (server, core) in zip(servers, replicaCores) { Affinity.pin(server.pid, cores: core) }
             for pid in PostgresCPU.pids() { Affinity.pin(pid, cores: othersOn) }
             Affinity.pin(ownPID, cores: othersOn)  // wrk, started from here, inherits it
@@ -256,7 +287,7 @@ struct BenchReplicas: AsyncParsableCommand {
     private func measureCosts(wrk: Wrk, folder: URL, postgres: String, environment: [String: String], recommendScript: String,
                               eventsScript: String) async throws -> [String: Cost] {
         var costs: [String: Cost] = [:]
-        let server = try startServer(store: postgres, slot: 0, folder: folder, environment: environment, name: "costs")
+        let server = try await startServer(store: postgres, slot: 0, folder: folder, environment: environment, name: "costs")
         defer { server.stop() }
         let searchScript = folder.appendingPathComponent("search.lua").path
         try """
