@@ -385,6 +385,17 @@ final class ServerTests: XCTestCase {
         let server = try RunningServer(folder: folder, store: "s.sqlite", extraArguments: ["--model-poll", "0", "--hnsw-threshold", "50"],
                                        environment: ["CURATOR_API_KEYS": "\(admin),\(storefront):events"])
         defer { _ = server.stop() }
+        // A first start builds its graph in the background, answering by exact scans meanwhile;
+        // /healthz says when the graph is in service, and it is saved beside the store.
+        var searchMode = ""
+        for _ in 0..<300 {
+            searchMode = try await server.request("GET", "/healthz").object["search"] as? String ?? ""
+            if searchMode == "graph" { break }
+            XCTAssertEqual(searchMode, "exact scan while the graph builds")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertEqual(searchMode, "graph")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("s.sqlite.hnsw").path))
         let page = try await server.request("GET", "/")
         XCTAssertEqual(page.status, 200)
         XCTAssertTrue(page.text.contains("<html"), page.text)
