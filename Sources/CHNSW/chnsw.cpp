@@ -566,4 +566,20 @@ const char *chnsw_kernel_name(void) { return kernel().name; }
 
 const char *chnsw_int8_kernel_name(void) { return chosen_i8.name; }
 
+void chnsw_quantize_rows(const float *rows, size_t count, int dim, int8_t *out) {
+    const size_t d = (size_t)dim, stride = d + sizeof(float);
+    for (size_t i = 0; i < count; i++) quantize(rows + i * d, d, out + i * stride);
+}
+
+void chnsw_score_compact_rows(const int8_t *rows, size_t count, int dim, const float *query, float *out) {
+    const size_t d = (size_t)dim, stride = d + sizeof(float);
+    std::vector<int8_t> q(stride);
+    quantize(query, d, q.data());
+    const float query_scale = stored_scale(q.data(), d);
+    for (size_t i = 0; i < count; i++) {
+        const int8_t *row = rows + i * stride;
+        out[i] = query_scale * stored_scale(row, d) * (float)chosen_i8_kernel(q.data(), row, d);
+    }
+}
+
 }  // extern "C"

@@ -29,8 +29,8 @@ public final class LiveCatalogue: @unchecked Sendable {
         /// mapped vectors, the vector file is kept beside the graph and a clean stop describes the
         /// catalogue there under this key, for the next start to restore (`CatalogueSnapshot`).
         public var snapshotKey: String?
-        /// Build a graph that cannot be loaded on a thread of its own, answering by exact scans
-        /// meanwhile, instead of before the catalogue is returned: a server then answers within
+        /// Build a graph that cannot be loaded on a thread of its own, answering by scans of the
+        /// vectors' compact form meanwhile (`CompactRows`), instead of before the catalogue is returned: a server then answers within
         /// seconds of its first start on a large catalogue, not after minutes of graph build.
         public var buildsInBackground: Bool
         /// Called on the background build's thread before it starts (tests hold it there to write meanwhile).
@@ -52,14 +52,17 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     public let dimension: Int
     /// The HNSW graph over the live products, when the catalogue is large enough (nil while it
-    /// is built in the background: requests are answered by exact scans until then).
+    /// is built in the background: requests are answered by compact scans until then).
     public var index: HNSWIndex? { lock.withReadLock { graph } }
     /// How the index came to be: "exact scan", "built in 12.3 s", "loaded (3 products updated)".
     public internal(set) var indexOrigin: String {
         get { lock.withReadLock { origin } }
         set { lock.withWriteLock { origin = newValue } }
     }
-    /// Whether a graph is being built in the background (requests are answered by exact scans until it is in).
+    /// How requests are answered while a graph builds in the background: every row's compact form
+    /// scanned, the best candidates re-ranked from full precision.
+    public static let scanWhileBuilding = "compact scan while the graph builds"
+    /// Whether a graph is being built in the background (requests are answered by compact scans until it is in).
     public var buildsGraph: Bool { lock.withReadLock { graphBuilding } }
     private let lock = ReadWriteLock()
     private let swapLock = NSLock()
@@ -72,6 +75,8 @@ public final class LiveCatalogue: @unchecked Sendable {
     private var graph: HNSWIndex?
     private var origin: String
     private var graphBuilding = false
+    /// The rows in compact form while the graph builds: what requests scan meanwhile.
+    private var compactRows: CompactRows?
     private var products: [Product] = []
     private var storeIDs: [Int64] = []
     private var rows: [String: Int] = [:]
@@ -158,7 +163,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         } else if large && !indexOptions.buildsInBackground {
             (index, origin) = try Self.buildIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension, options: indexOptions)
         } else if large {
-            origin = "exact scan while the graph builds"
+            origin = Self.scanWhileBuilding
         }
         let version = Dictionary(versions, uniquingKeysWith: { $1 })
         try self.init(products: stored.map(\.product), storeIDs: stored.map(\.rowID), versions: stored.map { version[$0.rowID] ?? -1 },
@@ -264,11 +269,13 @@ public final class LiveCatalogue: @unchecked Sendable {
     }
 
     /// Builds the graph over the rows read at start (`ids`, `vectors`) on a thread of its own,
-    /// while requests are answered by exact scans; then adds what changed meanwhile (most of it
+    /// while requests are answered by scans of the rows' compact form; then adds what changed meanwhile (most of it
     /// off the lock, the rest with the swap, so no write is missed), puts it in service and saves it.
     private func buildGraphInBackground(ids: [Int64], vectors: [Float]) {
+        let compact = CompactRows(vectors, dimension: dimension)
         let readAt = lock.withWriteLock {
             graphBuilding = true
+            compactRows = compact
             return revision
         }
         graphBuild.enter()
@@ -282,7 +289,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             guard let (ids, vectors) = input.take() else { return }
             do {
                 let (built, _) = try Self.buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: indexOptions, saving: false)
-                let served = String(format: "built in %.1f s in the background (exact scans until then)", Date().timeIntervalSince(started))
+                let served = String(format: "built in %.1f s in the background (compact scans until then)", Date().timeIntervalSince(started))
                 // A stop's save waits for this one, so the description it writes names the file that stays.
                 try saveLock.withLock {
                     try putInService(built, changedAfter: readAt, origin: served)
@@ -314,8 +321,9 @@ public final class LiveCatalogue: @unchecked Sendable {
             for row in products.indices where !alive[row] && built.contains(id: storeIDs[row]) { built.remove(id: storeIDs[row]) }
             graph = built
             graphBuilding = false
+            compactRows = nil
             origin = served
-            // The exact scans meanwhile read every mapped row.
+            // Re-ranking the scans' candidates read mapped rows all over the file.
             vectors.releaseResidentPages()
         }
     }
@@ -453,6 +461,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 row = existing
                 products[row] = product
                 vectors.replace(row: row, with: vector)
+                compactRows?.replace(row: row, with: vector)
                 eligible[row] = product.inStock
                 categoryKeys[row] = product.category.lowercased()
                 brandKeys[row] = product.brand.lowercased()
@@ -466,6 +475,7 @@ public final class LiveCatalogue: @unchecked Sendable {
             } else {
                 // First, as the one step that can fail (the vector file may not grow): nothing else has changed then.
                 try vectors.append(vector)
+                compactRows?.append(vector)
                 row = products.count
                 rows[product.id] = products.count
                 setRow(products.count, forStoreID: storeID)
@@ -630,6 +640,8 @@ public final class LiveCatalogue: @unchecked Sendable {
         public let alive: [Bool]
         public let dimension: Int
         public let index: HNSWIndex?
+        /// Every row in compact form while the graph builds (nil otherwise): scanned instead of the graph.
+        public let compactRows: CompactRows?
         /// The trained model in use and its product representations [rowCount × model.dimension].
         public let model: ServingModel?
         public let modelVectors: UnsafeBufferPointer<Float>
@@ -653,7 +665,7 @@ public final class LiveCatalogue: @unchecked Sendable {
                 try modelVectors.withUnsafeBufferPointer { modelBuffer in
                     try body(View(products: products, rows: rows, storeIDs: storeIDs, rowOfStoreID: rowOfStoreID, vectors: buffer,
                                   eligible: eligible, categoryKeys: categoryKeys, brandKeys: brandKeys, prices: prices,
-                                  popularity: popularity.scores, alive: alive, dimension: dimension, index: graph,
+                                  popularity: popularity.scores, alive: alive, dimension: dimension, index: graph, compactRows: compactRows,
                                   model: model, modelVectors: modelBuffer, modelIndex: modelIndex))
                 }
             }

@@ -524,7 +524,29 @@ public struct RecommendationEngine: Sendable {
         if let index = view.index {
             return Self.graphSearch(index, query: query, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
         }
+        if let compact = view.compactRows {
+            return compactNearest(compact, query: query, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+        }
         return exactNearest(to: query, k: k, excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+    }
+
+    /// While a large catalogue's graph builds: every row scored from its compact form (a quarter of
+    /// the bytes of a full-precision scan), the best `rerankDepth(k)` that pass the filters scored again exactly.
+    static func compactNearest(_ compact: CompactRows, query: [Float], k: Int, excluded: Set<Int>, request: RecommendationRequest,
+                               view: LiveCatalogue.View, requireInStock: Bool) -> [(row: Int, score: Float)] {
+        var scores = [Float](repeating: -.infinity, count: view.rowCount)
+        scores.withUnsafeMutableBufferPointer { compact.scores(for: query, into: $0) }
+        let candidates = topK(scores: scores, k: rerankDepth(k), excluded: excluded, request: request, view: view, requireInStock: requireInStock)
+        return reranked(candidates.map(\.row), query: query, k: k, view: view)
+    }
+
+    /// `rows` scored again from the full-precision vectors, the best `k` first (ties by row).
+    static func reranked(_ rows: [Int], query: [Float], k: Int, view: LiveCatalogue.View) -> [(row: Int, score: Float)] {
+        let d = view.dimension
+        let exact = query.withUnsafeBufferPointer { q in
+            rows.map { row in (row: row, score: Kernels.dot(q.baseAddress!, view.vectors.baseAddress! + row * d, count: d)) }
+        }
+        return Array(exact.sorted { $0.score != $1.score ? $0.score > $1.score : $0.row < $1.row }.prefix(k))
     }
 
     /// The k closest rows by one `sgemv` over every full-precision vector: a small catalogue's
@@ -556,11 +578,7 @@ public struct RecommendationEngine: Sendable {
         })
         let rows = found.compactMap { neighbour in view.row(ofStoreID: neighbour.id).map { ($0, neighbour.score) } }
         guard compact else { return rows }
-        let d = view.dimension
-        let exact = query.withUnsafeBufferPointer { q in
-            rows.map { row, _ in (row: row, score: Kernels.dot(q.baseAddress!, view.vectors.baseAddress! + row * d, count: d)) }
-        }
-        return Array(exact.sorted { $0.score != $1.score ? $0.score > $1.score : $0.row < $1.row }.prefix(k))
+        return reranked(rows.map(\.0), query: query, k: k, view: view)
     }
 
     /// Candidates a compact graph finds for k results: enough that re-ranking them recovers the

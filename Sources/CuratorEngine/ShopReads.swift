@@ -59,9 +59,9 @@ extension RecommendationEngine {
 
     /// How the vector index came to be ("exact scan", "built in 12.3 s", …), for start-up logs.
     public var indexOrigin: String { catalogue.indexOrigin }
-    /// How similar products are found now: "graph", "exact scan", or "exact scan while the graph builds".
+    /// How similar products are found now: "graph", "exact scan", or "compact scan while the graph builds".
     public var vectorSearch: String {
-        catalogue.index != nil ? "graph" : catalogue.buildsGraph ? "exact scan while the graph builds" : "exact scan"
+        catalogue.index != nil ? "graph" : catalogue.buildsGraph ? LiveCatalogue.scanWhileBuilding : "exact scan"
     }
 
     /// Whether the catalogue's graph in service holds the product (false while none is).

@@ -97,7 +97,7 @@ struct OperationsController: Sendable {
         var model: String
         /// "unavailable" while a shared store cannot be read (this server answers from memory).
         var store: String
-        /// "graph", "exact scan", or "exact scan while the graph builds" (slower per request until it is in).
+        /// "graph", "exact scan", or "compact scan while the graph builds" (slower per request until it is in).
         var search: String
     }
 

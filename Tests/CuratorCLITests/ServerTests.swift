@@ -391,7 +391,7 @@ final class ServerTests: XCTestCase {
         for _ in 0..<300 {
             searchMode = try await server.request("GET", "/healthz").object["search"] as? String ?? ""
             if searchMode == "graph" { break }
-            XCTAssertEqual(searchMode, "exact scan while the graph builds")
+            XCTAssertEqual(searchMode, "compact scan while the graph builds")
             try await Task.sleep(for: .milliseconds(100))
         }
         XCTAssertEqual(searchMode, "graph")

@@ -30,12 +30,19 @@ final class BackgroundGraphTests: XCTestCase {
         options.beforeBackgroundBuild = { gate.wait() }
         let engine = try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: try await embedding.upToDateCatalogue(),
                                                          indexOptions: options)
-        XCTAssertEqual(engine.vectorSearch, "exact scan while the graph builds")
-        XCTAssertEqual(engine.indexOrigin, "exact scan while the graph builds")
+        XCTAssertEqual(engine.vectorSearch, "compact scan while the graph builds")
+        XCTAssertEqual(engine.indexOrigin, "compact scan while the graph builds")
         XCTAssertFalse(engine.graphHolds("P0"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: graphFile), "nothing is saved before the graph is built")
-        // Answers already, by exact scans.
-        XCTAssertEqual(try engine.similar(to: "P3", k: 10, language: .en).count, 10)
+        // Answers already, from the compact rows re-ranked exactly: the exact scan's lists.
+        let exactBefore = try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
+        for id in ["P3", "P400", "P1499"] {
+            let want = try exactBefore.similar(to: id, k: 10, language: .en)
+            let got = try engine.similar(to: id, k: 10, language: .en)
+            XCTAssertEqual(got.count, 10, id)
+            for (a, b) in zip(got, want) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5, "\(id) while the graph builds") }
+        }
+        XCTAssertNil(engine.vectorSearchStatistics, "no graph has been searched")
 
         // More new products than the build takes in under the lock, one changed, one deleted.
         let added = (1_500..<1_800).map(product)
@@ -43,7 +50,17 @@ final class BackgroundGraphTests: XCTestCase {
         _ = try await engine.upsertProducts([Product(id: "P5", title: "espresso grinder kettle mug", category: "Shop")])
         let deleted = try await engine.deleteProduct(id: "P7")
         XCTAssertTrue(deleted)
-        XCTAssertTrue(engine.vectorSearch == "exact scan while the graph builds", "the writes came before the graph")
+        XCTAssertTrue(engine.vectorSearch == "compact scan while the graph builds", "the writes came before the graph")
+        // Written rows are scanned in their new form at once: the lists are the exact ones over the store as it now is.
+        let exact = try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
+        XCTAssertEqual(exact.indexOrigin, "exact scan")
+        for id in ["P5", "P1500", "P1650", "P1799"] {
+            let want = try exact.similar(to: id, k: 10, language: .en)
+            let got = try engine.similar(to: id, k: 10, language: .en)
+            XCTAssertEqual(got.count, want.count, id)
+            for (a, b) in zip(got, want) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5, "\(id) after the writes, while the graph builds") }
+            XCTAssertFalse(got.contains { $0.productID == "P7" }, id)
+        }
         gate.signal()
         await engine.waitForGraph()
 
@@ -54,8 +71,6 @@ final class BackgroundGraphTests: XCTestCase {
         XCTAssertFalse(engine.graphHolds("P7"), "the product deleted during the build is not")
 
         // Through the graph, lists are the exact scan's over the store as it now is.
-        let exact = try await RecommendationEngine.load(store: store, embedding: embedding, catalogue: try await embedding.upToDateCatalogue())
-        XCTAssertEqual(exact.indexOrigin, "exact scan")
         let before = engine.vectorSearchStatistics?.searches ?? 0
         for id in ["P1", "P5", "P300", "P1499", "P1500", "P1799"] {
             let want = try exact.similar(to: id, k: 10, language: .en)

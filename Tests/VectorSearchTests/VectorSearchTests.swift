@@ -274,6 +274,37 @@ final class HNSWIndexTests: XCTestCase {
         }
     }
 
+    /// A scan of the rows' compact form scores every row as a compact graph scores it, the query
+    /// quantised the same way; rows replaced and appended are scored in their new form.
+    func testCompactRowsScoreAsTheCompactGraphDoes() throws {
+        for d in [1, 33, 100, 384] {
+            var parameters = HNSWIndex.Parameters()
+            parameters.compact = true
+            let index = try HNSWIndex(dimension: d, parameters: parameters)
+            var rng = SeededGenerator(seed: UInt64(d) + 50)
+            let n = 60
+            var data = (0..<(n * d)).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) }
+            var rows = CompactRows(Array(data[0..<((n - 1) * d)]), dimension: d)
+            XCTAssertEqual(rows.memoryBytes, (n - 1) * (d + 4))
+            // One row replaced and one appended after the fact, in both.
+            let replacement = (0..<d).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) }
+            data.replaceSubrange((7 * d)..<(8 * d), with: replacement)
+            rows.replace(row: 7, with: replacement)
+            rows.append(Array(data[((n - 1) * d)...]))
+            XCTAssertEqual(rows.count, n)
+            try index.upsert(ids: (0..<n).map(Int64.init), vectors: data)
+            let query = (0..<d).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) }
+            var scores = [Float](repeating: .nan, count: n)
+            scores.withUnsafeMutableBufferPointer { rows.scores(for: query, into: $0) }
+            let graphScores = index.search(query: query, k: n, filter: .allowedIDs(Set((0..<n).map(Int64.init))))
+            XCTAssertEqual(graphScores.count, n, "dimension \(d)")
+            for neighbour in graphScores {
+                XCTAssertEqual(scores[Int(neighbour.id)], neighbour.score, accuracy: 1e-5 * max(1, abs(neighbour.score)),
+                               "dimension \(d), row \(neighbour.id)")
+            }
+        }
+    }
+
     /// A large batch goes in grouped by neighbourhood after a random skeleton: every row once, the
     /// same order for the same seed, and a graph as good as one built in the order given.
     func testGroupedInsertionIsAPermutationAndBuildsAnEquallyGoodGraph() throws {

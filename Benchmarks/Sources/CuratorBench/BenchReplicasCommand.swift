@@ -130,7 +130,7 @@ struct BenchReplicas: AsyncParsableCommand {
         }
     }
 
-    /// How `/healthz` says the server finds similar products ("graph", "exact scan while the graph builds", …).
+    /// How `/healthz` says the server finds similar products ("graph", "compact scan while the graph builds", …).
     static func search(_ http: BenchHTTP) async throws -> String {
         try await http.object(200, "GET", "/healthz", what: "health")["search"] as? String ?? ""
     }

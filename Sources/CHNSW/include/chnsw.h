@@ -75,6 +75,13 @@ const char *chnsw_kernel_name(void);
 /// Which int8 kernel compact indexes run: "avx512-vnni", "avx2", or "scalar".
 const char *chnsw_int8_kernel_name(void);
 
+/// Writes `count` rows of `dim` floats in a compact index's stored form (dim int8 values, then
+/// a float scale: dim + 4 bytes each) to `out`, for scans outside a graph.
+void chnsw_quantize_rows(const float *rows, size_t count, int dim, int8_t *out);
+/// Scores of `query` against `count` rows in the stored form, as a compact index scores them
+/// (the product of the dequantised vectors, the query quantised the same way).
+void chnsw_score_compact_rows(const int8_t *rows, size_t count, int dim, const float *query, float *out);
+
 #ifdef __cplusplus
 }
 #endif
