@@ -136,8 +136,8 @@ final class CatalogueVectorRows {
     }
 
     /// Lets go of the mapped rows' pages: they stay in the file and the page cache and come back
-    /// on the next read. After exact scans have read every row (while a graph was built), resident
-    /// memory is then again only the rows requests read.
+    /// on the next read. After the scans of a graph build's time have re-ranked rows all over the
+    /// file, resident memory is then again only the rows requests read.
     func releaseResidentPages() {
         guard let mapping else { return }
         madvise(mapping.base, mapping.capacityRows * dimension * MemoryLayout<Float>.size, Int32(MADV_DONTNEED))

@@ -216,10 +216,10 @@ public struct RecommendationEngine: Sendable {
         precondition(embedding.store === store, "the embedding reads and writes the engine's store")
         var options = indexOptions
         if options.path != nil { options.snapshotKey = [store.name, embedding.encoder.modelID, String(embedding.encoder.dimension)].joined(separator: "\u{1F}") }
-        // The change-log position first, then the versions, then the products: a change committed
-        // meanwhile is then either in what was read or after the position (the follower applies it).
         // The files a clean stop left are read while the store is asked what changed since.
         var saved = LiveCatalogue.readSavedFiles(indexOptions: options, dimension: embedding.encoder.dimension)
+        // The change-log position first, then the versions, then the products: a change committed
+        // meanwhile is then either in what was read or after the position (the follower applies it).
         let (counts, position) = try await store.productEventCountsAndPosition()
         let versions = try await store.productVersions()
         let restored = try await LiveCatalogue.restore(from: store, embedding: embedding, saved: try await saved?.value, versions: versions,

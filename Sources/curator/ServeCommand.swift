@@ -102,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
             engine.attributionWindowMillis = Self.durationMillis(attributionWindow) ?? RecommendationEngine.defaultAttributionWindowMillis
             engine.logsOnline = !noOnlineLog
             printErr("curator: vector search: \(engine.indexOrigin)")
-            if engine.vectorSearch != "graph" && engine.indexOrigin != "exact scan" {
+            if engine.vectorSearch == LiveCatalogue.scanWhileBuilding {
                 Task { [engine] in
                     await engine.waitForGraph()
                     printErr("curator: vector search: \(engine.indexOrigin)")
