@@ -63,20 +63,19 @@ public final class LiveCatalogue: @unchecked Sendable {
     /// scanned, the best candidates re-ranked from full precision.
     public static let scanWhileBuilding = "compact scan while the graph builds"
     /// Whether a graph is being built in the background (requests are answered by compact scans until it is in).
-    public var buildsGraph: Bool { lock.withReadLock { graphBuilding } }
+    public var buildsGraph: Bool { lock.withReadLock { compactRows != nil } }
     private let lock = ReadWriteLock()
     private let swapLock = NSLock()
-    /// Entered while a background graph build runs.
-    private let graphBuild = DispatchGroup()
     /// One save of the graph files at a time: a stop's save waits for the background build's, so
     /// the description it writes names the graph file that stays.
     private let saveLock = NSLock()
     // Guarded by `lock`.
     private var graph: HNSWIndex?
     private var origin: String
-    private var graphBuilding = false
     /// The rows in compact form while the graph builds: what requests scan meanwhile.
     private var compactRows: CompactRows?
+    /// The background build, when there is one (what `waitForGraph` waits for).
+    private var graphJob: ThreadJob<Void>?
     private var products: [Product] = []
     private var storeIDs: [Int64] = []
     private var rows: [String: Int] = [:]
@@ -157,19 +156,20 @@ public final class LiveCatalogue: @unchecked Sendable {
         }
         var index: HNSWIndex?, origin = "exact scan"
         let large = stored.count >= indexOptions.threshold
-        if large, let loaded = try Self.loadSavedIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension,
-                                                        deletedRowIDs: deletedRowIDs, options: indexOptions) {
+        let ids = stored.map(\.rowID)
+        if large, let loaded = try Self.loadSavedIndex(ids: ids, vectors: vectors, dimension: dimension, deletedRowIDs: deletedRowIDs,
+                                                        options: indexOptions) {
             (index, origin) = loaded
         } else if large && !indexOptions.buildsInBackground {
-            (index, origin) = try Self.buildIndex(ids: stored.map(\.rowID), vectors: vectors, dimension: dimension, options: indexOptions)
+            (index, origin) = try Self.buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: indexOptions)
         } else if large {
             origin = Self.scanWhileBuilding
         }
         let version = Dictionary(versions, uniquingKeysWith: { $1 })
-        try self.init(products: stored.map(\.product), storeIDs: stored.map(\.rowID), versions: stored.map { version[$0.rowID] ?? -1 },
+        try self.init(products: stored.map(\.product), storeIDs: ids, versions: stored.map { version[$0.rowID] ?? -1 },
                       alive: [Bool](repeating: true, count: stored.count), vectors: rows, eventCounts: eventCounts,
                       index: index, indexOrigin: origin, indexOptions: indexOptions)
-        if large && index == nil { buildGraphInBackground(ids: stored.map(\.rowID), vectors: vectors) }
+        if large && index == nil { buildGraphInBackground(ids: ids, vectors: vectors) }
     }
 
     /// The catalogue a snapshot describes, its vectors already mapped; its graph (`useGraph`) and
@@ -274,16 +274,13 @@ public final class LiveCatalogue: @unchecked Sendable {
     private func buildGraphInBackground(ids: [Int64], vectors: [Float]) {
         let compact = CompactRows(vectors, dimension: dimension)
         let readAt = lock.withWriteLock {
-            graphBuilding = true
             compactRows = compact
             return revision
         }
-        graphBuild.enter()
         let started = Date()
         let input = HandOff((ids, vectors))
         // A thread, not a task: minutes of CPU-bound work would hold a thread of the cooperative pool.
-        Thread.detachNewThread { [self] in
-            defer { graphBuild.leave() }
+        let job = ThreadJob(name: "curator-graph-build") { [self] in
             indexOptions.beforeBackgroundBuild?()
             // Taken, so the vectors read at start are let go as soon as the graph holds them.
             guard let (ids, vectors) = input.take() else { return }
@@ -298,11 +295,12 @@ public final class LiveCatalogue: @unchecked Sendable {
                 }
             } catch {
                 lock.withWriteLock {
-                    graphBuilding = false
+                    compactRows = nil
                     origin = "exact scan (the graph could not be built: \(error))"
                 }
             }
         }
+        lock.withWriteLock { graphJob = job }
     }
 
     /// Brings a graph built from the rows as of revision `readAt` up to date and makes it the one requests use.
@@ -320,7 +318,6 @@ public final class LiveCatalogue: @unchecked Sendable {
             try built.upsert(ids: changed.ids, vectors: changed.vectors)
             for row in products.indices where !alive[row] && built.contains(id: storeIDs[row]) { built.remove(id: storeIDs[row]) }
             graph = built
-            graphBuilding = false
             compactRows = nil
             origin = served
             // Re-ranking the scans' candidates read mapped rows all over the file.
@@ -341,9 +338,8 @@ public final class LiveCatalogue: @unchecked Sendable {
 
     /// Waits for a background graph build, if one runs, to finish (tests, benchmarks).
     public func waitForGraph() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            graphBuild.notify(queue: .global()) { done.resume() }
-        }
+        // The job catches its own errors: a failed build leaves the catalogue scanning exactly.
+        try? await lock.withReadLock { graphJob }?.value
     }
 
     private func setRow(_ row: Int, forStoreID id: Int64) {

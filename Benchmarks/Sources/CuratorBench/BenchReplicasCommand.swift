@@ -102,19 +102,19 @@ struct BenchReplicas: AsyncParsableCommand {
                                      ("PostgreSQL replica, first start (builds the vector graph)", postgres, ["--index-file", graph]),
                                      ("PostgreSQL replica, restart (graph in its --index-file)", postgres, ["--index-file", graph])] {
             let start = Date()
-            // A first start answers by exact scans while the graph builds (minutes at a million products on two cores).
+            // A first start answers by compact scans while the graph builds (minutes at a million products on two cores).
             let server = try ServeProcess.start(store: store, arguments: ["--open-shopper-reads", "--model-poll", "0"] + extra, folder: folder, environment: environment,
                                                 timeout: max(180, Double(startProducts) / 500))
             defer { server.stop() }  // a clean stop saves the graph of a SQLite store
             let http = BenchHTTP(base: server.base)
             let health = await http.send("GET", "/healthz")
             let seconds = Date().timeIntervalSince(start)
-            let rss = Self.residentMB(server.pid)
+            let rss = ProcessSample(pid: server.pid)?.residentMB ?? 0
             guard health.status == 200 else { throw CuratorError.configuration("\(name): no answer from /healthz") }
             print(String(format: "start with %d products, %@: %.2f s to the first /healthz answer, resident memory %.0f MB", startProducts, name,
                          seconds, rss))
             if try await Self.search(http) != "graph" {
-                // Served meanwhile: recommendations one after another, each an exact scan of every vector.
+                // Served meanwhile: recommendations one after another, each a scan of every compact vector.
                 var latencies: [Double] = []
                 let served = Date()
                 while Date().timeIntervalSince(served) < 10 {
@@ -122,10 +122,11 @@ struct BenchReplicas: AsyncParsableCommand {
                     guard reply.status == 200 else { throw CuratorError.configuration("\(name): a recommendation during the build answered \(reply.status.map(String.init) ?? "nothing")") }
                     latencies.append(reply.milliseconds)
                 }
-                while try await Self.search(http) != "graph" { try await Task.sleep(for: .milliseconds(250)) }
+                try await Self.waitForGraph(http)
+                let graphSeconds = Date().timeIntervalSince(start), graphRSS = ProcessSample(pid: server.pid)?.residentMB ?? 0
                 latencies.sort()
                 print(String(format: "  while the graph built: %d recommendations one at a time in 10 s, p50 %.0f ms, p99 %.0f ms; graph in service %.1f s after the start, resident memory then %.0f MB",
-                             latencies.count, Percentile.of(latencies, 0.5), Percentile.of(latencies, 0.99), Date().timeIntervalSince(start), Self.residentMB(server.pid)))
+                             latencies.count, Percentile.of(latencies, 0.5), Percentile.of(latencies, 0.99), graphSeconds, graphRSS))
             }
         }
     }
@@ -135,11 +136,9 @@ struct BenchReplicas: AsyncParsableCommand {
         try await http.object(200, "GET", "/healthz", what: "health")["search"] as? String ?? ""
     }
 
-    static func residentMB(_ pid: Int32) -> Double {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let kilobytes = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-        return kilobytes / 1024
+    /// Returns once `/healthz` says the graph is in service.
+    static func waitForGraph(_ http: BenchHTTP) async throws {
+        while try await search(http) != "graph" { try await Task.sleep(for: .milliseconds(250)) }
     }
 
     private func measure(wrk: Wrk, folder: URL, sqlite: String, postgres: String) async throws {
@@ -227,9 +226,8 @@ struct BenchReplicas: AsyncParsableCommand {
                                             timeout: max(180, Double(products) / 500))
         if usesGraph {
             let answered = Date().timeIntervalSince(start)
-            // Measured through the graph: a first start answers by exact scans until it is built.
-            let http = BenchHTTP(base: server.base)
-            while try await Self.search(http) != "graph" { try await Task.sleep(for: .milliseconds(250)) }
+            // Measured through the graph: a first start answers by compact scans until it is built.
+            try await Self.waitForGraph(BenchHTTP(base: server.base))
             print(String(format: "  (%@, server %d: answered in %.1f s, graph in service at %.1f s)", name, slot + 1, answered, Date().timeIntervalSince(start)))
         }
         return server
