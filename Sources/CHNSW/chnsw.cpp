@@ -283,9 +283,12 @@ struct chnsw_index {
     int dim;
     size_t dim_size;
     bool compact;
+    // Levels of new elements are drawn from it (see `insert`).
+    uint64_t seed;
 
-    chnsw_index(int d, bool is_compact)
-        : space((size_t)d), compact_space((size_t)d), graph(nullptr), dim(d), dim_size((size_t)d), compact(is_compact) {}
+    chnsw_index(int d, bool is_compact, uint64_t level_seed)
+        : space((size_t)d), compact_space((size_t)d), graph(nullptr), dim(d), dim_size((size_t)d), compact(is_compact),
+          seed(level_seed) {}
     ~chnsw_index() { delete graph; }
 
     hnswlib::SpaceInterface<float> *space_in_use() { return compact ? (hnswlib::SpaceInterface<float> *)&compact_space : &space; }
@@ -307,6 +310,259 @@ struct chnsw_index {
     }
 };
 
+namespace {
+
+// MARK: - Inserting: hnswlib's algorithm, arranged for memory
+//
+// A large build waits on memory, not arithmetic: every insert scores a few thousand elements
+// scattered over a graph larger than the cache, and hnswlib's own insert fetches them one at a
+// time (it prefetches the first cache line of the next neighbour only). It also keeps its beam in
+// two binary heaps and holds a neighbour's lock while scoring the whole list. This insert is the
+// same algorithm (greedy descent through the upper layers, a beam of efConstruction, the
+// neighbour-selection heuristic, links made both ways under hnswlib's own locks, in hnswlib's
+// lock order) with three changes:
+// - a neighbour list is copied under its lock, and the lock released before anything is scored;
+// - every cache line of every unvisited neighbour is prefetched before the first is scored, so
+//   the misses overlap instead of queueing one behind another;
+// - the beam is one sorted array with an "expanded" mark per entry.
+// An element's level comes from a hash of its label and the seed rather than hnswlib's shared
+// random generator, which concurrent inserts would otherwise use unsynchronised.
+
+struct Scored {
+    float dist;
+    tableint id;
+};
+
+inline bool closer(const Scored &a, const Scored &b) { return a.dist < b.dist || (a.dist == b.dist && a.id < b.id); }
+
+// Per-thread buffers, so an insert allocates nothing.
+struct InsertBuffers {
+    std::vector<Scored> beam;
+    std::vector<uint8_t> expanded;
+    std::vector<Scored> candidates;
+    std::vector<Scored> selected;
+    std::vector<Scored> chosen;
+    std::vector<tableint> links;
+    std::vector<tableint> fresh;
+};
+
+thread_local InsertBuffers insert_buffers;
+
+inline void prefetch_range(const char *p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+}
+
+inline hnswlib::linklistsizeint *links_at(Graph *g, tableint id, int level) {
+    return level == 0 ? g->get_linklist0(id) : g->get_linklist(id, level);
+}
+
+// Copies the links of `id` at `level` under its lock.
+void copy_links(Graph *g, tableint id, int level, std::vector<tableint> &out) {
+    std::unique_lock<std::mutex> lock(g->link_list_locks_[id]);
+    hnswlib::linklistsizeint *list = links_at(g, id, level);
+    size_t size = g->getListCount(list);
+    const tableint *ids = (const tableint *)(list + 1);
+    out.assign(ids, ids + size);
+}
+
+inline float dist_between(const chnsw_index *index, tableint a, tableint b) { return index->dist(index->data_of(a), b); }
+
+int level_for(uint64_t seed, hnswlib::labeltype label, double mult) {
+    uint64_t z = seed ^ ((uint64_t)label * 0x9E3779B97F4A7C15ull);  // splitmix64
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    double u = ((double)(z >> 11) + 0.5) / 9007199254740992.0;  // in (0, 1)
+    return (int)(-std::log(u) * mult);
+}
+
+// The `ef` elements nearest `point` found from `entry` at `level`, nearest first, in `beam`
+// (deleted ones included: the caller drops them).
+void search_layer(const chnsw_index *index, Graph *g, const void *point, tableint entry, int level, size_t ef,
+                  InsertBuffers &b) {
+    std::vector<Scored> &beam = b.beam;
+    std::vector<uint8_t> &expanded = b.expanded;
+    beam.clear();
+    expanded.clear();
+    hnswlib::VisitedList *visited = g->visited_list_pool_->getFreeVisitedList();
+    hnswlib::vl_type *mark = visited->mass;
+    hnswlib::vl_type tag = visited->curV;
+    beam.push_back({index->dist(point, entry), entry});
+    expanded.push_back(0);
+    mark[entry] = tag;
+    size_t cursor = 0;
+    while (cursor < beam.size()) {
+        expanded[cursor] = 1;
+        copy_links(g, beam[cursor].id, level, b.links);
+        b.fresh.clear();
+        for (tableint id : b.links) {
+            if (mark[id] == tag) continue;
+            mark[id] = tag;
+            b.fresh.push_back(id);
+            prefetch_range(index->data_of(id), index->data_size());
+        }
+        size_t next = cursor + 1;
+        for (size_t f = 0; f < b.fresh.size(); f++) {
+            Scored s{index->dist(point, b.fresh[f]), b.fresh[f]};
+            if (beam.size() >= ef && !closer(s, beam.back())) continue;
+            size_t at = (size_t)(std::upper_bound(beam.begin(), beam.end(), s, closer) - beam.begin());
+            if (beam.size() >= ef) {
+                beam.pop_back();
+                expanded.pop_back();
+            }
+            beam.insert(beam.begin() + (ptrdiff_t)at, s);
+            expanded.insert(expanded.begin() + (ptrdiff_t)at, 0);
+            if (at < next) next = at;
+        }
+        while (next < beam.size() && expanded[next]) next++;
+        cursor = next;
+    }
+    g->visited_list_pool_->releaseVisitedList(visited);
+}
+
+// hnswlib's getNeighborsByHeuristic2 over `sorted` (nearest first): a candidate is kept unless a
+// kept one is nearer to it than it is to the point, up to `m`; fewer than `m` are all kept.
+void select_neighbours(const chnsw_index *index, const std::vector<Scored> &sorted, size_t m, std::vector<Scored> &out) {
+    out.clear();
+    if (sorted.size() < m) {
+        out = sorted;
+        return;
+    }
+    for (const Scored &c : sorted) {
+        if (out.size() >= m) break;
+        bool kept = true;
+        for (const Scored &s : out) {
+            if (dist_between(index, s.id, c.id) < c.dist) {
+                kept = false;
+                break;
+            }
+        }
+        if (kept) out.push_back(c);
+    }
+}
+
+// hnswlib's mutuallyConnectNewElement for a new element: links `cur` to the selected candidates
+// and each of them back to it, pruning a full list with the heuristic. Returns the nearest
+// selected element, where the next level's search starts.
+tableint connect(const chnsw_index *index, Graph *g, tableint cur, int level, InsertBuffers &b) {
+    size_t max_links = level ? g->maxM_ : g->maxM0_;
+    select_neighbours(index, b.candidates, g->M_, b.chosen);
+    const std::vector<Scored> &selected = b.chosen;  // b.candidates and b.selected are reused below
+    hnswlib::linklistsizeint *own = links_at(g, cur, level);
+    g->setListCount(own, (unsigned short)selected.size());
+    tableint *own_ids = (tableint *)(own + 1);
+    for (size_t i = 0; i < selected.size(); i++) {
+        if (level > g->element_levels_[selected[i].id]) throw std::runtime_error("Trying to make a link on a non-existent level");
+        own_ids[i] = selected[i].id;
+    }
+    for (const Scored &neighbour : selected) {
+        std::unique_lock<std::mutex> lock(g->link_list_locks_[neighbour.id]);
+        hnswlib::linklistsizeint *list = links_at(g, neighbour.id, level);
+        size_t size = g->getListCount(list);
+        if (size > max_links) throw std::runtime_error("Bad value of sz_link_list_other");
+        tableint *ids = (tableint *)(list + 1);
+        if (size < max_links) {
+            ids[size] = cur;
+            g->setListCount(list, (unsigned short)(size + 1));
+            continue;
+        }
+        for (size_t j = 0; j < size; j++) prefetch_range(index->data_of(ids[j]), index->data_size());
+        b.candidates.clear();
+        b.candidates.push_back({neighbour.dist, cur});
+        for (size_t j = 0; j < size; j++) b.candidates.push_back({dist_between(index, neighbour.id, ids[j]), ids[j]});
+        std::sort(b.candidates.begin(), b.candidates.end(), closer);
+        select_neighbours(index, b.candidates, max_links, b.selected);
+        for (size_t j = 0; j < b.selected.size(); j++) ids[j] = b.selected[j].id;
+        g->setListCount(list, (unsigned short)b.selected.size());
+    }
+    return selected.front().id;
+}
+
+// Adds `point` (in the stored form) as `label`. A label already present is updated by hnswlib's
+// own path.
+void insert(chnsw_index *index, const void *point, hnswlib::labeltype label) {
+    Graph *g = index->graph;
+    tableint cur;
+    {
+        std::unique_lock<std::mutex> guard(g->cur_element_count_guard_);
+        if (g->label_lookup_.find(label) != g->label_lookup_.end()) {
+            guard.unlock();
+            g->addPoint(point, label);
+            return;
+        }
+        if (g->cur_element_count >= g->max_elements_) throw std::runtime_error("The number of elements exceeds the specified limit");
+        cur = (tableint)g->cur_element_count;
+        g->cur_element_count++;
+        g->label_lookup_[label] = cur;
+    }
+    std::unique_lock<std::mutex> update_lock(g->link_list_update_locks_[cur & (Graph::max_update_element_locks - 1)]);
+    std::unique_lock<std::mutex> own_lock(g->link_list_locks_[cur]);
+    int level = level_for(index->seed, label, g->mult_);
+    g->element_levels_[cur] = level;
+    std::unique_lock<std::mutex> top_lock(g->global);
+    int max_level = g->maxlevel_;
+    if (level <= max_level) top_lock.unlock();
+    tableint entry = g->enterpoint_node_;
+
+    std::memset(g->data_level0_memory_ + (size_t)cur * g->size_data_per_element_ + g->offsetLevel0_, 0, g->size_data_per_element_);
+    std::memcpy(g->getExternalLabeLp(cur), &label, sizeof(hnswlib::labeltype));
+    std::memcpy(g->getDataByInternalId(cur), point, g->data_size_);
+    if (level > 0) {
+        size_t bytes = g->size_links_per_element_ * (size_t)level + 1;
+        g->linkLists_[cur] = (char *)std::malloc(bytes);
+        if (g->linkLists_[cur] == nullptr) throw std::runtime_error("Not enough memory: addPoint failed to allocate linklist");
+        std::memset(g->linkLists_[cur], 0, bytes);
+    }
+
+    if ((signed)entry == -1) {
+        g->enterpoint_node_ = cur;
+        g->maxlevel_ = level;
+        return;
+    }
+    InsertBuffers &b = insert_buffers;
+    tableint current = entry;
+    if (level < max_level) {
+        float current_dist = index->dist(point, current);
+        for (int l = max_level; l > level; l--) {
+            bool changed = true;
+            while (changed) {
+                changed = false;
+                copy_links(g, current, l, b.links);
+                for (tableint id : b.links) prefetch_range(index->data_of(id), index->data_size());
+                for (tableint id : b.links) {
+                    float d = index->dist(point, id);
+                    if (d < current_dist) {
+                        current_dist = d;
+                        current = id;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    bool entry_deleted = g->isMarkedDeleted(entry);
+    for (int l = std::min(level, max_level); l >= 0; l--) {
+        search_layer(index, g, point, current, l, g->ef_construction_, b);
+        b.candidates.clear();
+        for (const Scored &s : b.beam)
+            if (!g->isMarkedDeleted(s.id)) b.candidates.push_back(s);
+        if (entry_deleted) {
+            // As hnswlib: a deleted entry point is linked anyway, so the graph stays connected.
+            Scored e{index->dist(point, entry), entry};
+            b.candidates.insert(std::upper_bound(b.candidates.begin(), b.candidates.end(), e, closer), e);
+            if (b.candidates.size() > g->ef_construction_) b.candidates.pop_back();
+        }
+        if (b.candidates.empty()) continue;
+        current = connect(index, g, cur, l, b);
+    }
+    if (level > max_level) {
+        g->enterpoint_node_ = cur;
+        g->maxlevel_ = level;
+    }
+}
+
+}  // namespace
+
 extern "C" {
 
 chnsw_index *chnsw_create(int dim, int compact, size_t capacity, int m, int ef_construction, uint64_t seed,
@@ -314,7 +570,7 @@ chnsw_index *chnsw_create(int dim, int compact, size_t capacity, int m, int ef_c
     chnsw_index *index = nullptr;
     try {
         if (dim <= 0) throw std::runtime_error("dimension must be positive");
-        index = new chnsw_index(dim, compact != 0);
+        index = new chnsw_index(dim, compact != 0, seed);
         index->graph = new Graph(index->space_in_use(), std::max<size_t>(capacity, 1), (size_t)m, (size_t)ef_construction,
                                  (size_t)seed);
         return index;
@@ -329,7 +585,7 @@ chnsw_index *chnsw_load(const char *path, int dim, int compact, size_t capacity,
     chnsw_index *index = nullptr;
     try {
         if (dim <= 0) throw std::runtime_error("dimension must be positive");
-        index = new chnsw_index(dim, compact != 0);
+        index = new chnsw_index(dim, compact != 0, 0x5EED);
         index->graph = new Graph(index->space_in_use());
         // hnswlib's loading constructor leaves these uninitialised.
         index->graph->num_deleted_ = 0;
@@ -379,7 +635,7 @@ int chnsw_resize(chnsw_index *index, size_t capacity, char *err, size_t err_len)
 int chnsw_add(chnsw_index *index, const float *vector, int64_t label, char *err, size_t err_len) {
     try {
         Query stored(vector, (size_t)index->dim, index->compact);
-        index->graph->addPoint(stored.data, (hnswlib::labeltype)label);
+        insert(index, stored.data, (hnswlib::labeltype)label);
         return 0;
     } catch (const std::exception &e) {
         set_error(err, err_len, e.what());
