@@ -585,21 +585,42 @@ public struct RecommendationEngine: Sendable {
     /// exact top k (recall@10 measured in `scripts/bench serve`).
     static func rerankDepth(_ k: Int) -> Int { k + max(10, k / 4) }
 
-    /// A product's `k` most similar products as served (through the catalogue's graph when it has
-    /// one) or, `exhaustive`, by scoring every product's full-precision vector: what the recall of
-    /// the compact graph is measured by. Nil for an unknown product.
+    /// How `similarRanking` finds a product's neighbours.
+    public enum SimilarSearch: Sendable {
+        /// As served: through the catalogue's graph when it has one.
+        case served
+        /// By scanning `CompactRows` of the catalogue (`compactRows()`), the best re-ranked from the
+        /// full-precision vectors: how a large catalogue answers while its graph builds.
+        case compactScan(CompactRows)
+        /// By scoring every product's full-precision vector: what the others' recall is measured by.
+        case exhaustive
+    }
+
+    /// A product's `k` most similar products, found as `search` says. Nil for an unknown product
+    /// (or compact rows that are not this catalogue's).
     /// Each with its full-precision score, so a recall can count ties (products with identical
     /// texts have identical vectors) as the hits they are.
-    public func similarRanking(to productID: String, k: Int, exhaustive: Bool) -> [(productID: String, score: Float)]? {
+    public func similarRanking(to productID: String, k: Int, search: SimilarSearch) -> [(productID: String, score: Float)]? {
         catalogue.read { view in
             guard let anchor = view.rows[productID], view.alive[anchor] else { return nil }
             let query = Array(view.vector(anchor))
             let request = RecommendationRequest(k: k)
-            let ranked = exhaustive
-                ? Self.exactNearest(to: query, k: k, excluded: [anchor], request: request, view: view)
-                : Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view)
+            let ranked: [(row: Int, score: Float)]
+            switch search {
+            case .served: ranked = Self.nearest(to: query, k: k, excluded: [anchor], request: request, view: view)
+            case .exhaustive: ranked = Self.exactNearest(to: query, k: k, excluded: [anchor], request: request, view: view)
+            case .compactScan(let rows):
+                guard rows.count == view.rowCount, rows.dimension == view.dimension else { return nil }
+                ranked = Self.compactNearest(rows, query: query, k: k, excluded: [anchor], request: request, view: view, requireInStock: true)
+            }
             return ranked.map { (view.products[$0.row].id, $0.score) }
         }
+    }
+
+    /// Every row's vector (deleted rows too) in the compact form a catalogue scans while its graph
+    /// builds, for `similarRanking(to:k:search: .compactScan(_))`.
+    public func compactRows() -> CompactRows {
+        catalogue.read { view in CompactRows(Array(view.vectors.prefix(view.rowCount * view.dimension)), dimension: view.dimension) }
     }
 
     /// The trained model's top `k` for a history (product ids, oldest first), through its graph

@@ -349,6 +349,40 @@ final class HNSWIndexTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(recalls[1], recalls[0] - 0.01)
     }
 
+    /// Inserts walk through deleted elements (they keep the graph connected) but never link to
+    /// them, except a deleted entry point: after most of the graph, its entry point among it, is
+    /// removed, new elements are still found, by themselves and among their neighbours.
+    func testInsertsAfterMostOfTheGraphIsRemovedAreFound() throws {
+        let d = 48, n = 3000
+        let generator = SyntheticEmbeddings(dimension: d, clusters: 12, subspaceDimension: 6, seed: 21)
+        let old = generator.generate(count: n), new = generator.generate(count: n, stream: 1)
+        for compact in [false, true] {
+            var parameters = HNSWIndex.Parameters()
+            parameters.compact = compact
+            let index = try HNSWIndex(dimension: d, parameters: parameters)
+            try index.upsert(ids: (0..<n).map(Int64.init), vectors: old)
+            for id in 0..<(n * 9 / 10) { XCTAssertTrue(index.remove(id: Int64(id))) }
+            try index.upsert(ids: (n..<(2 * n)).map(Int64.init), vectors: new)
+            XCTAssertEqual(index.count, 2 * n - n * 9 / 10)
+
+            let live = ExactIndex(dimension: d)
+            try live.upsert(ids: ((n * 9 / 10)..<n).map(Int64.init), vectors: Array(old[(n * 9 / 10 * d)...]))
+            try live.upsert(ids: (n..<(2 * n)).map(Int64.init), vectors: new)
+            var foundItself = 0
+            for i in stride(from: 0, to: n, by: 10) {
+                let query = Array(new[(i * d)..<((i + 1) * d)])
+                if index.search(query: query, k: 1).first?.id == Int64(n + i) { foundItself += 1 }
+            }
+            let queries = generator.generate(count: 200, stream: 2)
+            let found = index.search(queries: queries, k: 10)
+            XCTAssertFalse(found.joined().contains { $0.id < Int64(n * 9 / 10) }, "a removed element was returned")
+            let recall = recallAt10(found, live.search(queries: queries, k: 10))
+            print("after removing 90%: compact \(compact), recall@10 \(recall), \(foundItself) of \(n / 10) new elements their own nearest")
+            XCTAssertEqual(foundItself, n / 10, "compact \(compact)")
+            XCTAssertGreaterThanOrEqual(recall, compact ? 0.9 : 0.95, "compact \(compact)")
+        }
+    }
+
     func testSaveLoadRoundTrip() throws {
         let d = 64, n = 3000
         let generator = SyntheticEmbeddings(dimension: d, clusters: 20, subspaceDimension: 8, seed: 7)
