@@ -827,6 +827,26 @@ void chnsw_quantize_rows(const float *rows, size_t count, int dim, int8_t *out) 
     for (size_t i = 0; i < count; i++) quantize(rows + i * d, d, out + i * stride);
 }
 
+void chnsw_dequantize_rows(const int8_t *rows, size_t count, int dim, float *out) {
+    const size_t d = (size_t)dim, stride = d + sizeof(float);
+    for (size_t i = 0; i < count; i++) {
+        const int8_t *q = rows + i * stride;
+        float scale = stored_scale(q, d);
+        for (size_t j = 0; j < d; j++) out[i * d + j] = scale * (float)q[j];
+    }
+}
+
+int chnsw_add_stored(chnsw_index *index, const int8_t *stored, int64_t label, char *err, size_t err_len) {
+    try {
+        if (!index->compact) throw std::runtime_error("rows in the compact stored form go into a compact index only");
+        insert(index, stored, (hnswlib::labeltype)label);
+        return 0;
+    } catch (const std::exception &e) {
+        set_error(err, err_len, e.what());
+        return 1;
+    }
+}
+
 void chnsw_score_compact_rows(const int8_t *rows, size_t count, int dim, const float *query, float *out) {
     const size_t d = (size_t)dim, stride = d + sizeof(float);
     std::vector<int8_t> q(stride);

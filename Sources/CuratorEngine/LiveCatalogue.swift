@@ -253,6 +253,18 @@ public final class LiveCatalogue: @unchecked Sendable {
     }
 
     /// A graph built from the products (`ids`, `vectors`), saved at `options.path` unless `saving` is false.
+    /// A graph over `vectors`, or, when there are none and the graph is compact, over `compactRows`
+    /// (the same elements), not saved.
+    private static func buildIndex(ids: [Int64], vectors: [Float]?, compactRows: CompactRows, dimension: Int,
+                                   options: IndexOptions) throws -> HNSWIndex {
+        guard let vectors else {
+            let built = try HNSWIndex(dimension: dimension, parameters: graphParameters(options, count: ids.count))
+            try built.upsert(ids: ids, compactRows: compactRows)
+            return built
+        }
+        return try buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: options, saving: false).0
+    }
+
     private static func buildIndex(ids: [Int64], vectors: [Float], dimension: Int, options: IndexOptions,
                                    saving: Bool = true) throws -> (HNSWIndex, String) {
         let start = Date()
@@ -287,14 +299,16 @@ public final class LiveCatalogue: @unchecked Sendable {
             return revision
         }
         let started = Date()
-        let input = HandOff((ids, vectors))
+        // A compact graph is built from the compact rows, so the vectors read at start are let go
+        // now: one full-precision copy (the mapped file) while the graph builds, not two.
+        let input = HandOff((ids, indexOptions.parameters.compact ? nil : vectors, compact))
         // A thread, not a task: minutes of CPU-bound work would hold a thread of the cooperative pool.
         let job = ThreadJob(name: "curator-graph-build") { [self] in
             indexOptions.beforeBackgroundBuild?()
-            // Taken, so the vectors read at start are let go as soon as the graph holds them.
-            guard let (ids, vectors) = input.take() else { return }
             do {
-                let (built, _) = try Self.buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: indexOptions, saving: false)
+                // Taken, so what the build reads is let go as soon as the graph holds it.
+                guard let built = try input.take().map({ try Self.buildIndex(ids: $0, vectors: $1, compactRows: $2, dimension: dimension, options: indexOptions) })
+                else { return }
                 let served = String(format: "built in %.1f s in the background (compact scans until then)", Date().timeIntervalSince(started))
                 // A stop's save waits for this one, so the description it writes names the file that stays.
                 try saveLock.withLock {

@@ -41,6 +41,24 @@ public struct CompactRows: Sendable {
         replace(row: count - 1, with: vector)
     }
 
+    /// The vectors rows `range` stand for (the dequantised values), row-major.
+    public func dequantized(rows range: Range<Int>) -> [Float] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "rows \(range) of \(count)")
+        var out = [Float](repeating: 0, count: range.count * dimension)
+        let d = dimension, start = range.lowerBound * stride
+        bytes.withUnsafeBufferPointer { stored in
+            out.withUnsafeMutableBufferPointer { chnsw_dequantize_rows(stored.baseAddress! + start, range.count, Int32(d), $0.baseAddress) }
+        }
+        return out
+    }
+
+    /// Calls `body` with row `row`'s bytes in the stored form.
+    func withStoredRow<R>(_ row: Int, _ body: (UnsafePointer<Int8>) -> R) -> R {
+        precondition(row >= 0 && row < count, "row \(row) of \(count)")
+        let start = row * stride
+        return bytes.withUnsafeBufferPointer { body($0.baseAddress! + start) }
+    }
+
     /// Every row's score against `query`, into `scores` (one per row).
     public func scores(for query: [Float], into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(query.count == dimension && scores.count >= count, "query of \(dimension), room for \(count) scores")

@@ -135,6 +135,36 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public func upsert(ids: [Int64], vectors: [Float]) throws {
         try checkBatch(ids: ids, vectors: vectors, dimension: dimension)
         guard !ids.isEmpty else { return }
+        let h = Unchecked(handle), d = dimension, seed = parameters.seed
+        try vectors.withUnsafeBufferPointer { src in
+            let base = Unchecked(src.baseAddress!)
+            try insertBatch(ids: ids, groupedOrder: { try InsertionOrder.grouped(src, count: ids.count, dimension: d, seed: seed) }) { i, err in
+                chnsw_add(h.value, base.value + i * d, ids[i], err, 256)
+            }
+        }
+    }
+
+    /// Adds rows already in the compact stored form, one per id (a compact graph only): the same
+    /// graph elements as `upsert(ids:vectors:)` of the vectors the rows were made from, without a
+    /// full-precision copy of them (a catalogue's graph is built from its `CompactRows`).
+    public func upsert(ids: [Int64], compactRows rows: CompactRows) throws {
+        guard parameters.compact else { throw VectorSearchError.index("compact rows go into a compact graph only") }
+        guard rows.dimension == dimension else { throw VectorSearchError.dimensionMismatch(expected: dimension, got: rows.dimension) }
+        guard rows.count == ids.count else { throw VectorSearchError.index("\(ids.count) ids for \(rows.count) rows") }
+        try checkUniqueIDs(ids)
+        guard !ids.isEmpty else { return }
+        let h = Unchecked(handle), d = dimension, seed = parameters.seed
+        try insertBatch(ids: ids, groupedOrder: {
+            try InsertionOrder.grouped(count: ids.count, dimension: d, seed: seed) { rows.dequantized(rows: $0) }
+        }) { i, err in
+            rows.withStoredRow(i) { chnsw_add_stored(h.value, $0, ids[i], err, 256) }
+        }
+    }
+
+    /// Adds elements `0..<ids.count` with `add(i, errorBuffer)` (non-zero: failed, the buffer says
+    /// why), a large batch spread over the cores and, from `groupedInsertionFrom`, in `groupedOrder()`.
+    private func insertBatch(ids: [Int64], groupedOrder: () throws -> [Int],
+                             add: @escaping @Sendable (Int, UnsafeMutablePointer<CChar>) -> Int32) throws {
         try lock.withWriteLock {
             let needed = chnsw_element_count(handle) + ids.count
             var capacity = chnsw_capacity(handle)
@@ -146,29 +176,24 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 }
             }
             let threads = ids.count >= 256 ? max(1, parameters.buildThreads) : 1
-            let grouped = parameters.insertsGrouped(batchOf: ids.count, into: chnsw_element_count(handle))
+            let order = parameters.insertsGrouped(batchOf: ids.count, into: chnsw_element_count(handle)) ? try groupedOrder() : nil
             let failure = FirstError()
-            try vectors.withUnsafeBufferPointer { src in
-                let order = grouped ? try InsertionOrder.grouped(src, count: ids.count, dimension: dimension, seed: parameters.seed) : nil
-                let base = Unchecked(src.baseAddress!), h = Unchecked(handle), d = dimension
-                let add: @Sendable (Int) -> Void = { n in
-                    let i = order?[n] ?? n
-                    var err = [CChar](repeating: 0, count: 256)
-                    if chnsw_add(h.value, base.value + i * d, ids[i], &err, err.count) != 0 {
-                        failure.record(VectorSearchError.index(errorText(err)))
-                    }
+            let addRow: @Sendable (Int) -> Void = { n in
+                var err = [CChar](repeating: 0, count: 256)
+                if err.withUnsafeMutableBufferPointer({ add(order?[n] ?? n, $0.baseAddress!) }) != 0 {
+                    failure.record(VectorSearchError.index(errorText(err)))
                 }
-                if threads == 1 {
-                    for n in ids.indices { add(n) }
-                } else {
-                    // Interleaved so every worker has work to the end, and the workers stay close
-                    // together in the order.
-                    DispatchQueue.concurrentPerform(iterations: threads) { t in
-                        var n = t
-                        while n < ids.count {
-                            add(n)
-                            n += threads
-                        }
+            }
+            if threads == 1 {
+                for n in ids.indices { addRow(n) }
+            } else {
+                // Interleaved so every worker has work to the end, and the workers stay close
+                // together in the order.
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    var n = t
+                    while n < ids.count {
+                        addRow(n)
+                        n += threads
                     }
                 }
             }

@@ -15,6 +15,11 @@ package enum InsertionOrder {
     /// Row indices of `count` vectors: a random twentieth, then the rest grouped by the nearest of
     /// about √count vectors sampled from the batch (ties in row order). Deterministic for a seed.
     package static func grouped(_ vectors: UnsafeBufferPointer<Float>, count: Int, dimension: Int, seed: UInt64) throws -> [Int] {
+        try grouped(count: count, dimension: dimension, seed: seed) { Array(vectors[($0.lowerBound * dimension)..<($0.upperBound * dimension)]) }
+    }
+
+    /// The same order for rows read a block at a time (`rows(range)`: their vectors, row-major).
+    package static func grouped(count: Int, dimension: Int, seed: UInt64, rows: (Range<Int>) -> [Float]) throws -> [Int] {
         var rng = SeededGenerator(seed: seed)
         var shuffled = Array(0..<count)
         shuffled.shuffle(using: &rng)
@@ -22,17 +27,17 @@ package enum InsertionOrder {
         let centres = ExactIndex(dimension: dimension, capacity: groups)
         var sample: [Float] = []
         sample.reserveCapacity(groups * dimension)
-        for row in shuffled.prefix(groups) { sample.append(contentsOf: vectors[(row * dimension)..<((row + 1) * dimension)]) }
+        for row in shuffled.prefix(groups) { sample.append(contentsOf: rows(row..<(row + 1))) }
         try centres.upsert(ids: (0..<groups).map(Int64.init), vectors: sample)
 
         var group = [Int32](repeating: 0, count: count)
         let block = 4096
         var start = 0
         while start < count {
-            let rows = min(block, count - start)
-            let nearest = centres.search(queries: Array(vectors[(start * dimension)..<((start + rows) * dimension)]), k: 1)
+            let blockRows = min(block, count - start)
+            let nearest = centres.search(queries: rows(start..<(start + blockRows)), k: 1)
             for (offset, found) in nearest.enumerated() { group[start + offset] = Int32(found.first?.id ?? 0) }
-            start += rows
+            start += blockRows
         }
         let head = count / skeletonShare
         let rest = shuffled[head...].sorted { (group[$0], $0) < (group[$1], $1) }

@@ -98,6 +98,10 @@ func checkBatch(ids: [Int64], vectors: [Float], dimension: Int) throws {
             throw VectorSearchError.nonFiniteValue(id: id)
         }
     }
+    try checkUniqueIDs(ids)
+}
+
+func checkUniqueIDs(_ ids: [Int64]) throws {
     if ids.count > 1 && Set(ids).count != ids.count {
         let seen = ids.reduce(into: [Int64: Int]()) { $0[$1, default: 0] += 1 }
         throw VectorSearchError.duplicateID(seen.first { $0.value > 1 }!.key)

@@ -349,6 +349,43 @@ final class HNSWIndexTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(recalls[1], recalls[0] - 0.01)
     }
 
+    /// A compact graph built from `CompactRows` (as a catalogue's background build does, without a
+    /// full-precision copy) holds what one built from the vectors holds: every element's stored
+    /// bytes are the same, and it finds as much.
+    func testCompactGraphFromCompactRowsHoldsWhatOneFromTheVectorsHolds() throws {
+        let d = 40, n = 3000
+        let generator = SyntheticEmbeddings(dimension: d, clusters: 10, subspaceDimension: 6, seed: 31)
+        let data = generator.generate(count: n)
+        let ids = (0..<n).map { Int64($0) * 7 }
+        var parameters = HNSWIndex.Parameters()
+        parameters.compact = true
+        parameters.groupedInsertionFrom = 1000  // the grouped order, from dequantised rows
+        let fromRows = try HNSWIndex(dimension: d, parameters: parameters)
+        try fromRows.upsert(ids: ids, compactRows: CompactRows(data, dimension: d))
+        let fromVectors = try HNSWIndex(dimension: d, parameters: parameters)
+        try fromVectors.upsert(ids: ids, vectors: data)
+        XCTAssertEqual(fromRows.count, n)
+        for (row, id) in ids.enumerated() {
+            XCTAssertTrue(fromRows.storesSame(id: id, vector: Array(data[(row * d)..<((row + 1) * d)])), "row \(row)")
+        }
+        let queries = generator.generate(count: 200, stream: 1)
+        let exact = ExactIndex(dimension: d)
+        try exact.upsert(ids: ids, vectors: data)
+        let truth = exact.search(queries: queries, k: 10)
+        let recallFromRows = recallAt10(fromRows.search(queries: queries, k: 10), truth)
+        let recallFromVectors = recallAt10(fromVectors.search(queries: queries, k: 10), truth)
+        print("compact graph recall@10 built from compact rows \(recallFromRows), from the vectors \(recallFromVectors)")
+        XCTAssertGreaterThanOrEqual(recallFromRows, recallFromVectors - 0.01)
+
+        let rows = CompactRows(Array(data[0..<(2 * d)]), dimension: d)
+        XCTAssertThrowsError(try HNSWIndex(dimension: d).upsert(ids: [1, 2], compactRows: rows), "not a compact graph")
+        XCTAssertThrowsError(try fromRows.upsert(ids: [1], compactRows: rows), "one id for two rows")
+        XCTAssertThrowsError(try fromRows.upsert(ids: [5, 5], compactRows: rows)) {
+            XCTAssertEqual($0 as? VectorSearchError, .duplicateID(5))
+        }
+        XCTAssertEqual(fromRows.count, n)
+    }
+
     /// Inserts walk through deleted elements (they keep the graph connected) but never link to
     /// them, except a deleted entry point: after most of the graph, its entry point among it, is
     /// removed, new elements are still found, by themselves and among their neighbours.

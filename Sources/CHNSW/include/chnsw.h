@@ -41,7 +41,8 @@ size_t chnsw_element_count(const chnsw_index *index);
 size_t chnsw_deleted_count(const chnsw_index *index);
 int chnsw_resize(chnsw_index *index, size_t capacity, char *err, size_t err_len);
 
-/// Inserts `vector` under `label`, or replaces the vector of an existing label (undeleting it).
+/// Inserts `vector` under `label` (the shim's own insert: hnswlib's algorithm and locks, arranged
+/// for memory), or replaces the vector of an existing label (undeleting it; hnswlib's update).
 int chnsw_add(chnsw_index *index, const float *vector, int64_t label, char *err, size_t err_len);
 /// Marks `label` deleted: 0 when done, 1 when the label is absent or already deleted.
 int chnsw_mark_deleted(chnsw_index *index, int64_t label);
@@ -81,6 +82,12 @@ void chnsw_quantize_rows(const float *rows, size_t count, int dim, int8_t *out);
 /// Scores of `query` against `count` rows in the stored form, as a compact index scores them
 /// (the product of the dequantised vectors, the query quantised the same way).
 void chnsw_score_compact_rows(const int8_t *rows, size_t count, int dim, const float *query, float *out);
+/// The vectors `count` rows in the stored form stand for (scale × int8 values), row-major.
+void chnsw_dequantize_rows(const int8_t *rows, size_t count, int dim, float *out);
+/// Inserts a vector already in the stored form (`chnsw_quantize_rows`' output) under `label`,
+/// as chnsw_add of the vector it was made from would: a compact index built from rows a caller
+/// holds in that form needs no full-precision copy of them. Fails on an index that is not compact.
+int chnsw_add_stored(chnsw_index *index, const int8_t *stored, int64_t label, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }
