@@ -138,9 +138,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let h = Unchecked(handle), d = dimension, seed = parameters.seed
         try vectors.withUnsafeBufferPointer { src in
             let base = Unchecked(src.baseAddress!)
-            try insertBatch(ids: ids, groupedOrder: { try InsertionOrder.grouped(src, count: ids.count, dimension: d, seed: seed) }) { i, err in
-                chnsw_add(h.value, base.value + i * d, ids[i], err, 256)
-            }
+            let order = { try InsertionOrder.grouped(src, count: ids.count, dimension: d, seed: seed) }
+            try insertBatch(ids: ids, groupedOrder: order, add: { i, err in chnsw_add(h.value, base.value + i * d, ids[i], err, 256) })
         }
     }
 
@@ -154,11 +153,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         try checkUniqueIDs(ids)
         guard !ids.isEmpty else { return }
         let h = Unchecked(handle), d = dimension, seed = parameters.seed
-        try insertBatch(ids: ids, groupedOrder: {
-            try InsertionOrder.grouped(count: ids.count, dimension: d, seed: seed) { rows.dequantized(rows: $0) }
-        }) { i, err in
+        let order = { try InsertionOrder.grouped(count: ids.count, dimension: d, seed: seed) { rows.dequantized(rows: $0) } }
+        try insertBatch(ids: ids, groupedOrder: order, add: { i, err in
             rows.withStoredRow(i) { chnsw_add_stored(h.value, $0, ids[i], err, 256) }
-        }
+        })
     }
 
     /// Adds elements `0..<ids.count` with `add(i, errorBuffer)` (non-zero: failed, the buffer says
