@@ -252,7 +252,6 @@ public final class LiveCatalogue: @unchecked Sendable {
         return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
     }
 
-    /// A graph built from the products (`ids`, `vectors`), saved at `options.path` unless `saving` is false.
     /// A graph over `vectors`, or, when there are none and the graph is compact, over `compactRows`
     /// (the same elements), not saved.
     private static func buildIndex(ids: [Int64], vectors: [Float]?, compactRows: CompactRows, dimension: Int,
@@ -265,6 +264,7 @@ public final class LiveCatalogue: @unchecked Sendable {
         return try buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: options, saving: false).0
     }
 
+    /// A graph built from the products (`ids`, `vectors`), saved at `options.path` unless `saving` is false.
     private static func buildIndex(ids: [Int64], vectors: [Float], dimension: Int, options: IndexOptions,
                                    saving: Bool = true) throws -> (HNSWIndex, String) {
         let start = Date()
