@@ -659,9 +659,7 @@ int chnsw_get_vector(const chnsw_index *index, int64_t label, float *out) {
     tableint id;
     if (!index->find_live(label, id)) return 1;
     if (index->compact) {
-        const int8_t *q = (const int8_t *)index->data_of(id);
-        float scale = stored_scale(q, (size_t)index->dim);
-        for (int i = 0; i < index->dim; i++) out[i] = scale * (float)q[i];
+        chnsw_dequantize_rows((const int8_t *)index->data_of(id), 1, index->dim, out);
     } else {
         std::memcpy(out, index->data_of(id), (size_t)index->dim * sizeof(float));
     }

@@ -252,16 +252,23 @@ public final class LiveCatalogue: @unchecked Sendable {
         return (loaded, String(format: "loaded %@ in %.2f s (%d products brought up to date)", path, Date().timeIntervalSince(start), changedIDs.count))
     }
 
-    /// A graph over `vectors`, or, when there are none and the graph is compact, over `compactRows`
-    /// (the same elements), not saved.
-    private static func buildIndex(ids: [Int64], vectors: [Float]?, compactRows: CompactRows, dimension: Int,
-                                   options: IndexOptions) throws -> HNSWIndex {
-        guard let vectors else {
+    /// What a background build inserts: a compact graph takes the compact rows the scans read, as
+    /// they are stored, so the vectors read at start can go; a full-precision graph the vectors.
+    private enum BuildInput {
+        case vectors([Float])
+        case compactRows(CompactRows)
+    }
+
+    /// A graph over the rows read at start (`ids`, `input`), not saved.
+    private static func buildIndex(ids: [Int64], input: BuildInput, dimension: Int, options: IndexOptions) throws -> HNSWIndex {
+        switch input {
+        case .vectors(let vectors):
+            return try buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: options, saving: false).0
+        case .compactRows(let rows):
             let built = try HNSWIndex(dimension: dimension, parameters: graphParameters(options, count: ids.count))
-            try built.upsert(ids: ids, compactRows: compactRows)
+            try built.upsert(ids: ids, compactRows: rows)
             return built
         }
-        return try buildIndex(ids: ids, vectors: vectors, dimension: dimension, options: options, saving: false).0
     }
 
     /// A graph built from the products (`ids`, `vectors`), saved at `options.path` unless `saving` is false.
@@ -299,16 +306,15 @@ public final class LiveCatalogue: @unchecked Sendable {
             return revision
         }
         let started = Date()
-        // A compact graph is built from the compact rows, so the vectors read at start are let go
-        // now: one full-precision copy (the mapped file) while the graph builds, not two.
-        let input = HandOff((ids, indexOptions.parameters.compact ? nil : vectors, compact))
+        // Built from the compact rows, the vectors read at start are let go now: one full-precision
+        // copy (the mapped file) while the graph builds, not two.
+        let input = HandOff((ids, indexOptions.parameters.compact ? BuildInput.compactRows(compact) : .vectors(vectors)))
         // A thread, not a task: minutes of CPU-bound work would hold a thread of the cooperative pool.
         let job = ThreadJob(name: "curator-graph-build") { [self] in
             indexOptions.beforeBackgroundBuild?()
             do {
                 // Taken, so what the build reads is let go as soon as the graph holds it.
-                guard let built = try input.take().map({ try Self.buildIndex(ids: $0, vectors: $1, compactRows: $2, dimension: dimension, options: indexOptions) })
-                else { return }
+                guard let built = try input.take().map({ try Self.buildIndex(ids: $0, input: $1, dimension: dimension, options: indexOptions) }) else { return }
                 let served = String(format: "built in %.1f s in the background (compact scans until then)", Date().timeIntervalSince(started))
                 // A stop's save waits for this one, so the description it writes names the file that stays.
                 try saveLock.withLock {

@@ -139,7 +139,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         try vectors.withUnsafeBufferPointer { src in
             let base = Unchecked(src.baseAddress!)
             let order = { try InsertionOrder.grouped(src, count: ids.count, dimension: d, seed: seed) }
-            try insertBatch(ids: ids, groupedOrder: order, add: { i, err in chnsw_add(h.value, base.value + i * d, ids[i], err, 256) })
+            try insertBatch(ids: ids, groupedOrder: order, add: { i, err in chnsw_add(h.value, base.value + i * d, ids[i], err.baseAddress, err.count) })
         }
     }
 
@@ -155,14 +155,14 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let h = Unchecked(handle), d = dimension, seed = parameters.seed
         let order = { try InsertionOrder.grouped(count: ids.count, dimension: d, seed: seed) { rows.dequantized(rows: $0) } }
         try insertBatch(ids: ids, groupedOrder: order, add: { i, err in
-            rows.withStoredRow(i) { chnsw_add_stored(h.value, $0, ids[i], err, 256) }
+            rows.withStoredRow(i) { chnsw_add_stored(h.value, $0, ids[i], err.baseAddress, err.count) }
         })
     }
 
     /// Adds elements `0..<ids.count` with `add(i, errorBuffer)` (non-zero: failed, the buffer says
     /// why), a large batch spread over the cores and, from `groupedInsertionFrom`, in `groupedOrder()`.
     private func insertBatch(ids: [Int64], groupedOrder: () throws -> [Int],
-                             add: @escaping @Sendable (Int, UnsafeMutablePointer<CChar>) -> Int32) throws {
+                             add: @escaping @Sendable (Int, UnsafeMutableBufferPointer<CChar>) -> Int32) throws {
         try lock.withWriteLock {
             let needed = chnsw_element_count(handle) + ids.count
             var capacity = chnsw_capacity(handle)
@@ -178,7 +178,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             let failure = FirstError()
             let addRow: @Sendable (Int) -> Void = { n in
                 var err = [CChar](repeating: 0, count: 256)
-                if err.withUnsafeMutableBufferPointer({ add(order?[n] ?? n, $0.baseAddress!) }) != 0 {
+                if err.withUnsafeMutableBufferPointer({ add(order?[n] ?? n, $0) }) != 0 {
                     failure.record(VectorSearchError.index(errorText(err)))
                 }
             }
